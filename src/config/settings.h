@@ -1,0 +1,146 @@
+// settings.h: the typed model of every setting SerialGate has (STYLE.md §2, config/). Names, ranges
+// and defaults come from ../shared/specs/device-reference.md ("device ref. §N" below). This is pure
+// data: parsing lives in yaml.cpp, behaviour in the layers that use it.
+//
+// Mode settings live here too, not in modes/ (docs/adr/0002-mode-interface.md): config::Config must
+// hold them and config sits left of modes in the layer order.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sg::config {
+
+// ---------------------------------------------------------------- serial line (device ref. §2)
+
+enum class Parity { None, Odd, Even, Mark, Space };
+enum class StopBits { One, OneAndHalf, Two };
+enum class FlowControl { None, RtsCts, XonXoff, DtrDsr };
+enum class Interface { Rs232, Rs422, Rs485TwoWire, Rs485FourWire };
+
+inline constexpr std::uint32_t kMinBaud = 50;
+inline constexpr std::uint32_t kMaxBaud = 921600;
+
+struct SerialSettings {
+    std::uint32_t baud = 115200;  // bits per second; any value in 50..921600 (custom = non-standard)
+    std::uint8_t data_bits = 8;   // 5..8
+    Parity parity = Parity::None;
+    StopBits stop_bits = StopBits::One;         // 1.5 only with 5 data bits
+    FlowControl flow_control = FlowControl::RtsCts;  // device ref. §2: rts_cts (assumed, NPort 5000)
+    Interface interface = Interface::Rs232;
+    bool fifo = true;  // UART FIFO; off trades throughput for latency on real UARTs
+    bool operator==(const SerialSettings&) const = default;
+};
+
+// ---------------------------------------------------------------- data packing (device ref. §3)
+
+enum class DelimiterProcess { DoNothing, DelimiterPlus1, DelimiterPlus2, StripDelimiter };
+
+struct PackingSettings {
+    std::uint16_t packing_length = 0;            // 0..1024 bytes, 0 = off
+    std::optional<std::uint8_t> delimiter_1;     // enabled when set
+    std::optional<std::uint8_t> delimiter_2;     // only together with delimiter_1 (pair in order)
+    DelimiterProcess delimiter_process = DelimiterProcess::DoNothing;
+    std::uint16_t force_transmit_ms = 0;         // 0..65535 ms, 0 = off
+    bool operator==(const PackingSettings&) const = default;
+    bool active() const { return packing_length != 0 || delimiter_1 || force_transmit_ms != 0; }
+};
+
+// ---------------------------------------------------------------- operation modes (device ref. §3)
+
+struct DisabledSettings {
+    bool operator==(const DisabledSettings&) const = default;
+};
+
+struct TcpServerSettings {
+    std::uint16_t local_port = 0;    // default 4000 + N
+    std::uint16_t command_port = 0;  // default 965 + N (served from the Real COM work, issue 5)
+    std::uint8_t max_connections = 1;        // 1..8; serial data fans out to every client
+    bool ignore_jammed_ip = false;           // a client that cannot keep up is skipped, not waited on
+    bool allow_driver_control = false;       // only meaningful with max_connections > 1
+    std::uint8_t tcp_alive_check_min = 7;    // 0..99 min, 0 = off
+    std::uint16_t inactivity_time_ms = 0;    // 0..65535 ms, 0 = off
+    PackingSettings packing;
+    bool operator==(const TcpServerSettings&) const = default;
+};
+
+struct RealComSettings {
+    std::uint16_t data_port = 0;     // default 949 + N
+    std::uint16_t command_port = 0;  // default 965 + N
+    std::uint8_t max_connections = 1;
+    bool ignore_jammed_ip = false;
+    bool allow_driver_control = false;
+    std::uint8_t tcp_alive_check_min = 7;
+    PackingSettings packing;
+    bool operator==(const RealComSettings&) const = default;
+};
+
+/// Index order is the public order of `mode.type` names in mode_type_name().
+using ModeSettings = std::variant<DisabledSettings, TcpServerSettings, RealComSettings>;
+
+/// "disabled", "tcp_server", "real_com": the YAML/JSON name of a mode.
+const char* mode_type_name(const ModeSettings& m);
+
+// ---------------------------------------------------------------- ports
+
+struct PortConfig {
+    std::uint32_t number = 0;  // 1-based; every "+ N" default uses it
+    std::string alias;         // ≤ 16 chars
+    std::string device;        // /dev/tty..., a pty path, or sim:...
+    SerialSettings serial;
+    ModeSettings mode = DisabledSettings{};  // omitted in YAML: Real COM (guide §3.1)
+    bool operator==(const PortConfig&) const = default;
+};
+
+// ---------------------------------------------------------------- system and security
+
+struct SystemSettings {
+    std::string device_name = "SerialGate";  // ≤ 39 chars (device ref. §4)
+    std::string location;
+    std::string description;
+    std::string contact;
+    std::string listen_address = "0.0.0.0";  // address every data-plane listener binds
+    bool operator==(const SystemSettings&) const = default;
+};
+
+struct PasswordPolicy {
+    std::uint8_t min_length = 8;        // 8..64 (device ref. §7)
+    bool strength_check = false;        // master switch of the three below
+    bool require_digit = true;
+    bool require_mixed_case = true;
+    bool require_special = true;
+    std::uint16_t lifetime_days = 90;   // 0..180, 0 = never expires
+    bool force_change_at_expiry = false;  // false: reminder only (NPort behaviour)
+    bool operator==(const PasswordPolicy&) const = default;
+};
+
+inline constexpr std::size_t kMaxPasswordLength = 128;
+
+struct EventLogSettings {
+    /// Per event type (events/catalog.h key) on/off, overriding the catalog default.
+    std::map<std::string, bool> types;
+    bool operator==(const EventLogSettings&) const = default;
+};
+
+struct Config {
+    SystemSettings system;
+    PasswordPolicy password_policy;
+    EventLogSettings event_log;
+    std::vector<PortConfig> ports;  // sorted by number, numbers unique
+    bool operator==(const Config&) const = default;
+
+    const PortConfig* port(std::uint32_t number) const;
+};
+
+// Names used in YAML and JSON (device ref. snake_case).
+const char* to_string(Parity);
+const char* to_string(StopBits);
+const char* to_string(FlowControl);
+const char* to_string(Interface);
+const char* to_string(DelimiterProcess);
+
+}  // namespace sg::config

@@ -1,0 +1,432 @@
+// yaml.cpp: the configuration document (issue 3 §9) in and out. Called by `serve --config`, SIGHUP,
+// `config validate|import|export` and the store, never on the data plane. Reading is strict: every
+// field has a type, range and default from the device reference, unknown keys are errors, and any
+// problem means nothing of the document is used.
+#include "config/yaml.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "config/reader.h"
+
+#include <boost/asio/ip/address.hpp>
+
+namespace sg::config {
+
+// ---------------------------------------------------------------- names
+
+namespace {
+constexpr std::pair<const char*, Parity> kParity[] = {{"none", Parity::None},
+                                                      {"odd", Parity::Odd},
+                                                      {"even", Parity::Even},
+                                                      {"mark", Parity::Mark},
+                                                      {"space", Parity::Space}};
+constexpr std::pair<const char*, FlowControl> kFlow[] = {{"none", FlowControl::None},
+                                                         {"rts_cts", FlowControl::RtsCts},
+                                                         {"xon_xoff", FlowControl::XonXoff},
+                                                         {"dtr_dsr", FlowControl::DtrDsr}};
+constexpr std::pair<const char*, Interface> kInterface[] = {
+    {"rs232", Interface::Rs232},
+    {"rs422", Interface::Rs422},
+    {"rs485_2wire", Interface::Rs485TwoWire},
+    {"rs485_4wire", Interface::Rs485FourWire}};
+constexpr std::pair<const char*, DelimiterProcess> kDelimProcess[] = {
+    {"do_nothing", DelimiterProcess::DoNothing},
+    {"delimiter_plus_1", DelimiterProcess::DelimiterPlus1},
+    {"delimiter_plus_2", DelimiterProcess::DelimiterPlus2},
+    {"strip_delimiter", DelimiterProcess::StripDelimiter}};
+
+template <typename E, std::size_t N>
+const char* name_of(E v, const std::pair<const char*, E> (&names)[N]) {
+    for (const auto& [n, e] : names) {
+        if (e == v) return n;
+    }
+    return "?";
+}
+
+// Mode names not yet implemented in this version: refused with a clear message, not "unknown".
+constexpr const char* kFutureModes[] = {"rfc2217", "tcp_client", "udp", "pair_master", "pair_slave"};
+}  // namespace
+
+const char* to_string(Parity v) { return name_of(v, kParity); }
+const char* to_string(FlowControl v) { return name_of(v, kFlow); }
+const char* to_string(Interface v) { return name_of(v, kInterface); }
+const char* to_string(DelimiterProcess v) { return name_of(v, kDelimProcess); }
+const char* to_string(StopBits v) {
+    switch (v) {
+        case StopBits::One: return "1";
+        case StopBits::OneAndHalf: return "1.5";
+        case StopBits::Two: return "2";
+    }
+    return "?";
+}
+
+const char* mode_type_name(const ModeSettings& m) {
+    struct V {
+        const char* operator()(const DisabledSettings&) const { return "disabled"; }
+        const char* operator()(const TcpServerSettings&) const { return "tcp_server"; }
+        const char* operator()(const RealComSettings&) const { return "real_com"; }
+    };
+    return std::visit(V{}, m);
+}
+
+const PortConfig* Config::port(std::uint32_t number) const {
+    for (const auto& p : ports) {
+        if (p.number == number) return &p;
+    }
+    return nullptr;
+}
+
+std::string format_problem(std::string_view source, const Problem& p) {
+    if (p.line > 0) return fmt::format("{}:{}:{}: {}: {}", source, p.line, p.column, p.path, p.message);
+    return fmt::format("{}: {}: {}", source, p.path, p.message);
+}
+
+// ---------------------------------------------------------------- reading
+
+namespace {
+
+constexpr std::uint32_t kMaxPorts = 4096;
+
+SerialSettings read_serial(Reader r) {
+    SerialSettings s;
+    s.baud = static_cast<std::uint32_t>(r.integer("baud", s.baud, kMinBaud, kMaxBaud));
+    s.data_bits = static_cast<std::uint8_t>(r.integer("data_bits", s.data_bits, 5, 8));
+    s.parity = r.choice("parity", s.parity, kParity);
+    if (r.has("stop_bits")) {
+        YAML::Node n = r.raw("stop_bits");
+        std::string v = n.IsScalar() ? n.Scalar() : "";
+        if (v == "1") {
+            s.stop_bits = StopBits::One;
+        } else if (v == "1.5") {
+            s.stop_bits = StopBits::OneAndHalf;
+        } else if (v == "2") {
+            s.stop_bits = StopBits::Two;
+        } else {
+            r.problem("stop_bits", "'" + v + "' is not one of: 1, 1.5, 2");
+        }
+    }
+    s.flow_control = r.choice("flow_control", s.flow_control, kFlow);
+    s.interface = r.choice("interface", s.interface, kInterface);
+    s.fifo = r.boolean("fifo", s.fifo);
+    if (s.stop_bits == StopBits::OneAndHalf && s.data_bits != 5) {
+        r.problem("stop_bits", "1.5 stop bits need 5 data bits (device ref. §2)");
+    }
+    r.finish();
+    return s;
+}
+
+void read_packing(Reader& r, PackingSettings& p) {
+    p.packing_length = static_cast<std::uint16_t>(
+        r.integer("packing_length", p.packing_length, 0, static_cast<std::int64_t>(1024)));
+    p.delimiter_1 = r.byte("delimiter_1");
+    p.delimiter_2 = r.byte("delimiter_2");
+    p.delimiter_process = r.choice("delimiter_process", p.delimiter_process, kDelimProcess);
+    p.force_transmit_ms =
+        static_cast<std::uint16_t>(r.integer("force_transmit_ms", p.force_transmit_ms, 0, 65535));
+    if (p.delimiter_2 && !p.delimiter_1) {
+        r.problem("delimiter_2", "needs delimiter_1 (the pair must match in order)");
+    }
+    if (p.delimiter_process != DelimiterProcess::DoNothing && !p.delimiter_1) {
+        r.problem("delimiter_process", "needs delimiter_1");
+    }
+}
+
+std::uint16_t read_port_number(Reader& r, std::string_view key, std::uint32_t def) {
+    return static_cast<std::uint16_t>(r.integer(key, def <= 65535 ? def : 0, 1, 65535));
+}
+
+ModeSettings read_mode(Reader r, std::uint32_t n) {
+    if (!r.is_map()) return DisabledSettings{};
+    // Omitted mode: Real COM, the guide's default once the first administrator exists (§3.1).
+    std::string type = r.has("type") ? r.text("type", "", 32) : "real_com";
+    if (!r.has("type") && r.node().IsDefined() && !r.node().IsNull()) {
+        r.problem_here("mode needs a 'type'");
+        return DisabledSettings{};
+    }
+    ModeSettings out = DisabledSettings{};
+    if (type == "disabled") {
+        out = DisabledSettings{};
+    } else if (type == "tcp_server") {
+        TcpServerSettings s;
+        s.local_port = read_port_number(r, "local_port", 4000 + n);
+        s.command_port = read_port_number(r, "command_port", 965 + n);
+        s.max_connections = static_cast<std::uint8_t>(r.integer("max_connections", 1, 1, 8));
+        s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
+        s.allow_driver_control = r.boolean("allow_driver_control", false);
+        s.tcp_alive_check_min = static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
+        s.inactivity_time_ms = static_cast<std::uint16_t>(r.integer("inactivity_time_ms", 0, 0, 65535));
+        read_packing(r, s.packing);
+        if (s.local_port == s.command_port) {
+            r.problem("command_port", "must differ from local_port");
+        }
+        if (s.inactivity_time_ms != 0 && s.packing.force_transmit_ms != 0 &&
+            s.inactivity_time_ms < s.packing.force_transmit_ms) {
+            r.problem("inactivity_time_ms", "must not be shorter than force_transmit_ms");
+        }
+        out = s;
+    } else if (type == "real_com") {
+        RealComSettings s;
+        s.data_port = read_port_number(r, "data_port", 949 + n);
+        s.command_port = read_port_number(r, "command_port", 965 + n);
+        s.max_connections = static_cast<std::uint8_t>(r.integer("max_connections", 1, 1, 8));
+        s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
+        s.allow_driver_control = r.boolean("allow_driver_control", false);
+        s.tcp_alive_check_min = static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
+        read_packing(r, s.packing);
+        if (s.data_port == s.command_port) r.problem("command_port", "must differ from data_port");
+        out = s;
+    } else if (std::find_if(std::begin(kFutureModes), std::end(kFutureModes), [&](const char* m) {
+                   return type == m;
+               }) != std::end(kFutureModes)) {
+        r.problem("type", "mode '" + type + "' is not available in this version of SerialGate");
+    } else if (!type.empty()) {
+        r.problem("type",
+                  "'" + type + "' is not one of: real_com, rfc2217, tcp_server, tcp_client, udp, "
+                               "pair_master, pair_slave, disabled");
+    }
+    r.finish();
+    return out;
+}
+
+PortConfig read_port(Reader r) {
+    PortConfig p;
+    p.number = static_cast<std::uint32_t>(r.integer("port", 0, 1, kMaxPorts));
+    if (!r.has("port")) r.problem_here("port needs a 'port' number");
+    p.alias = r.text("alias", "", 16);
+    p.device = r.text("device", "", 4096);
+    if (p.device.empty()) r.problem_here("port needs a 'device'");
+    p.serial = read_serial(r.child("serial"));
+    p.mode = read_mode(r.child("mode"), p.number);
+    r.finish();
+    return p;
+}
+
+}  // namespace
+
+ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
+    ParseResult out;
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+        out.problems.push_back(
+            Problem{"(document)", e.mark.line + 1, e.mark.column + 1, e.msg});
+        return out;
+    }
+    Config c;
+    Reader r(root, "", out.problems);
+    if (!r.is_map()) return out;
+
+    Reader sys = r.child("system");
+    c.system.device_name = sys.text("device_name", c.system.device_name, 39);
+    c.system.location = sys.text("location", "", 80);
+    c.system.description = sys.text("description", "", 80);
+    c.system.contact = sys.text("contact", "", 80);
+    c.system.listen_address = sys.text("listen_address", c.system.listen_address, 64);
+    sys.finish();
+
+    Reader pw = r.child("password_policy");
+    auto& pp = c.password_policy;
+    pp.min_length = static_cast<std::uint8_t>(pw.integer("min_length", pp.min_length, 8, 64));
+    pp.strength_check = pw.boolean("strength_check", pp.strength_check);
+    pp.require_digit = pw.boolean("require_digit", pp.require_digit);
+    pp.require_mixed_case = pw.boolean("require_mixed_case", pp.require_mixed_case);
+    pp.require_special = pw.boolean("require_special", pp.require_special);
+    pp.lifetime_days = static_cast<std::uint16_t>(pw.integer("lifetime_days", pp.lifetime_days, 0, 180));
+    pp.force_change_at_expiry = pw.boolean("force_change_at_expiry", pp.force_change_at_expiry);
+    pw.finish();
+
+    Reader ev = r.child("event_log");
+    Reader types = ev.child("types");
+    if (types.node().IsMap()) {
+        for (const auto& kv : types.node()) {
+            const std::string key = kv.first.Scalar();
+            if (options.is_event_type && !options.is_event_type(key)) {
+                types.problem(key, "unknown event type");
+                types.raw(key);
+                continue;
+            }
+            c.event_log.types[key] = types.boolean(key, true);
+        }
+    }
+    types.finish();
+    ev.finish();
+
+    for (auto& pr : r.sequence("ports")) c.ports.push_back(read_port(std::move(pr)));
+    r.finish();
+
+    if (out.problems.empty()) {
+        auto more = validate(c);
+        out.problems.insert(out.problems.end(), more.begin(), more.end());
+    }
+    if (out.problems.empty()) {
+        std::sort(c.ports.begin(), c.ports.end(),
+                  [](const PortConfig& a, const PortConfig& b) { return a.number < b.number; });
+        out.config = std::move(c);
+    }
+    return out;
+}
+
+core::Result<Config> load_yaml(std::string_view text, std::string_view source,
+                               const ParseOptions& options) {
+    auto res = parse_yaml(text, options);
+    if (res.config) return std::move(*res.config);
+    std::string msg;
+    for (const auto& p : res.problems) msg += (msg.empty() ? "" : "\n") + format_problem(source, p);
+    return core::make_error(core::Errc::invalid_config, msg);
+}
+
+// ---------------------------------------------------------------- cross-field rules
+
+namespace {
+bool valid_ipv4_or_6(const std::string& s);
+}
+
+std::vector<Problem> validate(const Config& c) {
+    std::vector<Problem> out;
+    if (!valid_ipv4_or_6(c.system.listen_address)) {
+        out.push_back({"system.listen_address", 0, 0,
+                       "'" + c.system.listen_address + "' is not an IP address"});
+    }
+    std::map<std::uint32_t, std::size_t> numbers;
+    std::map<std::uint16_t, std::string> tcp_ports;  // listening port -> who
+    std::map<std::string, std::uint32_t> devices;
+    std::map<std::string, int> null_modem_ends;
+    for (std::size_t i = 0; i < c.ports.size(); ++i) {
+        const auto& p = c.ports[i];
+        const std::string at = "ports[" + std::to_string(i) + "]";
+        if (!numbers.emplace(p.number, i).second) {
+            out.push_back({at + ".port", 0, 0, "port " + std::to_string(p.number) + " is defined twice"});
+        }
+        if (p.device.rfind("sim:null-modem:", 0) == 0) {
+            if (++null_modem_ends[p.device] > 2) {
+                out.push_back({at + ".device", 0, 0, "a null-modem pair has only two ends: " + p.device});
+            }
+        } else if (auto [it, fresh] = devices.emplace(p.device, p.number); !fresh) {
+            out.push_back({at + ".device", 0, 0,
+                           p.device + " is already used by port " + std::to_string(it->second)});
+        }
+        auto claim = [&](std::uint16_t port, const std::string& field) {
+            if (port == 0) return;
+            const std::string who = "port " + std::to_string(p.number) + " " + field;
+            auto [it, fresh] = tcp_ports.emplace(port, who);
+            if (!fresh) {
+                out.push_back({at + ".mode." + field, 0, 0,
+                               "TCP port " + std::to_string(port) + " is already used by " + it->second});
+            }
+        };
+        if (const auto* t = std::get_if<TcpServerSettings>(&p.mode)) {
+            claim(t->local_port, "local_port");
+            claim(t->command_port, "command_port");
+        } else if (const auto* rc = std::get_if<RealComSettings>(&p.mode)) {
+            claim(rc->data_port, "data_port");
+            claim(rc->command_port, "command_port");
+        }
+    }
+    return out;
+}
+
+namespace {
+bool valid_ipv4_or_6(const std::string& s) {
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(s, ec);
+    return !ec;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- writing
+
+namespace {
+void write_packing(YAML::Emitter& e, const PackingSettings& p) {
+    e << YAML::Key << "packing_length" << YAML::Value << p.packing_length;
+    if (p.delimiter_1) {
+        e << YAML::Key << "delimiter_1" << YAML::Value << fmt::format("0x{:02x}", *p.delimiter_1);
+    }
+    if (p.delimiter_2) {
+        e << YAML::Key << "delimiter_2" << YAML::Value << fmt::format("0x{:02x}", *p.delimiter_2);
+    }
+    e << YAML::Key << "delimiter_process" << YAML::Value << to_string(p.delimiter_process);
+    e << YAML::Key << "force_transmit_ms" << YAML::Value << p.force_transmit_ms;
+}
+
+void write_mode(YAML::Emitter& e, const ModeSettings& m) {
+    e << YAML::Key << "mode" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "type" << YAML::Value << mode_type_name(m);
+    if (const auto* t = std::get_if<TcpServerSettings>(&m)) {
+        e << YAML::Key << "local_port" << YAML::Value << t->local_port;
+        e << YAML::Key << "command_port" << YAML::Value << t->command_port;
+        e << YAML::Key << "max_connections" << YAML::Value << int{t->max_connections};
+        e << YAML::Key << "ignore_jammed_ip" << YAML::Value << t->ignore_jammed_ip;
+        e << YAML::Key << "allow_driver_control" << YAML::Value << t->allow_driver_control;
+        e << YAML::Key << "tcp_alive_check_min" << YAML::Value << int{t->tcp_alive_check_min};
+        e << YAML::Key << "inactivity_time_ms" << YAML::Value << t->inactivity_time_ms;
+        write_packing(e, t->packing);
+    } else if (const auto* rc = std::get_if<RealComSettings>(&m)) {
+        e << YAML::Key << "data_port" << YAML::Value << rc->data_port;
+        e << YAML::Key << "command_port" << YAML::Value << rc->command_port;
+        e << YAML::Key << "max_connections" << YAML::Value << int{rc->max_connections};
+        e << YAML::Key << "ignore_jammed_ip" << YAML::Value << rc->ignore_jammed_ip;
+        e << YAML::Key << "allow_driver_control" << YAML::Value << rc->allow_driver_control;
+        e << YAML::Key << "tcp_alive_check_min" << YAML::Value << int{rc->tcp_alive_check_min};
+        write_packing(e, rc->packing);
+    }
+    e << YAML::EndMap;
+}
+}  // namespace
+
+std::string to_yaml(const Config& c) {
+    YAML::Emitter e;
+    e << YAML::BeginMap;
+    e << YAML::Key << "system" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "device_name" << YAML::Value << c.system.device_name;
+    e << YAML::Key << "location" << YAML::Value << c.system.location;
+    e << YAML::Key << "description" << YAML::Value << c.system.description;
+    e << YAML::Key << "contact" << YAML::Value << c.system.contact;
+    e << YAML::Key << "listen_address" << YAML::Value << c.system.listen_address;
+    e << YAML::EndMap;
+
+    const auto& pp = c.password_policy;
+    e << YAML::Key << "password_policy" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "min_length" << YAML::Value << int{pp.min_length};
+    e << YAML::Key << "strength_check" << YAML::Value << pp.strength_check;
+    e << YAML::Key << "require_digit" << YAML::Value << pp.require_digit;
+    e << YAML::Key << "require_mixed_case" << YAML::Value << pp.require_mixed_case;
+    e << YAML::Key << "require_special" << YAML::Value << pp.require_special;
+    e << YAML::Key << "lifetime_days" << YAML::Value << pp.lifetime_days;
+    e << YAML::Key << "force_change_at_expiry" << YAML::Value << pp.force_change_at_expiry;
+    e << YAML::EndMap;
+
+    e << YAML::Key << "event_log" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "types" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : c.event_log.types) e << YAML::Key << k << YAML::Value << v;
+    e << YAML::EndMap << YAML::EndMap;
+
+    e << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
+    for (const auto& p : c.ports) {
+        e << YAML::BeginMap;
+        e << YAML::Key << "port" << YAML::Value << p.number;
+        if (!p.alias.empty()) e << YAML::Key << "alias" << YAML::Value << p.alias;
+        e << YAML::Key << "device" << YAML::Value << p.device;
+        e << YAML::Key << "serial" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        e << YAML::Key << "baud" << YAML::Value << p.serial.baud;
+        e << YAML::Key << "data_bits" << YAML::Value << int{p.serial.data_bits};
+        e << YAML::Key << "parity" << YAML::Value << to_string(p.serial.parity);
+        e << YAML::Key << "stop_bits" << YAML::Value << to_string(p.serial.stop_bits);
+        e << YAML::Key << "flow_control" << YAML::Value << to_string(p.serial.flow_control);
+        e << YAML::Key << "interface" << YAML::Value << to_string(p.serial.interface);
+        e << YAML::Key << "fifo" << YAML::Value << p.serial.fifo;
+        e << YAML::EndMap;
+        write_mode(e, p.mode);
+        e << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+    e << YAML::EndMap;
+    return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace sg::config

@@ -1,0 +1,127 @@
+#include "config/yaml.h"
+
+#include <gtest/gtest.h>
+
+namespace sg::config {
+namespace {
+
+constexpr const char* kGood = R"(system:
+  device_name: gw-7
+  listen_address: 127.0.0.1
+password_policy: {min_length: 12}
+event_log:
+  types: {serial.connected: false}
+ports:
+  - port: 2
+    device: sim:echo
+    mode: {type: tcp_server, max_connections: 4, delimiter_1: 0x0d, delimiter_2: 0x0a, delimiter_process: strip_delimiter}
+  - port: 1
+    alias: plc
+    device: /dev/ttyUSB0
+    serial: {baud: 250000, data_bits: 7, parity: even, stop_bits: 2, flow_control: none, interface: rs485_2wire}
+)";
+
+std::string problems(std::string_view text) {
+    auto r = parse_yaml(text);
+    std::string out;
+    for (const auto& p : r.problems) out += format_problem("f.yaml", p) + "\n";
+    return out;
+}
+
+TEST(ConfigYaml, ParsesTypedValuesAndDefaults) {
+    auto r = parse_yaml(kGood);
+    ASSERT_TRUE(r.config) << problems(kGood);
+    const Config& c = *r.config;
+    EXPECT_EQ(c.system.device_name, "gw-7");
+    EXPECT_EQ(c.password_policy.min_length, 12);
+    EXPECT_EQ(c.event_log.types.at("serial.connected"), false);
+    ASSERT_EQ(c.ports.size(), 2u);
+    // Sorted by port number.
+    const PortConfig& p1 = c.ports[0];
+    EXPECT_EQ(p1.number, 1u);
+    EXPECT_EQ(p1.serial.baud, 250000u);
+    EXPECT_EQ(p1.serial.data_bits, 7);
+    EXPECT_EQ(p1.serial.parity, Parity::Even);
+    EXPECT_EQ(p1.serial.stop_bits, StopBits::Two);
+    EXPECT_EQ(p1.serial.interface, Interface::Rs485TwoWire);
+    // No mode: Real COM on 949 + N / 965 + N (guide §3.1).
+    const auto* rc = std::get_if<RealComSettings>(&p1.mode);
+    ASSERT_NE(rc, nullptr);
+    EXPECT_EQ(rc->data_port, 950);
+    EXPECT_EQ(rc->command_port, 966);
+    const auto* ts = std::get_if<TcpServerSettings>(&c.ports[1].mode);
+    ASSERT_NE(ts, nullptr);
+    EXPECT_EQ(ts->local_port, 4002);  // 4000 + N
+    EXPECT_EQ(ts->command_port, 967);
+    EXPECT_EQ(ts->max_connections, 4);
+    EXPECT_EQ(ts->tcp_alive_check_min, 7);
+    EXPECT_EQ(ts->packing.delimiter_1, 0x0d);
+    EXPECT_EQ(ts->packing.delimiter_process, DelimiterProcess::StripDelimiter);
+    EXPECT_EQ(c.ports[1].serial.flow_control, FlowControl::RtsCts);  // device ref. default
+}
+
+TEST(ConfigYaml, ExportRoundTrips) {
+    auto r = parse_yaml(kGood);
+    ASSERT_TRUE(r.config);
+    const std::string doc = to_yaml(*r.config);
+    auto again = parse_yaml(doc);
+    ASSERT_TRUE(again.config) << problems(doc);
+    EXPECT_EQ(*again.config, *r.config);
+    EXPECT_EQ(to_yaml(*again.config), doc);
+}
+
+TEST(ConfigYaml, EmptyDocumentIsDefaults) {
+    auto r = parse_yaml("");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(*r.config, Config{});
+}
+
+TEST(ConfigYaml, ReportsLineColumnAndPath) {
+    const char* doc = "ports:\n  - port: 1\n    device: sim:echo\n    mode:\n      type: tcp_server\n"
+                      "      max_connections: 9\n";
+    auto p = problems(doc);
+    EXPECT_EQ(p, "f.yaml:6:24: ports[0].mode.max_connections: 9 is outside 1..8\n");
+}
+
+TEST(ConfigYaml, RejectsEveryKindOfMistake) {
+    EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {baud: 10}}]").find("outside 50..921600"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {parity: maybe}}]")
+                  .find("ports[0].serial.parity: 'maybe' is not one of"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, serail: {}}]").find("ports[0].serail: unknown"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {stop_bits: 1.5}}]")
+                  .find("1.5 stop bits need 5 data bits"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: udp}}]")
+                  .find("not available in this version"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_server, delimiter_2: 10}}]")
+                  .find("needs delimiter_1"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x}, {port: 1, device: y}]").find("defined twice"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x}, {port: 2, device: x}]")
+                  .find("already used by port 1"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_server, local_port: 5000}},"
+                       " {port: 2, device: y, mode: {type: tcp_server, local_port: 5000}}]")
+                  .find("TCP port 5000 is already used"),
+              std::string::npos);
+    EXPECT_NE(problems("system: {listen_address: not-an-ip}").find("is not an IP address"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x\n").find("f.yaml:"), std::string::npos);
+    EXPECT_NE(problems("- just\n- a list\n").find("expected a mapping"), std::string::npos);
+}
+
+TEST(ConfigYaml, EventTypesCheckedWhenCatalogGiven) {
+    ParseOptions o{.is_event_type = [](std::string_view k) { return k == "serial.connected"; }};
+    EXPECT_TRUE(parse_yaml("event_log: {types: {serial.connected: off}}", o).config);
+    auto r = parse_yaml("event_log: {types: {serial.nope: off}}", o);
+    ASSERT_FALSE(r.config);
+    EXPECT_EQ(r.problems[0].path, "event_log.types.serial.nope");
+}
+
+}  // namespace
+}  // namespace sg::config

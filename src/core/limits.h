@@ -1,0 +1,26 @@
+// limits.h: every bound of the data plane in one place (STYLE.md §3.9). A full queue pauses its
+// producer or drops with a counter; nothing grows without a limit.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace sg::core::limits {
+
+/// One serial read. Large enough that a 921600-baud line or a pty at full speed fills it rarely.
+inline constexpr std::size_t kSerialReadBytes = 64 * 1024;
+/// One network read.
+inline constexpr std::size_t kNetReadBytes = 64 * 1024;
+/// Bytes queued for one TCP client before the serial reader pauses (or drops, with ignore_jammed_ip).
+inline constexpr std::size_t kClientQueueBytes = 256 * 1024;
+/// Packing buffer: the device's largest packing length.
+inline constexpr std::size_t kMaxPackingLength = 1024;
+/// How long a graceful stop waits for queued bytes to reach clients before closing them.
+inline constexpr std::chrono::milliseconds kDrainTimeout{2000};
+/// Event log: rows kept (guide §3.6, device reference §9).
+inline constexpr std::size_t kEventLogCapacity = 10000;
+/// Backoff when a serial device cannot be opened or fails (USB unplug): first and largest wait.
+inline constexpr std::chrono::milliseconds kReopenFirst{500};
+inline constexpr std::chrono::milliseconds kReopenMax{10000};
+
+}  // namespace sg::core::limits

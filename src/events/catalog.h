@@ -1,0 +1,75 @@
+// catalog.h: every event SerialGate records, declared once (guide §3.6, device ref. §9; STYLE.md
+// §3.12). A key names an event type in the config (`event_log.types`), the API and `log show --type`;
+// keys are public and never renamed.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace sg::events {
+
+enum class Category { System = 0, Network = 1, Security = 2, Maintenance = 3, Serial = 4 };
+enum class Severity { Error = 1, Warning = 2, Notice = 3, Informational = 4 };
+
+struct Type {
+    std::string_view key;  // "serial.connected"
+    Category category;
+    Severity severity;
+    std::string_view title;  // one line, for people
+    bool default_on = true;
+};
+
+const char* to_string(Category c);
+const char* to_string(Severity s);
+
+namespace types {
+// System
+inline constexpr Type kStart{"system.start", Category::System, Severity::Notice, "SerialGate started"};
+inline constexpr Type kStop{"system.stop", Category::System, Severity::Notice, "SerialGate stopped"};
+inline constexpr Type kConfigChanged{"system.config_changed", Category::System, Severity::Notice,
+                                     "Configuration changed"};
+inline constexpr Type kConfigRejected{"system.config_rejected", Category::System,
+                                      Severity::Warning, "Configuration change rejected"};
+inline constexpr Type kDataPlaneOff{"system.data_plane_off", Category::System, Severity::Warning,
+                                    "No account exists: serial data plane stays off"};
+inline constexpr Type kDataPlaneOn{"system.data_plane_on", Category::System, Severity::Notice,
+                                   "First account exists: serial data plane on"};
+// Maintenance
+inline constexpr Type kConfigImported{"maintenance.config_imported", Category::Maintenance,
+                                      Severity::Notice, "Configuration imported"};
+inline constexpr Type kConfigExported{"maintenance.config_exported", Category::Maintenance,
+                                      Severity::Informational, "Configuration exported"};
+// Security
+inline constexpr Type kAccountCreated{"security.account_created", Category::Security,
+                                      Severity::Notice, "Account created"};
+inline constexpr Type kSetupRefused{"security.setup_refused", Category::Security, Severity::Warning,
+                                    "First-account setup refused"};
+// Serial
+inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
+                                 "Client connected"};
+inline constexpr Type kDisconnected{"serial.disconnected", Category::Serial,
+                                    Severity::Informational, "Client disconnected"};
+inline constexpr Type kRefused{"serial.refused", Category::Serial, Severity::Warning,
+                               "Client refused"};
+inline constexpr Type kModeStarted{"serial.mode_started", Category::Serial, Severity::Informational,
+                                   "Operation mode started"};
+inline constexpr Type kModeStopped{"serial.mode_stopped", Category::Serial, Severity::Informational,
+                                   "Operation mode stopped"};
+inline constexpr Type kModeFailed{"serial.mode_failed", Category::Serial, Severity::Error,
+                                  "Operation mode could not start"};
+inline constexpr Type kDeviceFailed{"serial.device_failed", Category::Serial, Severity::Error,
+                                    "Serial device failed"};
+inline constexpr Type kDeviceOpened{"serial.device_opened", Category::Serial,
+                                    Severity::Informational, "Serial device opened"};
+inline constexpr Type kModemLines{"serial.modem_lines", Category::Serial, Severity::Informational,
+                                  "DCD/DSR changed"};
+inline constexpr Type kLineError{"serial.line_error", Category::Serial, Severity::Warning,
+                                 "Line error received"};
+inline constexpr Type kJammed{"serial.jammed", Category::Serial, Severity::Warning,
+                              "Data dropped for a jammed client"};
+}  // namespace types
+
+std::span<const Type* const> catalog();
+const Type* find(std::string_view key);
+
+}  // namespace sg::events
