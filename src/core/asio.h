@@ -1,5 +1,6 @@
 // asio.h: the Asio vocabulary of the project (STYLE.md §3.3–3.4). One io_context; each port runs on
-// its own strand; coroutine awaits use `use_nothrow`, so a closed peer is a value, not an exception.
+// its own strand; coroutine awaits use `use_nothrow`, so a closed peer is a value, not an
+// exception.
 #pragma once
 
 #include <boost/asio.hpp>

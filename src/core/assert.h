@@ -1,5 +1,5 @@
-// assert.h: SG_ASSERT for our own bugs (STYLE.md §3.6): checked in every build, aborts with the place.
-// Untrusted input never reaches an assert; it is handled as a value.
+// assert.h: SG_ASSERT for our own bugs (STYLE.md §3.6): checked in every build, aborts with the
+// place. Untrusted input never reaches an assert; it is handled as a value.
 #pragma once
 
 namespace sg::core {

@@ -1,9 +1,9 @@
 // clock.cpp: wall-clock helpers for stored timestamps.
 #include "core/clock.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace sg::core {
 

@@ -1,5 +1,3 @@
-#include "core/result.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -7,6 +5,7 @@
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/result.h"
 
 namespace sg::core {
 namespace {
@@ -27,7 +26,8 @@ TEST(Clock, FormatsUtcWithZone) {
 }
 
 TEST(Files, PrivateDirAndFileModes) {
-    auto dir = std::filesystem::temp_directory_path() / ("sg_core_test_" + std::to_string(::getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("sg_core_test_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     ASSERT_TRUE(ensure_private_dir(dir / "data").ok());
     struct stat st {};

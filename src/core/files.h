@@ -1,5 +1,6 @@
-// files.h: private files and directories (STYLE.md §3.11). The data directory is 0700 and every file
-// in it 0600; a file is replaced by write-to-temp, fsync, rename, so a crash leaves old or new.
+// files.h: private files and directories (STYLE.md §3.11). The data directory is 0700 and every
+// file in it 0600; a file is replaced by write-to-temp, fsync, rename, so a crash leaves old or
+// new.
 #pragma once
 
 #include <filesystem>
@@ -10,8 +11,8 @@
 
 namespace sg::core {
 
-/// Creates `dir` (and parents) if missing and forces mode 0700 on it. Refuses a path that exists and
-/// is not a directory, or a directory owned by another user.
+/// Creates `dir` (and parents) if missing and forces mode 0700 on it. Refuses a path that exists
+/// and is not a directory, or a directory owned by another user.
 Status ensure_private_dir(const std::filesystem::path& dir);
 
 /// Atomically replaces `path` with `content`, mode 0600.

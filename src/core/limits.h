@@ -11,7 +11,8 @@ namespace sg::core::limits {
 inline constexpr std::size_t kSerialReadBytes = 64 * 1024;
 /// One network read.
 inline constexpr std::size_t kNetReadBytes = 64 * 1024;
-/// Bytes queued for one TCP client before the serial reader pauses (or drops, with ignore_jammed_ip).
+/// Bytes queued for one TCP client before the serial reader pauses (or drops, with
+/// ignore_jammed_ip).
 inline constexpr std::size_t kClientQueueBytes = 256 * 1024;
 /// Packing buffer: the device's largest packing length.
 inline constexpr std::size_t kMaxPackingLength = 1024;

@@ -1,6 +1,6 @@
-// result.h: errors as values (STYLE.md §3.6). `Result<T>` holds a T or an `Error`; `Error` carries a
-// std::error_code for programs and a sentence for people. Used by every layer; no exceptions cross
-// an async boundary.
+// result.h: errors as values (STYLE.md §3.6). `Result<T>` holds a T or an `Error`; `Error` carries
+// a std::error_code for programs and a sentence for people. Used by every layer; no exceptions
+// cross an async boundary.
 #pragma once
 
 #include <string>

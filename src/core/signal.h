@@ -11,7 +11,8 @@ namespace sg::core {
 
 class Signal {
 public:
-    explicit Signal(const Executor& ex) : timer_(ex, std::chrono::steady_clock::time_point::max()) {}
+    explicit Signal(const Executor& ex)
+        : timer_(ex, std::chrono::steady_clock::time_point::max()) {}
 
     Task<void> wait() { (void)co_await timer_.async_wait(use_nothrow); }
     /// Waits for a notify or until `deadline`, whichever comes first.

@@ -1,0 +1,38 @@
+// commands.h: the subcommands of `serialgate` (docs/cli.md). main.cpp parses the command line with
+// CLI11 and calls one of these; each returns an exit code from exit_codes.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sg::app {
+
+struct ServeOptions {
+    std::string data_dir;
+    std::string config_file;  // empty: the store's configuration
+    bool demo = false;        // seed an empty store with the embedded demo configuration
+};
+int serve(const ServeOptions& options);
+
+int setup(const std::string& data_dir, const std::string& admin, bool password_stdin);
+
+int config_validate(const std::string& file);
+int config_export(const std::string& data_dir, const std::string& output);
+int config_import(const std::string& data_dir, const std::string& file);
+
+struct LogShowOptions {
+    std::string data_dir;
+    std::string category;
+    std::string severity;
+    std::optional<std::uint32_t> port;
+    std::string type;
+    std::size_t limit = 1000;
+    std::string format = "text";
+};
+int log_show(const LogShowOptions& options);
+
+/// The embedded demo configuration: four simulated ports in TCP Server mode.
+const char* demo_config_yaml();
+
+}  // namespace sg::app

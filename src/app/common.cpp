@@ -1,0 +1,41 @@
+// common.cpp: store and configuration helpers for the subcommands.
+#include "app/common.h"
+
+#include <fmt/format.h>
+
+#include "app/exit_codes.h"
+#include "events/log.h"
+
+namespace sg::app {
+
+std::unique_ptr<store::Store> open_store(const std::string& data_dir, int& exit_code) {
+    auto s = store::Store::open(data_dir);
+    if (!s) {
+        fmt::print(stderr, "serialgate: {}\n", s.error().message);
+        exit_code = kExitStore;
+        return nullptr;
+    }
+    exit_code = kExitOk;
+    return std::move(*s);
+}
+
+config::ParseOptions parse_options() {
+    return config::ParseOptions{
+        .is_event_type = [](std::string_view k) { return events::is_type(k); }};
+}
+
+core::Result<config::Config> load_config(store::Store& store, std::int64_t* revision) {
+    auto row = store.load_config();
+    if (!row) return row.error();
+    if (!row->has_value()) {
+        if (revision) *revision = 0;
+        return config::Config{};
+    }
+    if (revision) *revision = (*row)->revision;
+    auto cfg = config::load_yaml(
+        (*row)->document, store.path().string() + " (stored configuration)", parse_options());
+    if (!cfg) return core::make_error(core::Errc::store_error, cfg.error().message);
+    return cfg;
+}
+
+}  // namespace sg::app

@@ -1,0 +1,121 @@
+// config_commands.cpp: `config validate|export|import` and `setup` (docs/cli.md). Offline tools on
+// the data directory; a running `serve` notices their commits through the store (data_version).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/common.h"
+#include "app/exit_codes.h"
+#include "core/files.h"
+#include "events/log.h"
+#include "security/accounts/accounts.h"
+
+namespace sg::app {
+
+namespace {
+// Reads and validates a configuration file; prints every problem. Config files are small: 1 MiB is
+// far beyond any real one and bounds what a hostile file can make us parse.
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
+std::optional<config::Config> read_config_file(const std::string& file) {
+    auto text = core::read_file(file, kMaxConfigBytes);
+    if (!text) {
+        fmt::print(stderr, "serialgate: {}\n", text.error().message);
+        return std::nullopt;
+    }
+    auto res = config::parse_yaml(*text, parse_options());
+    for (const auto& p : res.problems) fmt::print(stderr, "{}\n", config::format_problem(file, p));
+    return res.config;
+}
+}  // namespace
+
+int config_validate(const std::string& file) {
+    if (!read_config_file(file)) return kExitInvalid;
+    fmt::print("{}: OK\n", file);
+    return kExitOk;
+}
+
+int config_export(const std::string& data_dir, const std::string& output) {
+    int rc = 0;
+    auto store = open_store(data_dir, rc);
+    if (!store) return rc;
+    auto cfg = load_config(*store);
+    if (!cfg) {
+        fmt::print(stderr, "serialgate: {}\n", cfg.error().message);
+        return kExitStore;
+    }
+    const std::string doc = config::to_yaml(*cfg);
+    if (output.empty() || output == "-") {
+        fmt::print("{}", doc);
+    } else if (auto st = core::write_private_file(output, doc); !st) {
+        fmt::print(stderr, "serialgate: {}\n", st.error().message);
+        return kExitFailure;
+    }
+    events::Log log(*store, cfg->event_log);
+    log.emit(events::types::kConfigExported, {.source = "cli"});
+    log.flush();
+    return kExitOk;
+}
+
+int config_import(const std::string& data_dir, const std::string& file) {
+    auto cfg = read_config_file(file);
+    if (!cfg) return kExitInvalid;
+    int rc = 0;
+    auto store = open_store(data_dir, rc);
+    if (!store) return rc;
+    auto rev = store->save_config(config::to_yaml(*cfg));
+    if (!rev) {
+        fmt::print(stderr, "serialgate: {}\n", rev.error().message);
+        return kExitStore;
+    }
+    events::Log log(*store, cfg->event_log);
+    log.emit(events::types::kConfigImported, {.source = "cli"},
+             fmt::format("{} (revision {})", file, *rev));
+    log.flush();
+    fmt::print("imported {} as revision {}\n", file, *rev);
+    return kExitOk;
+}
+
+int setup(const std::string& data_dir, const std::string& admin, bool password_stdin) {
+    if (!password_stdin) {
+        // Never from the command line: argv is visible to every user through /proc.
+        fmt::print(stderr,
+                   "serialgate: setup reads the password from standard input: pass "
+                   "--password-stdin\n");
+        return kExitUsage;
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    security::Secret password(std::move(line));
+
+    int rc = 0;
+    auto store = open_store(data_dir, rc);
+    if (!store) return rc;
+    auto cfg = load_config(*store);
+    if (!cfg) {
+        fmt::print(stderr, "serialgate: {}\n", cfg.error().message);
+        return kExitStore;
+    }
+    events::Log log(*store, cfg->event_log);
+    security::accounts::Accounts accounts(*store);
+    auto st = accounts.create_first_admin(admin, password, cfg->password_policy);
+    if (!st) {
+        log.emit(events::types::kSetupRefused, {.account = admin, .source = "cli"},
+                 st.error().message);
+        log.flush();
+        fmt::print(stderr, "serialgate: setup refused: {}\n", st.error().message);
+        if (st.error().code == core::Errc::store_error) return kExitStore;
+        if (st.error().code == core::Errc::invalid_config) return kExitInvalid;
+        return kExitRefused;
+    }
+    log.emit(events::types::kAccountCreated, {.account = admin, .source = "cli"},
+             "first administrator '" + admin + "' created offline");
+    log.flush();
+    fmt::print("administrator '{}' created\n", admin);
+    return kExitOk;
+}
+
+}  // namespace sg::app

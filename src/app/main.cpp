@@ -1,0 +1,96 @@
+// main.cpp: the `serialgate` command line (docs/cli.md). Parses arguments with CLI11 and hands off
+// to one subcommand; exit codes come from exit_codes.h.
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+#include "app/exit_codes.h"
+
+#ifndef SG_VERSION
+#define SG_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+    using namespace sg::app;
+    CLI::App app{"SerialGate: a security-hardened serial device server"};
+    app.require_subcommand(1);
+    app.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+    ServeOptions serve_o;
+    auto* serve = app.add_subcommand("serve", "Run the device server");
+    serve->add_option("--data-dir", serve_o.data_dir, "State directory (created 0700)")->required();
+    serve->add_option("--config", serve_o.config_file,
+                      "Provisioning file: validated and committed before start; re-read on SIGHUP");
+    serve->add_flag("--demo", serve_o.demo, "Seed an empty store with the embedded demo ports");
+
+    std::string setup_dir, setup_admin;
+    bool password_stdin = false;
+    auto* setup = app.add_subcommand("setup", "Create the first administrator (offline)");
+    setup->add_option("--data-dir", setup_dir, "State directory")->required();
+    setup->add_option("--admin", setup_admin, "Account name (1-32: letters, digits, -_.@)")
+        ->required();
+    setup->add_flag("--password-stdin", password_stdin, "Read the password from standard input");
+
+    auto* config = app.add_subcommand("config", "Validate, export or import a configuration");
+    config->require_subcommand(1);
+    std::string validate_file, export_dir, export_out, import_dir, import_file;
+    auto* validate = config->add_subcommand("validate", "Check a configuration file");
+    validate->add_option("file", validate_file, "YAML file")->required();
+    auto* exp = config->add_subcommand("export", "Print the configuration in force");
+    exp->add_option("--data-dir", export_dir, "State directory")->required();
+    exp->add_option("--output,-o", export_out, "Write to a file (0600) instead of stdout");
+    auto* imp = config->add_subcommand("import", "Validate a file and commit it to the store");
+    imp->add_option("--data-dir", import_dir, "State directory")->required();
+    imp->add_option("file", import_file, "YAML file")->required();
+
+    LogShowOptions log_o;
+    auto* log = app.add_subcommand("log", "Read the event log");
+    log->require_subcommand(1);
+    auto* show = log->add_subcommand("show", "Print events, oldest first");
+    show->add_option("--data-dir", log_o.data_dir, "State directory")->required();
+    show->add_option("--category", log_o.category,
+                     "system, network, security, maintenance, serial");
+    show->add_option("--severity", log_o.severity, "Show this severity and more severe");
+    show->add_option("--port", log_o.port, "Serial port number");
+    show->add_option("--type", log_o.type, "Event type key, e.g. serial.connected");
+    show->add_option("--limit", log_o.limit, "Newest N events (default 1000)");
+    show->add_option("--format", log_o.format, "text, csv or json")
+        ->check(CLI::IsMember({"text", "csv", "json"}));
+
+    auto* version = app.add_subcommand("version", "Print the version");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        (void)app.exit(e);
+        return kExitUsage;
+    }
+
+    auto logger = spdlog::stderr_color_mt("serialgate");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+
+    if (*serve) return sg::app::serve(serve_o);
+    if (*setup) return sg::app::setup(setup_dir, setup_admin, password_stdin);
+    if (*validate) return config_validate(validate_file);
+    if (*exp) return config_export(export_dir, export_out);
+    if (*imp) return config_import(import_dir, import_file);
+    if (*show) return log_show(log_o);
+    if (*version) {
+        fmt::print("serialgate {}\n", SG_VERSION);
+        return kExitOk;
+    }
+    return kExitUsage;
+}

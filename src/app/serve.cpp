@@ -1,0 +1,288 @@
+// serve.cpp: `serialgate serve` — the device. One io_context on the main thread (docs/adr/0001):
+// the port manager, signal handling (SIGTERM/SIGINT stop, SIGHUP re-reads --config) and a watcher
+// that picks up commits other processes make to the store (`config import`, `setup`) all run there;
+// each port runs on its own strand.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <csignal>
+
+#include "app/commands.h"
+#include "app/common.h"
+#include "app/exit_codes.h"
+#include "core/asio.h"
+#include "core/files.h"
+#include "events/log.h"
+#include "port/manager.h"
+#include "security/accounts/accounts.h"
+
+namespace sg::app {
+
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+// How often the store is checked for commits by other processes: cheap (one PRAGMA).
+constexpr std::chrono::milliseconds kStoreWatchInterval{500};
+
+class Server {
+public:
+    Server(const ServeOptions& o, store::Store& store, events::Log& log, config::Config cfg,
+           std::int64_t revision)
+        : options_(o),
+          store_(store),
+          log_(log),
+          config_(std::move(cfg)),
+          revision_(revision),
+          signals_(io_, SIGTERM, SIGINT, SIGHUP),
+          watch_timer_(io_),
+          manager_(io_, log) {}
+
+    int run() {
+        data_plane_on_ = accounts_exist();
+        if (!data_plane_on_) announce_data_plane_off();
+        manager_.apply(config_, data_plane_on_);
+        print_summary();
+        wait_signal();
+        data_version_ = store_.data_version();
+        watch();
+        io_.run();
+        return exit_code_;
+    }
+
+private:
+    bool accounts_exist() {
+        security::accounts::Accounts accounts(store_);
+        auto n = accounts.count();
+        return n && *n > 0;
+    }
+
+    void announce_data_plane_off() {
+        log_.emit(events::types::kDataPlaneOff, {},
+                  "no operation mode listens until the first administrator exists (guide §3)");
+        spdlog::warn(
+            "next step: create the first administrator, e.g.\n"
+            "    serialgate setup --data-dir {} --admin admin --password-stdin\n"
+            "  (the password is read from standard input); ports start within a second",
+            options_.data_dir);
+    }
+
+    void print_summary() {
+        if (config_.ports.empty()) {
+            spdlog::info("no serial ports configured (add some with --config or `config import`)");
+        }
+        for (const auto& p : config_.ports) {
+            std::string what = config::mode_type_name(p.mode);
+            if (const auto* t = std::get_if<config::TcpServerSettings>(&p.mode)) {
+                what += fmt::format(" on {}:{}", config_.system.listen_address, t->local_port);
+            }
+            spdlog::info("port {} ({}): {}{}", p.number, p.device, what,
+                         data_plane_on_ ? "" : " [off: no account yet]");
+        }
+    }
+
+    void wait_signal() {
+        signals_.async_wait([this](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                reload_file();
+                wait_signal();
+                return;
+            }
+            spdlog::info("signal {}: stopping (clients drained, store flushed)", sig);
+            stop();
+        });
+    }
+
+    void stop() {
+        if (stopping_) return;
+        stopping_ = true;
+        watch_timer_.cancel();
+        manager_.stop([this] {
+            signals_.cancel();
+            io_.stop();
+        });
+    }
+
+    /// SIGHUP: re-read --config. An invalid file changes nothing (the old configuration stays).
+    void reload_file() {
+        if (options_.config_file.empty()) {
+            spdlog::info("SIGHUP: no --config file; re-reading the store");
+            reload_store(true);
+            return;
+        }
+        auto text = core::read_file(options_.config_file, kMaxConfigBytes);
+        if (!text) {
+            log_.emit(events::types::kConfigRejected, {.source = "SIGHUP"}, text.error().message);
+            return;
+        }
+        auto cfg = config::load_yaml(*text, options_.config_file, parse_options());
+        if (!cfg) {
+            log_.emit(events::types::kConfigRejected, {.source = "SIGHUP"}, cfg.error().message);
+            return;
+        }
+        if (*cfg == config_) {
+            spdlog::info("SIGHUP: {} unchanged", options_.config_file);
+            return;
+        }
+        auto rev = store_.save_config(config::to_yaml(*cfg));
+        if (!rev) {
+            log_.emit(events::types::kConfigRejected, {.source = "SIGHUP"}, rev.error().message);
+            return;
+        }
+        revision_ = *rev;
+        adopt(std::move(*cfg), "SIGHUP: " + options_.config_file);
+    }
+
+    void adopt(config::Config cfg, const std::string& source) {
+        config_ = std::move(cfg);
+        log_.set_settings(config_.event_log);
+        log_.emit(events::types::kConfigChanged, {.source = source},
+                  fmt::format("revision {}", revision_));
+        manager_.apply(config_, data_plane_on_);
+    }
+
+    void reload_store(bool force) {
+        std::int64_t rev = 0;
+        auto cfg = load_config(store_, &rev);
+        if (!cfg) {
+            log_.emit(events::types::kConfigRejected, {.source = "store"}, cfg.error().message);
+            return;
+        }
+        if (force || rev != revision_) {
+            revision_ = rev;
+            if (!(*cfg == config_)) adopt(std::move(*cfg), "store");
+        }
+    }
+
+    /// Another process committed to the store: a new configuration, or the first account.
+    void watch() {
+        watch_timer_.expires_after(kStoreWatchInterval);
+        watch_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || stopping_) return;
+            const auto v = store_.data_version();
+            if (v != data_version_) {
+                data_version_ = v;
+                reload_store(false);
+                if (!data_plane_on_ && accounts_exist()) {
+                    data_plane_on_ = true;
+                    log_.emit(events::types::kDataPlaneOn, {});
+                    manager_.apply(config_, true);
+                    print_summary();
+                }
+            }
+            watch();
+        });
+    }
+
+    const ServeOptions& options_;
+    store::Store& store_;
+    events::Log& log_;
+    config::Config config_;
+    std::int64_t revision_;
+    asio::io_context io_{1};
+    asio::signal_set signals_;
+    asio::steady_timer watch_timer_;
+    port::Manager manager_;
+    std::int64_t data_version_ = 0;
+    bool data_plane_on_ = false;
+    bool stopping_ = false;
+    int exit_code_ = kExitOk;
+};
+
+}  // namespace
+
+int serve(const ServeOptions& o) {
+    ::umask(077);  // every file we create is private (issue 3 §4)
+    // Block the handled signals early so none kills us between here and the signal_set.
+    int rc = 0;
+    auto store = open_store(o.data_dir, rc);
+    if (!store) return rc;
+
+    std::int64_t revision = 0;
+    auto cfg = load_config(*store, &revision);
+    if (!cfg) {
+        spdlog::error("{}", cfg.error().message);
+        return kExitStore;
+    }
+    events::Log log(*store, cfg->event_log);
+
+    if (!o.config_file.empty()) {
+        // Provisioning: the file is validated whole, then committed in one transaction.
+        auto text = core::read_file(o.config_file, kMaxConfigBytes);
+        if (!text) {
+            fmt::print(stderr, "serialgate: {}\n", text.error().message);
+            return kExitInvalid;
+        }
+        auto res = config::parse_yaml(*text, parse_options());
+        if (!res.config) {
+            for (const auto& p : res.problems) {
+                fmt::print(stderr, "{}\n", config::format_problem(o.config_file, p));
+            }
+            fmt::print(stderr, "serialgate: {} refused; nothing applied\n", o.config_file);
+            return kExitInvalid;
+        }
+        if (!(*res.config == *cfg) || revision == 0) {
+            auto rev = store->save_config(config::to_yaml(*res.config));
+            if (!rev) {
+                fmt::print(stderr, "serialgate: {}\n", rev.error().message);
+                return kExitStore;
+            }
+            revision = *rev;
+            *cfg = std::move(*res.config);
+            log.set_settings(cfg->event_log);
+            log.emit(events::types::kConfigChanged, {.source = o.config_file},
+                     fmt::format("revision {}", revision));
+        }
+    } else if (o.demo && revision == 0) {
+        auto demo = config::load_yaml(demo_config_yaml(), "(embedded demo)", parse_options());
+        SG_ASSERT(demo.ok());
+        auto rev = store->save_config(config::to_yaml(*demo));
+        if (!rev) {
+            fmt::print(stderr, "serialgate: {}\n", rev.error().message);
+            return kExitStore;
+        }
+        revision = *rev;
+        *cfg = std::move(*demo);
+        log.emit(events::types::kConfigChanged, {.source = "demo"}, "embedded demo configuration");
+    }
+
+    log.emit(events::types::kStart, {}, fmt::format("data directory {}", o.data_dir));
+    int code = kExitOk;
+    {
+        Server server(o, *store, log, std::move(*cfg), revision);
+        code = server.run();
+    }
+    log.emit(events::types::kStop, {});
+    log.flush();
+    return code;
+}
+
+const char* demo_config_yaml() {
+    return R"(# The demo device: four simulated serial ports in TCP Server mode on loopback.
+system: {device_name: SerialGate-demo, listen_address: 127.0.0.1}
+ports:
+  - port: 1
+    alias: echo
+    device: sim:echo
+    serial: {baud: 115200, flow_control: none}
+    mode: {type: tcp_server, local_port: 4001, max_connections: 4}
+  - port: 2
+    alias: meter
+    device: sim:generator:1000
+    serial: {baud: 9600, flow_control: none}
+    mode: {type: tcp_server, local_port: 4002, max_connections: 8, delimiter_1: 0x0a}
+  - port: 3
+    alias: cable-a
+    device: sim:null-modem:demo
+    serial: {baud: 115200, flow_control: none}
+    mode: {type: tcp_server, local_port: 4003, max_connections: 2}
+  - port: 4
+    alias: cable-b
+    device: sim:null-modem:demo
+    serial: {baud: 115200, flow_control: none}
+    mode: {type: tcp_server, local_port: 4004, max_connections: 2}
+)";
+}
+
+}  // namespace sg::app

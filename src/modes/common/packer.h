@@ -1,0 +1,44 @@
+// packer.h: data packing (guide §3.1; device ref. §3 "Data packing"): groups serial bytes into
+// network writes by packing length, delimiter(s) with their process rule, and force-transmit time.
+// Sans-I/O: bytes in, frames out; the caller owns the force-transmit timer (deadline()).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "config/settings.h"
+
+namespace sg::modes::common {
+
+class Packer {
+public:
+    using Emit = std::function<void(std::span<const std::byte>)>;
+
+    explicit Packer(const config::PackingSettings& settings);
+
+    /// With every rule off, bytes go out as they arrive: the caller may skip the packer entirely.
+    bool passthrough() const { return !settings_.active(); }
+
+    /// Feeds serial bytes; calls `emit` for every completed frame, in order.
+    void feed(std::span<const std::byte> in, const Emit& emit);
+    /// Force-transmit expired (no byte for force_transmit_ms): sends what is held.
+    void flush(const Emit& emit);
+
+    bool holding() const { return !buf_.empty(); }
+    /// How long after the last fed byte flush() is due; nullopt when force transmit is off.
+    std::optional<std::chrono::milliseconds> force_transmit() const;
+
+private:
+    void send(std::size_t n, std::size_t strip, const Emit& emit);
+
+    config::PackingSettings settings_;
+    std::vector<std::byte> buf_;
+    int trailing_ = -1;  // >= 0: delimiter seen, this many more bytes to take (plus_1 / plus_2)
+    std::size_t limit_;  // frame size that forces a send
+};
+
+}  // namespace sg::modes::common

@@ -1,0 +1,19 @@
+// tcp_options.h: socket options shared by the TCP modes.
+#pragma once
+
+#include <cstdint>
+
+#include "core/asio.h"
+
+namespace sg::modes::common {
+
+/// TCP alive check (device ref. §3, tcp_alive_check_min): kernel keepalive probes start after
+/// `minutes` idle and a dead peer is dropped about a minute later; 0 turns it off. TCP_USER_TIMEOUT
+/// bounds how long unacknowledged data may wait, so a peer that vanished mid-transfer is dropped
+/// too.
+void set_alive_check(asio::ip::tcp::socket& s, std::uint8_t minutes);
+
+/// "ip:port" of the peer, or "?" when the socket has none.
+std::string peer_string(const asio::ip::tcp::socket& s);
+
+}  // namespace sg::modes::common

@@ -1,0 +1,90 @@
+// mode.h: the operation-mode interface (STYLE.md §2; docs/adr/0002-mode-interface.md). A Mode
+// serves one serial port: it owns the network side (listeners, sessions, timers) and receives the
+// serial side's bytes and notifications from its Port. Everything runs on the port's strand; no
+// locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "config/settings.h"
+#include "core/asio.h"
+#include "events/log.h"
+#include "serial/device.h"
+
+namespace sg::modes {
+
+/// Counters of one port, written on its strand and read from anywhere (relaxed atomics).
+struct PortStats {
+    std::atomic<std::uint64_t> serial_rx_bytes{0};  // read from the serial line
+    std::atomic<std::uint64_t> serial_tx_bytes{0};  // written to the serial line
+    std::atomic<std::uint64_t> net_tx_bytes{0};     // sent to network peers (sum over peers)
+    std::atomic<std::uint64_t> net_rx_bytes{0};     // received from network peers
+    std::atomic<std::uint64_t> connections{0};      // accepted since start
+    std::atomic<std::uint64_t> refused{0};          // refused: max connections
+    std::atomic<std::uint64_t> jammed_drops{0};     // bytes dropped for jammed clients
+};
+
+/// What a mode may use. Owned by the Port, outlives the Mode; everything runs on `strand`.
+struct PortContext {
+    std::uint32_t id;        // 1-based port number
+    core::Strand strand;     // shared by the mode, its sessions and timers
+    serial::Device& serial;  // write, line settings, modem lines, break, flush
+    events::Log& events;
+    PortStats& stats;
+    std::string listen_address;  // system.listen_address
+    /// Backpressure on the serial reader: true pauses reads until called with false.
+    std::function<void(bool)> pause_serial_reads;
+};
+
+struct PeerStatus {
+    std::string address;           // "ip:port"
+    std::int64_t connected_at_us;  // UTC
+    std::uint64_t tx_bytes = 0;
+    std::uint64_t rx_bytes = 0;
+};
+
+struct ModeStatus {
+    std::string type;   // "tcp_server"
+    std::string state;  // "listening on 127.0.0.1:4001", "disabled", ...
+    std::vector<PeerStatus> peers;
+};
+
+class Mode {
+public:
+    virtual ~Mode() = default;
+    /// Bind or connect. An error leaves this port's mode off and reported; other ports run on.
+    virtual std::error_code start() = 0;
+    /// Bytes from the serial line, in order. Must not block: queue, or apply backpressure through
+    /// PortContext::pause_serial_reads.
+    virtual void on_serial_data(std::span<const std::byte> bytes) = 0;
+    /// Inputs changed, a line error or a break was received.
+    virtual void on_serial_notification(const serial::Notification&) {}
+    /// Stop accepting and close every session (after draining queued bytes, bounded by
+    /// limits::kDrainTimeout); call `done` once, on the strand, when nothing is left running.
+    virtual void stop(std::function<void()> done) = 0;
+    /// Cheap snapshot, on the strand.
+    virtual ModeStatus status() const = 0;
+};
+
+using ModePtr = std::unique_ptr<Mode>;
+
+/// One registry entry (registry.cpp holds the explicit list).
+struct ModeKind {
+    std::string_view name;  // "tcp_server", as in YAML
+    bool available;         // false: named in the config schema, not yet implemented
+    /// Builds the mode, or returns an error when this kind cannot run in this build.
+    ModePtr (*create)(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec);
+};
+
+/// The kind serving `settings` (by variant alternative).
+const ModeKind& kind_for(const config::ModeSettings& settings);
+
+}  // namespace sg::modes

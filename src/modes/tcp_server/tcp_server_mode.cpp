@@ -1,0 +1,396 @@
+// tcp_server_mode.cpp: TCP Server mode. Created by the Port on its strand; the accept loop, every
+// session's reader and writer and the force-transmit timer all run on that strand (no locks).
+//
+// Serial → network: Port reads → on_serial_data → Packer → one shared buffer per frame, queued on
+// every session (fan-out). A session over kClientQueueBytes is either skipped (ignore_jammed_ip:
+// the bytes are dropped for it and counted) or makes the port pause its serial reads until it
+// drains (backpressure; nothing grows unbounded).
+// Network → serial: each session reads and awaits SerialWriter, which serialises the clients.
+#include "modes/tcp_server/tcp_server_mode.h"
+
+#include <deque>
+#include <set>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/signal.h"
+#include "modes/common/packer.h"
+#include "modes/common/serial_writer.h"
+#include "modes/common/tcp_options.h"
+
+namespace sg::modes::tcp_server {
+
+namespace {
+
+using asio::ip::tcp;
+using Chunk = std::shared_ptr<const std::vector<std::byte>>;
+using Clock = std::chrono::steady_clock;
+
+class TcpServerMode;
+
+/// One client connection. Kept alive by its coroutines (shared_from_this); the mode holds a plain
+/// pointer for fan-out and stop, removed when the last coroutine ends.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, TcpServerMode& mode);
+    void start();
+    /// Queues a frame unless this client is jammed and jammed clients are skipped.
+    void enqueue(const Chunk& chunk);
+    /// Graceful end: send what is queued (bounded by kDrainTimeout), then close.
+    void drain();
+    /// Immediate end: close the socket; pending I/O completes with errors.
+    void end();
+
+    std::size_t queued() const { return queued_; }
+    PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
+    const std::string& peer() const { return peer_; }
+
+private:
+    core::Task<void> reader();
+    core::Task<void> writer();
+    core::Task<void> idle_watch();
+    void spawn(core::Task<void> task);
+    void coroutine_done();
+
+    tcp::socket socket_;
+    TcpServerMode& mode_;
+    std::string peer_;
+    std::int64_t connected_at_;
+    std::deque<Chunk> queue_;
+    std::size_t queued_ = 0;
+    core::Signal wake_;  // writer: new data, drain or end
+    bool draining_ = false;
+    bool ended_ = false;
+    bool jammed_ = false;
+    Clock::time_point drain_deadline_{};
+    Clock::time_point last_activity_;
+    int running_ = 0;  // coroutines still running
+    std::uint64_t tx_ = 0;
+    std::uint64_t rx_ = 0;
+};
+
+class TcpServerMode final : public Mode {
+public:
+    TcpServerMode(PortContext& ctx, const config::TcpServerSettings& s)
+        : ctx_(ctx),
+          settings_(s),
+          acceptor_(ctx.strand),
+          serial_writer_(ctx),
+          packer_(s.packing),
+          force_timer_(ctx.strand) {}
+
+    std::error_code start() override {
+        boost::system::error_code ec;
+        auto address = asio::ip::make_address(ctx_.listen_address, ec);
+        if (ec) return ec;
+        tcp::endpoint ep(address, settings_.local_port);
+        if (acceptor_.open(ep.protocol(), ec); ec) return ec;
+        if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
+        if (acceptor_.bind(ep, ec); ec) return ec;
+        if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
+        listening_ = ep.address().to_string() + ":" + std::to_string(settings_.local_port);
+        ++running_;
+        asio::co_spawn(ctx_.strand, accept_loop(), [this](const std::exception_ptr& e) {
+            if (e) spdlog_failure("accept loop");
+            --running_;
+            maybe_done();
+        });
+        return {};
+    }
+
+    void on_serial_data(std::span<const std::byte> bytes) override {
+        if (packer_.passthrough()) {
+            if (!sessions_.empty()) fan_out(bytes);
+            return;
+        }
+        packer_.feed(bytes, [this](std::span<const std::byte> f) { fan_out(f); });
+        if (auto ft = packer_.force_transmit(); ft && packer_.holding()) {
+            // (c) force transmit: restarted by every byte, fires after ft of silence.
+            force_timer_.expires_after(*ft);
+            ++timer_waits_;
+            force_timer_.async_wait([this](boost::system::error_code ec) {
+                --timer_waits_;
+                if (!ec && !stopping_) {
+                    packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
+                }
+                maybe_done();
+            });
+        }
+    }
+
+    void stop(std::function<void()> done) override {
+        stopping_ = true;
+        done_ = std::move(done);
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        force_timer_.cancel();
+        // Bytes still held by the packer go out before the sessions drain.
+        packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
+        for (Session* s : std::set<Session*>(sessions_)) s->drain();
+        maybe_done();
+    }
+
+    ModeStatus status() const override {
+        ModeStatus st{"tcp_server", stopping_ ? "stopping" : "listening on " + listening_, {}};
+        for (const Session* s : sessions_) st.peers.push_back(s->status());
+        return st;
+    }
+
+    // ---- used by Session
+    PortContext& ctx() { return ctx_; }
+    const config::TcpServerSettings& settings() const { return settings_; }
+    common::SerialWriter& serial_writer() { return serial_writer_; }
+    bool stopping() const { return stopping_; }
+
+    void session_ended(Session* s) {
+        sessions_.erase(s);
+        update_backpressure();
+        maybe_done();
+    }
+    void update_backpressure() {
+        if (settings_.ignore_jammed_ip) return;
+        bool over = false;
+        bool below_half = true;
+        for (const Session* s : sessions_) {
+            over = over || s->queued() >= core::limits::kClientQueueBytes;
+            below_half = below_half && s->queued() < core::limits::kClientQueueBytes / 2;
+        }
+        if (!paused_ && over) {
+            paused_ = true;
+            ctx_.pause_serial_reads(true);
+        } else if (paused_ && below_half) {
+            paused_ = false;
+            ctx_.pause_serial_reads(false);
+        }
+    }
+    void spdlog_failure(const char* what);
+
+private:
+    core::Task<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor_.async_accept(core::use_nothrow);
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return;
+                // EMFILE and friends: log once per burst, back off a little, keep serving.
+                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                                 "accept: " + ec.message());
+                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
+                (void)co_await t.async_wait(core::use_nothrow);
+                continue;
+            }
+            const std::string peer = common::peer_string(socket);
+            if (sessions_.size() >= settings_.max_connections) {
+                // Refused politely: accepted and closed at once with FIN, so the client sees EOF
+                // rather than a timeout, and the event log says why.
+                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+                ctx_.events.emit(
+                    events::types::kRefused, {.port = ctx_.id, .source = peer},
+                    "max connections (" + std::to_string(settings_.max_connections) + ") reached");
+                boost::system::error_code ignored;
+                socket.shutdown(tcp::socket::shutdown_both, ignored);
+                socket.close(ignored);
+                continue;
+            }
+            ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+            ctx_.events.emit(events::types::kConnected, {.port = ctx_.id, .source = peer});
+            auto session = std::make_shared<Session>(std::move(socket), *this);
+            sessions_.insert(session.get());
+            session->start();
+        }
+    }
+
+    void fan_out(std::span<const std::byte> frame) {
+        if (sessions_.empty()) return;  // the device drops serial data with no client connected
+        auto chunk = std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end());
+        for (Session* s : sessions_) s->enqueue(chunk);
+        update_backpressure();
+    }
+
+    void maybe_done() {
+        if (!stopping_ || !done_ || running_ != 0 || timer_waits_ != 0 || !sessions_.empty()) {
+            return;
+        }
+        if (paused_) {
+            paused_ = false;
+            ctx_.pause_serial_reads(false);
+        }
+        auto done = std::move(done_);
+        done_ = nullptr;
+        asio::post(ctx_.strand, std::move(done));
+    }
+
+    PortContext& ctx_;
+    config::TcpServerSettings settings_;
+    tcp::acceptor acceptor_;
+    common::SerialWriter serial_writer_;
+    common::Packer packer_;
+    asio::steady_timer force_timer_;
+    std::set<Session*> sessions_;
+    std::string listening_;
+    std::function<void()> done_;
+    int running_ = 0;
+    int timer_waits_ = 0;
+    bool stopping_ = false;
+    bool paused_ = false;
+};
+
+void TcpServerMode::spdlog_failure(const char* what) {
+    ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                     std::string(what) + " ended by an unexpected exception");
+}
+
+// ---------------------------------------------------------------- Session
+
+Session::Session(tcp::socket socket, TcpServerMode& mode)
+    : socket_(std::move(socket)),
+      mode_(mode),
+      peer_(common::peer_string(socket_)),
+      connected_at_(core::now_utc_us()),
+      wake_(mode.ctx().strand),
+      last_activity_(Clock::now()) {
+    boost::system::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);  // serial traffic is small and latency-bound
+    common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);
+}
+
+void Session::spawn(core::Task<void> task) {
+    ++running_;
+    asio::co_spawn(mode_.ctx().strand, std::move(task),
+                   [self = shared_from_this()](const std::exception_ptr& e) {
+                       if (e) self->mode_.spdlog_failure("client session");
+                       self->coroutine_done();
+                   });
+}
+
+void Session::start() {
+    spawn(reader());
+    spawn(writer());
+    if (mode_.settings().inactivity_time_ms != 0) spawn(idle_watch());
+}
+
+void Session::coroutine_done() {
+    if (--running_ != 0) return;
+    auto& ctx = mode_.ctx();
+    ctx.events.emit(events::types::kDisconnected, {.port = ctx.id, .source = peer_},
+                    "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
+    mode_.session_ended(this);
+}
+
+void Session::enqueue(const Chunk& chunk) {
+    if (ended_ || draining_) return;
+    if (queued_ + chunk->size() > core::limits::kClientQueueBytes &&
+        mode_.settings().ignore_jammed_ip) {
+        mode_.ctx().stats.jammed_drops.fetch_add(chunk->size(), std::memory_order_relaxed);
+        if (!jammed_) {
+            jammed_ = true;  // one event per jam episode, not per dropped chunk
+            mode_.ctx().events.emit(events::types::kJammed,
+                                    {.port = mode_.ctx().id, .source = peer_});
+        }
+        return;
+    }
+    queue_.push_back(chunk);
+    queued_ += chunk->size();
+    wake_.notify();
+}
+
+void Session::drain() {
+    if (ended_ || draining_) return;
+    draining_ = true;
+    drain_deadline_ = Clock::now() + core::limits::kDrainTimeout;
+    wake_.notify();
+}
+
+void Session::end() {
+    if (ended_) return;
+    ended_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    wake_.notify();
+}
+
+core::Task<void> Session::reader() {
+    std::vector<std::byte> buf(core::limits::kNetReadBytes);
+    auto& ctx = mode_.ctx();
+    while (!ended_) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        if (ec || ended_) break;  // EOF and reset are normal endings
+        rx_ += n;
+        ctx.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        last_activity_ = Clock::now();
+        if (draining_) continue;  // stopping: the serial line takes no new bytes
+        if (auto wec = co_await mode_.serial_writer().write(std::span(buf).first(n)); wec) {
+            break;  // the Port sees the device failure on its read side and restarts the mode
+        }
+    }
+    end();
+}
+
+core::Task<void> Session::writer() {
+    auto& ctx = mode_.ctx();
+    while (!ended_) {
+        if (queue_.empty()) {
+            if (draining_) break;
+            co_await wake_.wait();
+            continue;
+        }
+        // Gather what is queued into one write: fewer syscalls under load.
+        std::vector<asio::const_buffer> bufs;
+        std::size_t n = 0;
+        const std::size_t count = std::min<std::size_t>(queue_.size(), 64);
+        bufs.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            bufs.emplace_back(asio::buffer(*queue_[i]));
+            n += queue_[i]->size();
+        }
+        boost::system::error_code ec;
+        std::size_t written = 0;
+        if (draining_) {
+            // Bounded: a client that stopped reading cannot hold up a stop.
+            asio::steady_timer deadline(ctx.strand, drain_deadline_);
+            using namespace asio::experimental::awaitable_operators;
+            auto r = co_await (asio::async_write(socket_, bufs, core::use_nothrow) ||
+                               deadline.async_wait(core::use_nothrow));
+            if (r.index() == 1) break;
+            std::tie(ec, written) = std::get<0>(r);
+        } else {
+            std::tie(ec, written) = co_await asio::async_write(socket_, bufs, core::use_nothrow);
+        }
+        if (ec) break;
+        for (std::size_t i = 0; i < count; ++i) queue_.pop_front();
+        queued_ -= n;
+        tx_ += written;
+        ctx.stats.net_tx_bytes.fetch_add(written, std::memory_order_relaxed);
+        last_activity_ = Clock::now();
+        if (jammed_ && queued_ < core::limits::kClientQueueBytes / 2) jammed_ = false;
+        mode_.update_backpressure();
+    }
+    end();
+}
+
+core::Task<void> Session::idle_watch() {
+    const auto limit = std::chrono::milliseconds(mode_.settings().inactivity_time_ms);
+    asio::steady_timer t(mode_.ctx().strand);
+    while (!ended_) {
+        const auto due = last_activity_ + limit;
+        if (Clock::now() >= due) {
+            mode_.ctx().events.emit(events::types::kDisconnected,
+                                    {.port = mode_.ctx().id, .source = peer_},
+                                    "inactivity time reached");
+            end();
+            break;
+        }
+        t.expires_at(due);
+        (void)co_await t.async_wait(core::use_nothrow);
+        // end() does not cancel this timer; the wait is at most `limit` long.
+    }
+}
+
+}  // namespace
+
+ModePtr create(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec) {
+    ec = {};
+    return std::make_unique<TcpServerMode>(ctx, std::get<config::TcpServerSettings>(settings));
+}
+
+}  // namespace sg::modes::tcp_server

@@ -1,0 +1,94 @@
+// manager.cpp: port lifecycle across configuration changes. Runs on the io_context thread (the
+// serve loop, signal handlers and the store watcher all post there); each Port does its own work
+// on its strand and reports back by posting to the io_context.
+#include "port/manager.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sg::port {
+
+Manager::Manager(asio::io_context& io, events::Log& events) : io_(io), events_(events) {}
+
+Manager::~Manager() = default;
+
+void Manager::apply(const config::Config& config, bool data_plane_on) {
+    if (shutting_down_) return;
+    pending_.emplace(config, data_plane_on);
+    if (stops_in_flight_ == 0) run_pending();
+}
+
+void Manager::run_pending() {
+    if (!pending_ || shutting_down_) return;
+    auto [config, on] = std::move(*pending_);
+    pending_.reset();
+
+    // 1. Stop ports that are gone or whose settings differ.
+    std::vector<std::uint32_t> to_stop;
+    for (const auto& [n, p] : ports_) {
+        const config::PortConfig* want = on ? config.port(n) : nullptr;
+        if (!want || !(*want == p->config()) ||
+            p->listen_address() != config.system.listen_address) {
+            to_stop.push_back(n);
+        }
+    }
+    for (auto n : to_stop) {
+        auto port = std::move(ports_[n]);
+        ports_.erase(n);
+        ++stops_in_flight_;
+        Port* raw = port.get();
+        stopping_.push_back(std::move(port));
+        raw->stop([this] { asio::post(io_, [this] { on_stopped(); }); });
+    }
+    if (stops_in_flight_ != 0) {
+        // 2. Start the rest once every stopped port has released its TCP ports and device.
+        pending_.emplace(std::move(config), on);
+        return;
+    }
+    if (!on) return;
+    for (const auto& pc : config.ports) {
+        if (ports_.contains(pc.number)) continue;  // unchanged: keeps running untouched
+        auto port = std::make_unique<Port>(io_, pc, config.system.listen_address, events_);
+        port->start();
+        ports_.emplace(pc.number, std::move(port));
+    }
+}
+
+void Manager::on_stopped() {
+    if (--stops_in_flight_ != 0) return;
+    stopping_.clear();
+    if (shutting_down_) {
+        if (stop_done_) {
+            auto done = std::move(stop_done_);
+            stop_done_ = nullptr;
+            done();
+        }
+        return;
+    }
+    run_pending();
+}
+
+void Manager::stop(std::function<void()> done) {
+    shutting_down_ = true;
+    pending_.reset();
+    stop_done_ = std::move(done);
+    for (auto& [n, port] : ports_) {
+        ++stops_in_flight_;
+        Port* raw = port.get();
+        stopping_.push_back(std::move(port));
+        raw->stop([this] { asio::post(io_, [this] { on_stopped(); }); });
+    }
+    ports_.clear();
+    if (stops_in_flight_ == 0 && stop_done_) {
+        auto d = std::move(stop_done_);
+        stop_done_ = nullptr;
+        asio::post(io_, std::move(d));
+    }
+}
+
+std::vector<PortStatus> Manager::status() const {
+    std::vector<PortStatus> out;
+    for (const auto& [n, p] : ports_) out.push_back(p->status_snapshot_unsafe());
+    return out;
+}
+
+}  // namespace sg::port

@@ -1,0 +1,51 @@
+// manager.h: all ports, and the one way the management plane changes them (STYLE.md §2):
+// apply(config) diffs the new configuration against the running one and restarts only the ports
+// whose settings changed; clients of the other ports keep their connections and lose no byte.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "config/settings.h"
+#include "core/asio.h"
+#include "events/log.h"
+#include "port/port.h"
+
+namespace sg::port {
+
+class Manager {
+public:
+    Manager(asio::io_context& io, events::Log& events);
+    ~Manager();
+
+    /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
+    /// §3). Changed and removed ports are stopped first (so their TCP ports and devices are free),
+    /// then new and changed ports start. A call while a previous apply is still stopping ports is
+    /// queued; only the newest queued configuration is applied. Call on the io_context thread.
+    void apply(const config::Config& config, bool data_plane_on);
+
+    /// Stops every port (clients drained), then calls `done`.
+    void stop(std::function<void()> done);
+
+    std::vector<PortStatus> status() const;
+    std::size_t running() const { return ports_.size(); }
+
+private:
+    void run_pending();
+    void on_stopped();
+
+    asio::io_context& io_;
+    events::Log& events_;
+    std::map<std::uint32_t, std::unique_ptr<Port>> ports_;
+    std::vector<std::unique_ptr<Port>> stopping_;
+    std::optional<std::pair<config::Config, bool>> pending_;
+    std::function<void()> stop_done_;
+    int stops_in_flight_ = 0;
+    bool shutting_down_ = false;
+};
+
+}  // namespace sg::port

@@ -1,0 +1,219 @@
+// port.cpp: the life of one serial port, as one coroutine on the port strand:
+//   open device → create and start mode → pump serial bytes into the mode → (error or stop) →
+//   stop mode (clients drained) → close device → retry with backoff, unless stopping.
+// A failure here stays in this port: it is logged once per failure streak and retried; other
+// ports run on.
+#include "port/port.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/limits.h"
+
+namespace sg::port {
+
+namespace {
+bool is_off(const config::ModeSettings& m) {
+    return std::holds_alternative<config::DisabledSettings>(m);
+}
+}  // namespace
+
+Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
+           events::Log& events)
+    : config_(std::move(config)),
+      listen_address_(std::move(listen_address)),
+      events_(events),
+      strand_(asio::make_strand(io)),
+      wake_(strand_),
+      backoff_(core::limits::kReopenFirst) {}
+
+Port::~Port() = default;
+
+void Port::start() {
+    asio::co_spawn(strand_, run(), [this](const std::exception_ptr& e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("port {}: stopped by an unexpected exception: {}", config_.number,
+                              ex.what());
+            }
+        }
+        state_ = "stopped";
+        if (done_) {
+            auto done = std::move(done_);
+            done_ = nullptr;
+            done();
+        }
+    });
+}
+
+void Port::stop(std::function<void()> done) {
+    asio::post(strand_, [this, done = std::move(done)]() mutable {
+        done_ = std::move(done);
+        stopping_ = true;
+        wake_.notify();
+        if (mode_ && !mode_stopping_) {
+            mode_stopping_ = true;
+            mode_->stop([this] {
+                mode_stopped_ = true;
+                if (device_) device_->close();  // ends the pending read: pump() returns
+                wake_.notify();
+            });
+        } else if (device_) {
+            device_->close();
+        }
+    });
+}
+
+void Port::set_paused(bool paused) {
+    paused_ = paused;
+    if (!paused) wake_.notify();
+}
+
+core::Task<void> Port::backoff() {
+    co_await wake_.wait_until(std::chrono::steady_clock::now() + backoff_);
+    backoff_ = std::min(backoff_ * 2, core::limits::kReopenMax);
+}
+
+core::Task<void> Port::run() {
+    const modes::ModeKind& kind = modes::kind_for(config_.mode);
+    if (is_off(config_.mode)) {
+        state_ = "disabled";
+        co_return;  // No Operation: the serial line stays closed, nothing listens
+    }
+    if (!kind.available) {
+        // Guide §3.1: a port with no mode runs Real COM; until this build has it, say so and
+        // leave the port off rather than pretend.
+        state_ = "unavailable: mode " + std::string(kind.name) + " is not in this version";
+        events_.emit(events::types::kModeFailed, {.port = config_.number},
+                     "mode " + std::string(kind.name) +
+                         " is not available in this version of SerialGate: port left disabled");
+        co_return;
+    }
+    while (!stopping_) {
+        if (co_await open_and_start()) {
+            failure_reported_ = false;
+            backoff_ = core::limits::kReopenFirst;
+            co_await pump();
+            co_await stop_mode();
+        }
+        if (!stopping_) co_await backoff();
+    }
+}
+
+core::Task<bool> Port::open_and_start() {
+    const modes::ModeKind& kind = modes::kind_for(config_.mode);
+    auto dev = serial::open(strand_, config_.device, config_.serial);
+    if (!dev) {
+        state_ = "device unavailable: " + dev.error().message;
+        if (!failure_reported_) {
+            failure_reported_ = true;
+            events_.emit(events::types::kDeviceFailed, {.port = config_.number},
+                         config_.device + ": " + dev.error().message + " (retrying)");
+        }
+        co_return false;
+    }
+    device_ = std::move(*dev);
+    events_.emit(events::types::kDeviceOpened, {.port = config_.number}, config_.device);
+    ctx_.emplace(modes::PortContext{config_.number, strand_, *device_, events_, stats_,
+                                    listen_address_, [this](bool p) { set_paused(p); }});
+    std::error_code ec;
+    mode_ = kind.create(*ctx_, config_.mode, ec);
+    if (!mode_) {
+        state_ = "mode failed: " + ec.message();
+        if (!failure_reported_) {
+            failure_reported_ = true;
+            events_.emit(events::types::kModeFailed, {.port = config_.number},
+                         std::string(kind.name) + ": " + ec.message() + " (retrying)");
+        }
+        device_->close();
+        device_.reset();
+        ctx_.reset();
+        co_return false;
+    }
+    if (auto sec = mode_->start(); sec) {
+        state_ = "mode failed: " + sec.message();
+        if (!failure_reported_) {
+            failure_reported_ = true;
+            events_.emit(events::types::kModeFailed, {.port = config_.number},
+                         std::string(kind.name) + ": " + sec.message() + " (retrying)");
+        }
+        // Nothing runs in the mode yet: drop it without stop().
+        mode_.reset();
+        device_->close();
+        device_.reset();
+        ctx_.reset();
+        co_return false;
+    }
+    device_->on_notification([this](const serial::Notification& n) {
+        if (mode_ && !mode_stopping_) mode_->on_serial_notification(n);
+    });
+    const auto st = mode_->status();
+    state_ = "running";
+    events_.emit(events::types::kModeStarted, {.port = config_.number},
+                 std::string(kind.name) + ": " + st.state + " (device " + config_.device + ")");
+    co_return true;
+}
+
+core::Task<void> Port::pump() {
+    std::vector<std::byte> buf(core::limits::kSerialReadBytes);
+    while (!stopping_) {
+        if (paused_) {
+            co_await wake_.wait();  // a client is jammed: the serial side waits (backpressure)
+            continue;
+        }
+        auto [ec, n] = co_await device_->read_some(buf);
+        if (ec) {
+            if (!stopping_) {
+                state_ = "device failed: " + ec.message();
+                events_.emit(events::types::kDeviceFailed, {.port = config_.number},
+                             config_.device + ": " + ec.message() + " (reopening)");
+                failure_reported_ = true;
+            }
+            co_return;
+        }
+        stats_.serial_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        if (mode_ && !mode_stopping_) mode_->on_serial_data(std::span(buf).first(n));
+    }
+}
+
+core::Task<void> Port::stop_mode() {
+    if (mode_ && !mode_stopping_) {
+        mode_stopping_ = true;
+        mode_->stop([this] {
+            mode_stopped_ = true;
+            wake_.notify();
+        });
+    }
+    while (mode_ && !mode_stopped_) co_await wake_.wait();
+    if (mode_) {
+        events_.emit(events::types::kModeStopped, {.port = config_.number},
+                     std::string(modes::kind_for(config_.mode).name));
+    }
+    mode_.reset();
+    if (device_) device_->close();
+    device_.reset();
+    ctx_.reset();
+    mode_stopping_ = false;
+    mode_stopped_ = false;
+    paused_ = false;
+}
+
+PortStatus Port::status_snapshot_unsafe() const {
+    PortStatus s;
+    s.number = config_.number;
+    s.device = config_.device;
+    s.mode = config::mode_type_name(config_.mode);
+    s.state = state_;
+    if (mode_) s.mode_status = mode_->status();
+    s.serial_rx_bytes = stats_.serial_rx_bytes.load(std::memory_order_relaxed);
+    s.serial_tx_bytes = stats_.serial_tx_bytes.load(std::memory_order_relaxed);
+    s.net_tx_bytes = stats_.net_tx_bytes.load(std::memory_order_relaxed);
+    s.net_rx_bytes = stats_.net_rx_bytes.load(std::memory_order_relaxed);
+    s.connections = stats_.connections.load(std::memory_order_relaxed);
+    s.refused = stats_.refused.load(std::memory_order_relaxed);
+    s.jammed_drops = stats_.jammed_drops.load(std::memory_order_relaxed);
+    return s;
+}
+
+}  // namespace sg::port

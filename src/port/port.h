@@ -1,0 +1,82 @@
+// port.h: one serial port = a serial Device + one Mode + stats, all on the port's own strand
+// (STYLE.md §3.3). The Port opens the device (retrying with backoff while it is missing or after it
+// fails, e.g. a USB adapter unplugged), starts the mode, and pumps serial bytes into it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/settings.h"
+#include "core/asio.h"
+#include "core/signal.h"
+#include "events/log.h"
+#include "modes/mode.h"
+#include "serial/device.h"
+
+namespace sg::port {
+
+struct PortStatus {
+    std::uint32_t number = 0;
+    std::string device;
+    std::string mode;   // mode.type
+    std::string state;  // "running", "device missing: ...", "disabled", ...
+    std::optional<modes::ModeStatus> mode_status;
+    std::uint64_t serial_rx_bytes = 0;
+    std::uint64_t serial_tx_bytes = 0;
+    std::uint64_t net_tx_bytes = 0;
+    std::uint64_t net_rx_bytes = 0;
+    std::uint64_t connections = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t jammed_drops = 0;
+};
+
+class Port {
+public:
+    Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
+         events::Log& events);
+    ~Port();
+    Port(const Port&) = delete;
+    Port& operator=(const Port&) = delete;
+
+    /// Starts the port's coroutine. Returns at once.
+    void start();
+    /// Stops the mode (draining clients), closes the device, then calls `done` on the port strand.
+    /// The Port may be destroyed once `done` ran.
+    void stop(std::function<void()> done);
+
+    const config::PortConfig& config() const { return config_; }
+    const std::string& listen_address() const { return listen_address_; }
+    /// Snapshot; posts to the strand and waits, so call it off the strand.
+    PortStatus status_snapshot_unsafe() const;
+
+private:
+    core::Task<void> run();
+    core::Task<bool> open_and_start();
+    core::Task<void> pump();
+    core::Task<void> stop_mode();
+    core::Task<void> backoff();
+    void set_paused(bool paused);
+
+    config::PortConfig config_;
+    std::string listen_address_;
+    events::Log& events_;
+    core::Strand strand_;
+    core::Signal wake_;  // stop requested, reads resumed, mode stopped
+    modes::PortStats stats_;
+    serial::DevicePtr device_;
+    std::optional<modes::PortContext> ctx_;
+    modes::ModePtr mode_;
+    std::string state_ = "starting";
+    std::function<void()> done_;
+    std::chrono::milliseconds backoff_;
+    bool stopping_ = false;
+    bool paused_ = false;
+    bool mode_stopping_ = false;
+    bool mode_stopped_ = false;
+    bool failure_reported_ = false;
+};
+
+}  // namespace sg::port
