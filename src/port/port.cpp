@@ -5,6 +5,7 @@
 // ports run on.
 #include "port/port.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
@@ -145,7 +146,9 @@ core::Task<bool> Port::open_and_start() {
         ctx_.reset();
         co_return false;
     }
+    if (auto lines = device_->modem_lines(); lines) last_lines_ = *lines;
     device_->on_notification([this](const serial::Notification& n) {
+        record(n);
         if (mode_ && !mode_stopping_) mode_->on_serial_notification(n);
     });
     const auto st = mode_->status();
@@ -153,6 +156,28 @@ core::Task<bool> Port::open_and_start() {
     events_.emit(events::types::kModeStarted, {.port = config_.number},
                  std::string(kind.name) + ": " + st.state + " (device " + config_.device + ")");
     co_return true;
+}
+
+void Port::record(const serial::Notification& n) {
+    using Kind = serial::Notification::Kind;
+    if (n.kind == Kind::ModemLinesChanged) {
+        // Device ref. §9: the Serial category logs DCD and DSR changes (the lines a device drives).
+        if (n.lines.dcd != last_lines_.dcd || n.lines.dsr != last_lines_.dsr) {
+            events_.emit(events::types::kModemLines, {.port = config_.number},
+                         std::string("DCD ") + (n.lines.dcd ? "on" : "off") + ", DSR " +
+                             (n.lines.dsr ? "on" : "off"));
+        }
+        last_lines_ = n.lines;
+        return;
+    }
+    // Line errors can arrive per byte on a noisy line: one event per second at most, with totals.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_event_ < std::chrono::seconds(1)) return;
+    last_error_event_ = now;
+    events_.emit(events::types::kLineError, {.port = config_.number},
+                 fmt::format("{}: framing {}, parity {}, overrun {}, breaks {}",
+                             n.kind == Kind::BreakReceived ? "break received" : "line error",
+                             n.errors.framing, n.errors.parity, n.errors.overrun, n.errors.breaks));
 }
 
 core::Task<void> Port::pump() {

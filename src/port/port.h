@@ -59,6 +59,7 @@ private:
     core::Task<void> stop_mode();
     core::Task<void> backoff();
     void set_paused(bool paused);
+    void record(const serial::Notification& n);  // DCD/DSR changes and line errors → event log
 
     config::PortConfig config_;
     std::string listen_address_;
@@ -77,6 +78,8 @@ private:
     bool mode_stopping_ = false;
     bool mode_stopped_ = false;
     bool failure_reported_ = false;
+    serial::ModemLines last_lines_;
+    std::chrono::steady_clock::time_point last_error_event_{};
 };
 
 }  // namespace sg::port
