@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     using namespace sg::app;
     CLI::App app{"SerialGate: a security-hardened serial device server"};
     app.require_subcommand(1);
+    app.fallthrough();  // global options (--log-level) may follow the subcommand too
     app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
     std::string log_level = "info";
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
 
     auto* config = app.add_subcommand("config", "Validate, export or import a configuration");
     config->require_subcommand(1);
+    config->fallthrough();
     std::string validate_file, export_dir, export_out, import_dir, import_file;
     auto* validate = config->add_subcommand("validate", "Check a configuration file");
     validate->add_option("file", validate_file, "YAML file")->required();
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
     LogShowOptions log_o;
     auto* log = app.add_subcommand("log", "Read the event log");
     log->require_subcommand(1);
+    log->fallthrough();
     auto* show = log->add_subcommand("show", "Print events, oldest first");
     show->add_option("--data-dir", log_o.data_dir, "State directory")->required();
     show->add_option("--category", log_o.category,

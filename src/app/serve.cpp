@@ -2,11 +2,15 @@
 // the port manager, signal handling (SIGTERM/SIGINT stop, SIGHUP re-reads --config) and a watcher
 // that picks up commits other processes make to the store (`config import`, `setup`) all run there;
 // each port runs on its own strand.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -198,6 +202,15 @@ int serve(const ServeOptions& o) {
     int rc = 0;
     auto store = open_store(o.data_dir, rc);
     if (!store) return rc;
+    // One serve per data directory: a second would fight the first for devices and TCP ports.
+    // The lock is released by the kernel however this process ends, kill -9 included.
+    const std::string lock_path = (std::filesystem::path(o.data_dir) / "serve.lock").string();
+    const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fmt::print(stderr, "serialgate: {} is in use by another `serialgate serve`\n", o.data_dir);
+        if (lock_fd >= 0) ::close(lock_fd);
+        return kExitStore;
+    }
 
     std::int64_t revision = 0;
     auto cfg = load_config(*store, &revision);

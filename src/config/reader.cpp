@@ -50,7 +50,8 @@ std::string Reader::key_path(std::string_view key) const {
 }
 
 bool Reader::has(std::string_view key) const {
-    return node_.IsMap() && node_[std::string(key)].IsDefined() && !node_[std::string(key)].IsNull();
+    return node_.IsMap() && node_[std::string(key)].IsDefined() &&
+           !node_[std::string(key)].IsNull();
 }
 
 YAML::Node Reader::raw(std::string_view key) {

@@ -24,7 +24,8 @@ public:
     bool has(std::string_view key) const;
     YAML::Node raw(std::string_view key);  // marks the key read
 
-    std::int64_t integer(std::string_view key, std::int64_t def, std::int64_t min, std::int64_t max);
+    std::int64_t integer(std::string_view key, std::int64_t def, std::int64_t min,
+                         std::int64_t max);
     bool boolean(std::string_view key, bool def);
     std::string text(std::string_view key, std::string def, std::size_t max_len);
     std::optional<std::uint8_t> byte(std::string_view key);  // 0..255, 0x-prefixed allowed
@@ -39,7 +40,8 @@ public:
             if (*s == name) return value;
         }
         std::string list;
-        for (const auto& [name, value] : names) list += (list.empty() ? "" : ", ") + std::string(name);
+        for (const auto& [name, value] : names)
+            list += (list.empty() ? "" : ", ") + std::string(name);
         problem(key, "'" + *s + "' is not one of: " + list);
         return def;
     }

@@ -26,11 +26,13 @@ inline constexpr std::uint32_t kMinBaud = 50;
 inline constexpr std::uint32_t kMaxBaud = 921600;
 
 struct SerialSettings {
-    std::uint32_t baud = 115200;  // bits per second; any value in 50..921600 (custom = non-standard)
-    std::uint8_t data_bits = 8;   // 5..8
+    std::uint32_t baud =
+        115200;                  // bits per second; any value in 50..921600 (custom = non-standard)
+    std::uint8_t data_bits = 8;  // 5..8
     Parity parity = Parity::None;
-    StopBits stop_bits = StopBits::One;         // 1.5 only with 5 data bits
-    FlowControl flow_control = FlowControl::RtsCts;  // device ref. §2: rts_cts (assumed, NPort 5000)
+    StopBits stop_bits = StopBits::One;  // 1.5 only with 5 data bits
+    FlowControl flow_control =
+        FlowControl::RtsCts;  // device ref. §2: rts_cts (assumed, NPort 5000)
     Interface interface = Interface::Rs232;
     bool fifo = true;  // UART FIFO; off trades throughput for latency on real UARTs
     bool operator==(const SerialSettings&) const = default;
@@ -41,11 +43,11 @@ struct SerialSettings {
 enum class DelimiterProcess { DoNothing, DelimiterPlus1, DelimiterPlus2, StripDelimiter };
 
 struct PackingSettings {
-    std::uint16_t packing_length = 0;            // 0..1024 bytes, 0 = off
-    std::optional<std::uint8_t> delimiter_1;     // enabled when set
-    std::optional<std::uint8_t> delimiter_2;     // only together with delimiter_1 (pair in order)
+    std::uint16_t packing_length = 0;         // 0..1024 bytes, 0 = off
+    std::optional<std::uint8_t> delimiter_1;  // enabled when set
+    std::optional<std::uint8_t> delimiter_2;  // only together with delimiter_1 (pair in order)
     DelimiterProcess delimiter_process = DelimiterProcess::DoNothing;
-    std::uint16_t force_transmit_ms = 0;         // 0..65535 ms, 0 = off
+    std::uint16_t force_transmit_ms = 0;  // 0..65535 ms, 0 = off
     bool operator==(const PackingSettings&) const = default;
     bool active() const { return packing_length != 0 || delimiter_1 || force_transmit_ms != 0; }
 };
@@ -57,13 +59,13 @@ struct DisabledSettings {
 };
 
 struct TcpServerSettings {
-    std::uint16_t local_port = 0;    // default 4000 + N
-    std::uint16_t command_port = 0;  // default 965 + N (served from the Real COM work, issue 5)
-    std::uint8_t max_connections = 1;        // 1..8; serial data fans out to every client
-    bool ignore_jammed_ip = false;           // a client that cannot keep up is skipped, not waited on
-    bool allow_driver_control = false;       // only meaningful with max_connections > 1
-    std::uint8_t tcp_alive_check_min = 7;    // 0..99 min, 0 = off
-    std::uint16_t inactivity_time_ms = 0;    // 0..65535 ms, 0 = off
+    std::uint16_t local_port = 0;       // default 4000 + N
+    std::uint16_t command_port = 0;     // default 965 + N (served from the Real COM work, issue 5)
+    std::uint8_t max_connections = 1;   // 1..8; serial data fans out to every client
+    bool ignore_jammed_ip = false;      // a client that cannot keep up is skipped, not waited on
+    bool allow_driver_control = false;  // only meaningful with max_connections > 1
+    std::uint8_t tcp_alive_check_min = 7;  // 0..99 min, 0 = off
+    std::uint16_t inactivity_time_ms = 0;  // 0..65535 ms, 0 = off
     PackingSettings packing;
     bool operator==(const TcpServerSettings&) const = default;
 };
@@ -108,12 +110,12 @@ struct SystemSettings {
 };
 
 struct PasswordPolicy {
-    std::uint8_t min_length = 8;        // 8..64 (device ref. §7)
-    bool strength_check = false;        // master switch of the three below
+    std::uint8_t min_length = 8;  // 8..64 (device ref. §7)
+    bool strength_check = false;  // master switch of the three below
     bool require_digit = true;
     bool require_mixed_case = true;
     bool require_special = true;
-    std::uint16_t lifetime_days = 90;   // 0..180, 0 = never expires
+    std::uint16_t lifetime_days = 90;     // 0..180, 0 = never expires
     bool force_change_at_expiry = false;  // false: reminder only (NPort behaviour)
     bool operator==(const PasswordPolicy&) const = default;
 };

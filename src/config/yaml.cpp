@@ -8,12 +8,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <map>
 #include <set>
 
 #include "config/reader.h"
-
-#include <boost/asio/ip/address.hpp>
 
 namespace sg::config {
 
@@ -49,13 +48,22 @@ const char* name_of(E v, const std::pair<const char*, E> (&names)[N]) {
 }
 
 // Mode names not yet implemented in this version: refused with a clear message, not "unknown".
-constexpr const char* kFutureModes[] = {"rfc2217", "tcp_client", "udp", "pair_master", "pair_slave"};
+constexpr const char* kFutureModes[] = {"rfc2217", "tcp_client", "udp", "pair_master",
+                                        "pair_slave"};
 }  // namespace
 
-const char* to_string(Parity v) { return name_of(v, kParity); }
-const char* to_string(FlowControl v) { return name_of(v, kFlow); }
-const char* to_string(Interface v) { return name_of(v, kInterface); }
-const char* to_string(DelimiterProcess v) { return name_of(v, kDelimProcess); }
+const char* to_string(Parity v) {
+    return name_of(v, kParity);
+}
+const char* to_string(FlowControl v) {
+    return name_of(v, kFlow);
+}
+const char* to_string(Interface v) {
+    return name_of(v, kInterface);
+}
+const char* to_string(DelimiterProcess v) {
+    return name_of(v, kDelimProcess);
+}
 const char* to_string(StopBits v) {
     switch (v) {
         case StopBits::One: return "1";
@@ -82,7 +90,8 @@ const PortConfig* Config::port(std::uint32_t number) const {
 }
 
 std::string format_problem(std::string_view source, const Problem& p) {
-    if (p.line > 0) return fmt::format("{}:{}:{}: {}: {}", source, p.line, p.column, p.path, p.message);
+    if (p.line > 0)
+        return fmt::format("{}:{}:{}: {}: {}", source, p.line, p.column, p.path, p.message);
     return fmt::format("{}: {}: {}", source, p.path, p.message);
 }
 
@@ -115,6 +124,10 @@ SerialSettings read_serial(Reader r) {
     s.fifo = r.boolean("fifo", s.fifo);
     if (s.stop_bits == StopBits::OneAndHalf && s.data_bits != 5) {
         r.problem("stop_bits", "1.5 stop bits need 5 data bits (device ref. §2)");
+    }
+    if (s.stop_bits == StopBits::Two && s.data_bits == 5) {
+        // A 16550-style UART sends 1.5 stop bits when asked for 2 with 5 data bits.
+        r.problem("stop_bits", "with 5 data bits the UART sends 1.5 stop bits: use 1 or 1.5");
     }
     r.finish();
     return s;
@@ -158,8 +171,10 @@ ModeSettings read_mode(Reader r, std::uint32_t n) {
         s.max_connections = static_cast<std::uint8_t>(r.integer("max_connections", 1, 1, 8));
         s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
         s.allow_driver_control = r.boolean("allow_driver_control", false);
-        s.tcp_alive_check_min = static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
-        s.inactivity_time_ms = static_cast<std::uint16_t>(r.integer("inactivity_time_ms", 0, 0, 65535));
+        s.tcp_alive_check_min =
+            static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
+        s.inactivity_time_ms =
+            static_cast<std::uint16_t>(r.integer("inactivity_time_ms", 0, 0, 65535));
         read_packing(r, s.packing);
         if (s.local_port == s.command_port) {
             r.problem("command_port", "must differ from local_port");
@@ -176,18 +191,18 @@ ModeSettings read_mode(Reader r, std::uint32_t n) {
         s.max_connections = static_cast<std::uint8_t>(r.integer("max_connections", 1, 1, 8));
         s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
         s.allow_driver_control = r.boolean("allow_driver_control", false);
-        s.tcp_alive_check_min = static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
+        s.tcp_alive_check_min =
+            static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
         read_packing(r, s.packing);
         if (s.data_port == s.command_port) r.problem("command_port", "must differ from data_port");
         out = s;
-    } else if (std::find_if(std::begin(kFutureModes), std::end(kFutureModes), [&](const char* m) {
-                   return type == m;
-               }) != std::end(kFutureModes)) {
+    } else if (std::find_if(std::begin(kFutureModes), std::end(kFutureModes),
+                            [&](const char* m) { return type == m; }) != std::end(kFutureModes)) {
         r.problem("type", "mode '" + type + "' is not available in this version of SerialGate");
     } else if (!type.empty()) {
-        r.problem("type",
-                  "'" + type + "' is not one of: real_com, rfc2217, tcp_server, tcp_client, udp, "
-                               "pair_master, pair_slave, disabled");
+        r.problem("type", "'" + type +
+                              "' is not one of: real_com, rfc2217, tcp_server, tcp_client, udp, "
+                              "pair_master, pair_slave, disabled");
     }
     r.finish();
     return out;
@@ -214,8 +229,7 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     try {
         root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-        out.problems.push_back(
-            Problem{"(document)", e.mark.line + 1, e.mark.column + 1, e.msg});
+        out.problems.push_back(Problem{"(document)", e.mark.line + 1, e.mark.column + 1, e.msg});
         return out;
     }
     Config c;
@@ -237,7 +251,8 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     pp.require_digit = pw.boolean("require_digit", pp.require_digit);
     pp.require_mixed_case = pw.boolean("require_mixed_case", pp.require_mixed_case);
     pp.require_special = pw.boolean("require_special", pp.require_special);
-    pp.lifetime_days = static_cast<std::uint16_t>(pw.integer("lifetime_days", pp.lifetime_days, 0, 180));
+    pp.lifetime_days =
+        static_cast<std::uint16_t>(pw.integer("lifetime_days", pp.lifetime_days, 0, 180));
     pp.force_change_at_expiry = pw.boolean("force_change_at_expiry", pp.force_change_at_expiry);
     pw.finish();
 
@@ -301,11 +316,13 @@ std::vector<Problem> validate(const Config& c) {
         const auto& p = c.ports[i];
         const std::string at = "ports[" + std::to_string(i) + "]";
         if (!numbers.emplace(p.number, i).second) {
-            out.push_back({at + ".port", 0, 0, "port " + std::to_string(p.number) + " is defined twice"});
+            out.push_back(
+                {at + ".port", 0, 0, "port " + std::to_string(p.number) + " is defined twice"});
         }
         if (p.device.rfind("sim:null-modem:", 0) == 0) {
             if (++null_modem_ends[p.device] > 2) {
-                out.push_back({at + ".device", 0, 0, "a null-modem pair has only two ends: " + p.device});
+                out.push_back(
+                    {at + ".device", 0, 0, "a null-modem pair has only two ends: " + p.device});
             }
         } else if (auto [it, fresh] = devices.emplace(p.device, p.number); !fresh) {
             out.push_back({at + ".device", 0, 0,
@@ -316,8 +333,9 @@ std::vector<Problem> validate(const Config& c) {
             const std::string who = "port " + std::to_string(p.number) + " " + field;
             auto [it, fresh] = tcp_ports.emplace(port, who);
             if (!fresh) {
-                out.push_back({at + ".mode." + field, 0, 0,
-                               "TCP port " + std::to_string(port) + " is already used by " + it->second});
+                out.push_back(
+                    {at + ".mode." + field, 0, 0,
+                     "TCP port " + std::to_string(port) + " is already used by " + it->second});
             }
         };
         if (const auto* t = std::get_if<TcpServerSettings>(&p.mode)) {

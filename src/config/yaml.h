@@ -1,6 +1,6 @@
 // yaml.h: the one schema for provisioning (`serve --config`), `config export` and `config import`
-// (issue 3 §9). Parsing is all-or-nothing: every problem is reported with file, line, column and the
-// setting's path, and a file with any problem yields no Config at all.
+// (issue 3 §9). Parsing is all-or-nothing: every problem is reported with file, line, column and
+// the setting's path, and a file with any problem yields no Config at all.
 #pragma once
 
 #include <functional>

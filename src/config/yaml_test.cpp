@@ -77,20 +77,23 @@ TEST(ConfigYaml, EmptyDocumentIsDefaults) {
 }
 
 TEST(ConfigYaml, ReportsLineColumnAndPath) {
-    const char* doc = "ports:\n  - port: 1\n    device: sim:echo\n    mode:\n      type: tcp_server\n"
-                      "      max_connections: 9\n";
+    const char* doc =
+        "ports:\n  - port: 1\n    device: sim:echo\n    mode:\n      type: tcp_server\n"
+        "      max_connections: 9\n";
     auto p = problems(doc);
     EXPECT_EQ(p, "f.yaml:6:24: ports[0].mode.max_connections: 9 is outside 1..8\n");
 }
 
 TEST(ConfigYaml, RejectsEveryKindOfMistake) {
-    EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {baud: 10}}]").find("outside 50..921600"),
-              std::string::npos);
+    EXPECT_NE(
+        problems("ports: [{port: 1, device: x, serial: {baud: 10}}]").find("outside 50..921600"),
+        std::string::npos);
     EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {parity: maybe}}]")
                   .find("ports[0].serial.parity: 'maybe' is not one of"),
               std::string::npos);
-    EXPECT_NE(problems("ports: [{port: 1, device: x, serail: {}}]").find("ports[0].serail: unknown"),
-              std::string::npos);
+    EXPECT_NE(
+        problems("ports: [{port: 1, device: x, serail: {}}]").find("ports[0].serail: unknown"),
+        std::string::npos);
     EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {stop_bits: 1.5}}]")
                   .find("1.5 stop bits need 5 data bits"),
               std::string::npos);

@@ -35,7 +35,9 @@ core::Status exec(sqlite3* db, std::string_view sql) {
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
     rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
 }
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+    sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::bind(int i, std::int64_t v) {
     if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, i, v);
@@ -61,14 +63,18 @@ bool Statement::step() {
     rc_ = rc == SQLITE_DONE ? SQLITE_OK : rc;
     return false;
 }
-std::int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+std::int64_t Statement::integer(int col) const {
+    return sqlite3_column_int64(stmt_, col);
+}
 std::string Statement::text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p),
                            static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string();
 }
-bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Statement::is_null(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
 core::Status Statement::status() const {
     if (rc_ == SQLITE_OK || rc_ == SQLITE_ROW) return {};
     return sql_error(db_, "SQL statement failed");
@@ -82,8 +88,9 @@ core::Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& di
     // SQLite creates the -wal and -shm files with the database file's mode: make that 0600 first.
     const mode_t old = ::umask(077);
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     ::umask(old);
     if (rc != SQLITE_OK) {
         auto err = sql_error(db, "cannot open " + path.string());
@@ -136,10 +143,14 @@ core::Status Store::migrate() {
     }
     for (std::size_t i = static_cast<std::size_t>(current); i < list.size(); ++i) {
         auto st = transaction([&](sqlite3* db) -> core::Status {
+            // Another process may have migrated since we looked (two first opens of a new data
+            // directory at once): re-read inside the write lock and skip what is done.
+            Statement v(db, "PRAGMA user_version");
+            if (v.step() && v.integer(0) > static_cast<std::int64_t>(i)) return {};
             if (auto r = exec(db, list[i].sql); !r) {
-                return core::make_error(core::Errc::store_error, "migration " +
-                                                                     std::string(list[i].name) +
-                                                                     ": " + r.error().message);
+                return core::make_error(
+                    core::Errc::store_error,
+                    "migration " + std::string(list[i].name) + ": " + r.error().message);
             }
             return exec(db, "PRAGMA user_version=" + std::to_string(i + 1));
         });

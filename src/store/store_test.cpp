@@ -70,8 +70,9 @@ TEST_F(StoreTest, PostedWorkIsCommittedByFlush) {
     ASSERT_TRUE(s.ok());
     for (int i = 0; i < 100; ++i) {
         (*s)->post([i](sqlite3* db) {
-            Statement ins(db, "INSERT INTO events (time_us, type, category, severity, message) "
-                              "VALUES (?, 'x', 0, 4, 'm')");
+            Statement ins(db,
+                          "INSERT INTO events (time_us, type, category, severity, message) "
+                          "VALUES (?, 'x', 0, 4, 'm')");
             ins.bind(1, i).step();
         });
     }
