@@ -1,0 +1,105 @@
+// device.h: the serial Device interface (STYLE.md §2, serial/). A Device is one open serial line:
+// a termios tty or pty (termios_device.cpp) or a simulated line (sim_device.cpp). It is created on a
+// port's strand and every completion and notification runs on that strand; it is not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <tuple>
+
+#include "config/settings.h"
+#include "core/asio.h"
+#include "core/result.h"
+
+namespace sg::serial {
+
+/// Modem control lines. rts/dtr are outputs (what we drive); the rest are inputs.
+struct ModemLines {
+    bool rts = false;
+    bool dtr = false;
+    bool cts = false;
+    bool dsr = false;
+    bool dcd = false;
+    bool ri = false;
+    bool operator==(const ModemLines&) const = default;
+};
+
+/// Counters of line conditions seen on receive, since open.
+struct LineErrors {
+    std::uint64_t framing = 0;
+    std::uint64_t parity = 0;
+    std::uint64_t overrun = 0;
+    std::uint64_t breaks = 0;
+    bool operator==(const LineErrors&) const = default;
+};
+
+enum class FlushDirection { Receive, Transmit, Both };
+
+/// Something the line did on its own: inputs changed, an error or break was received.
+struct Notification {
+    enum class Kind { ModemLinesChanged, LineError, BreakReceived } kind;
+    ModemLines lines;    // current state (ModemLinesChanged)
+    LineErrors errors;   // totals after this notification
+};
+
+class Device {
+public:
+    virtual ~Device() = default;
+
+    /// Reads at least one byte. Completes with an error at close (operation_aborted) or when the
+    /// line is gone (EIO on a USB unplug). One read may be outstanding at a time.
+    virtual core::Task<std::tuple<std::error_code, std::size_t>> read_some(std::span<std::byte> buf) = 0;
+
+    /// Writes all of `bytes` (short writes are continued internally). One write outstanding at a time;
+    /// completes when the bytes are handed to the driver, not when they left the wire (see drain()).
+    virtual core::Task<std::error_code> write(std::span<const std::byte> bytes) = 0;
+
+    /// Applies line settings. An unsupported value (e.g. RS-485 on a driver without TIOCSRS485) is an
+    /// error that names it and leaves the previous settings in force.
+    virtual std::error_code configure(const config::SerialSettings& settings) = 0;
+    /// The settings in force as the driver reports them (a pty reports CS8 and no parity).
+    virtual core::Result<config::SerialSettings> settings() const = 0;
+
+    /// Modem lines. ENOTTY/EINVAL on a pty, which has none.
+    virtual core::Result<ModemLines> modem_lines() const = 0;
+    virtual std::error_code set_rts(bool on) = 0;
+    virtual std::error_code set_dtr(bool on) = 0;
+
+    /// Holds the line in break for `duration` (returns at once; the break ends on a timer), or
+    /// starts/stops an indefinite break.
+    virtual std::error_code send_break(std::chrono::milliseconds duration) = 0;
+    virtual std::error_code set_break(bool on) = 0;
+
+    /// Discards queued bytes.
+    virtual std::error_code flush(FlushDirection which) = 0;
+    /// Bytes accepted by write() that have not yet left the line (TIOCOUTQ), when known.
+    virtual core::Result<std::size_t> output_queue() const = 0;
+
+    virtual LineErrors line_errors() const = 0;
+
+    /// Called on the strand when inputs change or a line condition is received. One handler; set it
+    /// before the first read. Backends without modem lines never call it for lines.
+    virtual void on_notification(std::function<void(const Notification&)> handler) = 0;
+
+    /// Cancels pending operations (they complete with operation_aborted) and releases the line.
+    /// Idempotent.
+    virtual void close() = 0;
+
+    virtual const std::string& name() const = 0;
+};
+
+using DevicePtr = std::unique_ptr<Device>;
+
+/// Opens `path` on `strand`: "sim:..." names a simulated line (sim_device.h), anything else a tty or
+/// pty path. The settings are applied before it returns; a failure to apply them closes the line and
+/// returns the error.
+core::Result<DevicePtr> open(core::Strand strand, const std::string& path,
+                             const config::SerialSettings& settings);
+
+}  // namespace sg::serial

@@ -1,0 +1,36 @@
+// open.cpp: serial::open(), the one entry point port::Port uses to get a Device. Runs on the
+// port's strand (the device is bound to it). "sim:" names go to the simulated backend, anything
+// else is a tty or pty path; the settings are applied before the device is handed out, so a port
+// never runs with a line it could not configure.
+#include "serial/device.h"
+#include "serial/sim_device.h"
+#include "serial/termios_device.h"
+
+namespace sg::serial {
+
+namespace {
+
+template <typename Backend>
+core::Result<DevicePtr> configured(core::Result<std::unique_ptr<Backend>> opened,
+                                   const config::SerialSettings& settings) {
+    if (!opened) return opened.error();
+    std::unique_ptr<Backend> device = std::move(opened).value();
+    // apply(), not configure(): its error carries the sentence ("interface rs485_2wire not
+    // supported by driver of /dev/ttyS1") that configure()'s bare error_code cannot.
+    if (auto st = device->apply(settings); !st) {
+        device->close();
+        return st.error();
+    }
+    return DevicePtr(std::move(device));
+}
+
+}  // namespace
+
+core::Result<DevicePtr> open(core::Strand strand, const std::string& path,
+                             const config::SerialSettings& settings) {
+    if (path.starts_with("sim:"))
+        return configured(SimDevice::open(std::move(strand), path), settings);
+    return configured(TermiosDevice::open(std::move(strand), path), settings);
+}
+
+}  // namespace sg::serial

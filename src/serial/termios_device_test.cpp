@@ -1,0 +1,255 @@
+#include "serial/termios_device.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <pty.h>
+#include <unistd.h>
+
+#include "serial/test_util.h"
+
+namespace sg::serial {
+namespace {
+
+using testing::bytes_of;
+using testing::read_exactly;
+using testing::run;
+
+// A pty pair: the test holds the master, the device under test opens the slave by path, as a
+// port configured with a pty path would.
+class Pty {
+public:
+    Pty() {
+        int slave = -1;
+        char name[128] = {};
+        if (::openpty(&master_, &slave, name, nullptr, nullptr) != 0) return;
+        ::close(slave);  // the device opens it by name
+        path_ = name;
+    }
+    ~Pty() {
+        if (master_ >= 0) ::close(master_);
+    }
+    Pty(const Pty&) = delete;
+    Pty& operator=(const Pty&) = delete;
+
+    const std::string& path() const { return path_; }
+    /// Hands the master fd to an asio descriptor (which then owns it).
+    int release_master() { return std::exchange(master_, -1); }
+
+private:
+    int master_ = -1;
+    std::string path_;
+};
+
+config::SerialSettings plain(std::uint32_t baud = 115200) {
+    config::SerialSettings s;
+    s.baud = baud;
+    s.flow_control = config::FlowControl::None;
+    return s;
+}
+
+core::Task<std::string> read_master(asio::posix::stream_descriptor& master, std::size_t n) {
+    std::string out(n, '\0');
+    auto [ec, k] = co_await asio::async_read(master, asio::buffer(out), core::use_nothrow);
+    if (ec) co_return "<error: " + ec.message() + ">";
+    co_return out;
+}
+
+core::Task<std::error_code> write_master(asio::posix::stream_descriptor& master, std::string s) {
+    auto [ec, k] = co_await asio::async_write(master, asio::buffer(s), core::use_nothrow);
+    co_return std::error_code(ec);
+}
+
+class TermiosDeviceTest : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_FALSE(pty_.path().empty()) << "openpty failed"; }
+
+    DevicePtr open_slave(const config::SerialSettings& s = plain()) {
+        auto dev = open(strand_, pty_.path(), s);
+        EXPECT_TRUE(dev.ok()) << (dev.ok() ? "" : dev.error().message);
+        return dev.ok() ? std::move(dev).value() : nullptr;
+    }
+
+    asio::io_context io_;
+    core::Strand strand_ = asio::make_strand(io_);
+    Pty pty_;
+};
+
+TEST_F(TermiosDeviceTest, BytesBothWays) {
+    asio::posix::stream_descriptor master(strand_, pty_.release_master());
+    // Default settings on purpose: rts_cts on a pty must not block writes.
+    auto dev = open_slave(config::SerialSettings{});
+    ASSERT_TRUE(dev);
+    // Raw mode: CR, LF, 0x03 (^C) and 0xFF pass untouched in both directions.
+    const std::string out = "hello\r\n\x03\xff";
+    EXPECT_FALSE(run(io_, strand_, testing::write_string(*dev, out)));
+    EXPECT_EQ(run(io_, strand_, read_master(master, out.size())), out);
+
+    const std::string in("world\r\n\x1a\x00z", 10);  // ^Z and NUL too
+    EXPECT_FALSE(run(io_, strand_, write_master(master, in)));
+    EXPECT_EQ(run(io_, strand_, read_exactly(*dev, in.size())), in);
+}
+
+TEST_F(TermiosDeviceTest, CustomAndStandardBaudReadBack) {
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    auto s = plain(250000);  // not in the Bxxx table: needs BOTHER
+    s.stop_bits = config::StopBits::Two;
+    ASSERT_FALSE(dev->configure(s));
+    auto got = dev->settings();
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->baud, 250000u);
+    EXPECT_EQ(got->stop_bits, config::StopBits::Two);
+    EXPECT_EQ(got->interface, config::Interface::Rs232);
+    EXPECT_EQ(got->data_bits, 8);  // a pty forces CS8 whatever we ask
+
+    ASSERT_FALSE(dev->configure(plain(9600)));
+    got = dev->settings();
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->baud, 9600u);
+    EXPECT_EQ(got->stop_bits, config::StopBits::One);
+    EXPECT_EQ(got->flow_control, config::FlowControl::None);
+}
+
+TEST_F(TermiosDeviceTest, OutOfRangeSettingsAreRefused) {
+    auto dev = open_slave(plain(9600));
+    ASSERT_TRUE(dev);
+    auto* tty = dynamic_cast<TermiosDevice*>(dev.get());
+    ASSERT_NE(tty, nullptr);
+    auto s = plain(1'000'000);
+    auto st = tty->apply(s);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, core::Errc::invalid_config);
+    s = plain(9600);
+    s.stop_bits = config::StopBits::OneAndHalf;  // only with 5 data bits
+    EXPECT_EQ(dev->configure(s), core::Errc::invalid_config);
+    EXPECT_EQ(dev->settings()->baud, 9600u);
+}
+
+TEST_F(TermiosDeviceTest, SecondOpenIsRefusedUntilTheFirstCloses) {
+    auto first = open_slave();
+    ASSERT_TRUE(first);
+    auto second = open(strand_, pty_.path(), plain());
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code, std::errc::device_or_resource_busy);
+    EXPECT_NE(second.error().message.find("in use"), std::string::npos) << second.error().message;
+
+    first->close();
+    first->close();  // idempotent
+    auto third = open(strand_, pty_.path(), plain());
+    EXPECT_TRUE(third.ok()) << third.error().message;
+}
+
+TEST_F(TermiosDeviceTest, ModemLineCallsFailCleanlyOnAPty) {
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    auto lines = dev->modem_lines();
+    ASSERT_FALSE(lines.ok());
+    const auto code = lines.error().code;
+    EXPECT_TRUE(code == std::errc::inappropriate_io_control_operation ||
+                code == std::errc::invalid_argument)
+        << code.message();
+    EXPECT_NE(lines.error().message.find("TIOCMGET"), std::string::npos);
+    EXPECT_TRUE(dev->set_rts(true));
+    EXPECT_TRUE(dev->set_dtr(false));
+    // No modem lines and no counters on a pty: nothing to poll, nothing counted.
+    dev->on_notification([](const Notification&) { ADD_FAILURE() << "unexpected notification"; });
+    EXPECT_EQ(dev->line_errors(), LineErrors{});
+}
+
+TEST_F(TermiosDeviceTest, Rs485OnAPtyIsAClearErrorAndKeepsTheSettings) {
+    auto dev = open_slave(plain(9600));
+    ASSERT_TRUE(dev);
+    auto* tty = dynamic_cast<TermiosDevice*>(dev.get());
+    ASSERT_NE(tty, nullptr);
+    auto s = plain(250000);
+    s.interface = config::Interface::Rs485TwoWire;
+    auto st = tty->apply(s);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, core::Errc::unsupported);
+    EXPECT_NE(
+        st.error().message.find("interface rs485_2wire not supported by driver of " + pty_.path()),
+        std::string::npos)
+        << st.error().message;
+    EXPECT_EQ(tty->last_error(), st.error().message);
+    auto got = dev->settings();
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->baud, 9600u);  // restored: the 250000 of the failed attempt is gone
+    EXPECT_EQ(got->interface, config::Interface::Rs232);
+
+    // Through open(): the settings fail, so the open fails with the message and frees the tty.
+    dev->close();
+    auto opened = open(strand_, pty_.path(), s);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_NE(opened.error().message.find("rs485_2wire"), std::string::npos);
+    EXPECT_TRUE(open(strand_, pty_.path(), plain()).ok());
+}
+
+TEST_F(TermiosDeviceTest, DtrDsrFlowControlIsReportedUnsupported) {
+    auto dev = open_slave(plain(9600));
+    ASSERT_TRUE(dev);
+    auto s = plain(19200);
+    s.flow_control = config::FlowControl::DtrDsr;
+    const auto ec = dev->configure(s);
+#ifndef CDTRDSR
+    EXPECT_EQ(ec, core::Errc::unsupported);
+    EXPECT_NE(dynamic_cast<TermiosDevice&>(*dev).last_error().find("dtr_dsr"), std::string::npos);
+    EXPECT_EQ(dev->settings()->baud, 9600u);
+#else
+    EXPECT_FALSE(ec);
+#endif
+}
+
+TEST_F(TermiosDeviceTest, BreakFlushAndOutputQueueWorkOnAPty) {
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    EXPECT_FALSE(dev->send_break(std::chrono::milliseconds(5)));
+    EXPECT_FALSE(dev->set_break(false));
+    EXPECT_FALSE(dev->flush(FlushDirection::Both));
+    auto queued = dev->output_queue();
+    ASSERT_TRUE(queued.ok()) << queued.error().message;
+    EXPECT_EQ(*queued, 0u);
+}
+
+TEST_F(TermiosDeviceTest, CloseAbortsAPendingRead) {
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    std::optional<std::error_code> result;
+    asio::co_spawn(strand_, testing::read_once(*dev),
+                   [&](std::exception_ptr, std::tuple<std::error_code, std::size_t> r) {
+                       result = std::get<0>(r);
+                   });
+    testing::settle(io_);
+    EXPECT_FALSE(result);  // nothing written: the read waits
+    asio::post(strand_, [&] { dev->close(); });
+    io_.restart();
+    while (!result && io_.run_one_for(std::chrono::seconds(10)) != 0) {
+    }
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, std::errc::operation_canceled);
+    // After close every call fails as a value, and a new read aborts at once.
+    EXPECT_TRUE(dev->set_break(true));
+    EXPECT_FALSE(dev->settings().ok());
+    auto [ec, n] = run(io_, strand_, testing::read_once(*dev));
+    EXPECT_EQ(ec, std::errc::operation_canceled);
+}
+
+TEST_F(TermiosDeviceTest, OpeningANonTerminalOrAMissingPathFails) {
+    auto null = open(strand_, "/dev/null", plain());
+    ASSERT_FALSE(null.ok());
+    EXPECT_EQ(null.error().code, std::errc::inappropriate_io_control_operation);
+    auto missing = open(strand_, "/dev/serialgate-no-such-tty", plain());
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().code, std::errc::no_such_file_or_directory);
+    EXPECT_NE(missing.error().message.find("/dev/serialgate-no-such-tty"), std::string::npos);
+}
+
+TEST_F(TermiosDeviceTest, ReadEndsWithAnErrorWhenTheOtherSideGoes) {
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    ::close(pty_.release_master());  // like a USB adapter unplugged: the slave reads EIO
+    auto [ec, n] = run(io_, strand_, testing::read_once(*dev));
+    EXPECT_TRUE(ec) << n;
+}
+
+}  // namespace
+}  // namespace sg::serial
