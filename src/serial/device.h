@@ -1,6 +1,6 @@
 // device.h: the serial Device interface (STYLE.md §2, serial/). A Device is one open serial line:
-// a termios tty or pty (termios_device.cpp) or a simulated line (sim_device.cpp). It is created on a
-// port's strand and every completion and notification runs on that strand; it is not thread-safe.
+// a termios tty or pty (termios_device.cpp) or a simulated line (sim_device.cpp). It is created on
+// a port's strand and every completion and notification runs on that strand; it is not thread-safe.
 #pragma once
 
 #include <chrono>
@@ -43,9 +43,10 @@ enum class FlushDirection { Receive, Transmit, Both };
 
 /// Something the line did on its own: inputs changed, an error or break was received.
 struct Notification {
-    enum class Kind { ModemLinesChanged, LineError, BreakReceived } kind;
-    ModemLines lines;    // current state (ModemLinesChanged)
-    LineErrors errors;   // totals after this notification
+    enum class Kind { ModemLinesChanged, LineError, BreakReceived };
+    Kind kind = Kind::ModemLinesChanged;
+    ModemLines lines;   // current state (ModemLinesChanged)
+    LineErrors errors;  // totals after this notification
 };
 
 class Device {
@@ -54,15 +55,18 @@ public:
 
     /// Reads at least one byte. Completes with an error at close (operation_aborted) or when the
     /// line is gone (EIO on a USB unplug). One read may be outstanding at a time.
-    virtual core::Task<std::tuple<std::error_code, std::size_t>> read_some(std::span<std::byte> buf) = 0;
+    virtual core::Task<std::tuple<std::error_code, std::size_t>> read_some(
+        std::span<std::byte> buf) = 0;
 
-    /// Writes all of `bytes` (short writes are continued internally). One write outstanding at a time;
-    /// completes when the bytes are handed to the driver, not when they left the wire (see drain()).
+    /// Writes all of `bytes` (short writes are continued internally). One write outstanding at a
+    /// time; completes when the bytes are handed to the driver, not when they left the wire (see
+    /// output_queue()).
     virtual core::Task<std::error_code> write(std::span<const std::byte> bytes) = 0;
 
-    /// Applies line settings. An unsupported value (e.g. RS-485 on a driver without TIOCSRS485) is an
-    /// error that names it and leaves the previous settings in force.
-    virtual std::error_code configure(const config::SerialSettings& settings) = 0;
+    /// Applies line settings. On failure (e.g. RS-485 on a driver without TIOCSRS485) the error's
+    /// message names the setting, the device and the driver's reason ("interface rs485_2wire not
+    /// supported by driver of /dev/ttyS1"), and the previous settings stay in force.
+    virtual core::Status configure(const config::SerialSettings& settings) = 0;
     /// The settings in force as the driver reports them (a pty reports CS8 and no parity).
     virtual core::Result<config::SerialSettings> settings() const = 0;
 
@@ -96,9 +100,9 @@ public:
 
 using DevicePtr = std::unique_ptr<Device>;
 
-/// Opens `path` on `strand`: "sim:..." names a simulated line (sim_device.h), anything else a tty or
-/// pty path. The settings are applied before it returns; a failure to apply them closes the line and
-/// returns the error.
+/// Opens `path` on `strand`: "sim:..." names a simulated line (sim_device.h), anything else a tty
+/// or pty path. The settings are applied before it returns; a failure to apply them closes the line
+/// and returns the error.
 core::Result<DevicePtr> open(core::Strand strand, const std::string& path,
                              const config::SerialSettings& settings);
 

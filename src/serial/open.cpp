@@ -15,9 +15,9 @@ core::Result<DevicePtr> configured(core::Result<std::unique_ptr<Backend>> opened
                                    const config::SerialSettings& settings) {
     if (!opened) return opened.error();
     std::unique_ptr<Backend> device = std::move(opened).value();
-    // apply(), not configure(): its error carries the sentence ("interface rs485_2wire not
-    // supported by driver of /dev/ttyS1") that configure()'s bare error_code cannot.
-    if (auto st = device->apply(settings); !st) {
+    // The error carries the sentence ("interface rs485_2wire not supported by driver of
+    // /dev/ttyS1") that open()'s caller reports.
+    if (auto st = device->configure(settings); !st) {
         device->close();
         return st.error();
     }

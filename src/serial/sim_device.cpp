@@ -422,12 +422,7 @@ core::Task<std::error_code> SimDevice::write(std::span<const std::byte> bytes) {
 
 // ---------------------------------------------------------------- settings
 
-std::error_code SimDevice::configure(const config::SerialSettings& settings) {
-    auto st = apply(settings);
-    return st ? std::error_code{} : st.error().code;
-}
-
-core::Status SimDevice::apply(const config::SerialSettings& s) {
+core::Status SimDevice::configure(const config::SerialSettings& s) {
     Endpoint& e = *ep_;
     if (e.closed) return core::Error{closed_code(), e.name + " is closed"};
     if (inject(e, SimOp::Configure)) {

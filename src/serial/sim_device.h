@@ -25,7 +25,7 @@ public:
     /// Each may end in options "?fail_read=N&fail_write=N&fail_configure=N" (inject_failure()).
     /// Errors: Errc::not_found for an unknown name (the message lists the valid ones),
     /// Errc::already_exists when both ends of a null-modem are open, invalid_config for a bad
-    /// option. The line has default settings until apply(); serial::open() applies them.
+    /// option. The line has default settings until configure(); serial::open() applies them.
     static core::Result<std::unique_ptr<SimDevice>> open(core::Strand strand,
                                                          const std::string& path);
 
@@ -35,9 +35,6 @@ public:
     SimDevice(SimDevice&&) = delete;
     SimDevice& operator=(SimDevice&&) = delete;
 
-    /// configure() with a message: the sim accepts every value in range and reports it back.
-    core::Status apply(const config::SerialSettings& settings);
-
     /// Fault injection (STYLE.md §4, Beast's fail_count): the nth call of `op` from now (1 = the
     /// next) fails with EIO, and so does every later one, as a device that was unplugged; 0
     /// turns it off. Runs on the strand like every other call.
@@ -46,7 +43,8 @@ public:
     core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) override;
     core::Task<std::error_code> write(std::span<const std::byte> bytes) override;
-    std::error_code configure(const config::SerialSettings& settings) override;
+    /// The sim accepts every value in range and reports it back.
+    core::Status configure(const config::SerialSettings& settings) override;
     core::Result<config::SerialSettings> settings() const override;
     core::Result<ModemLines> modem_lines() const override;
     std::error_code set_rts(bool on) override;

@@ -120,7 +120,7 @@ TEST_F(SimDeviceTest, ReceivedBytesAreMaskedToTheDataBits) {
     EXPECT_EQ(dev->line_errors(), LineErrors{});
 
     s.data_bits = 5;
-    ASSERT_FALSE(dev->configure(s));
+    ASSERT_TRUE(dev->configure(s).ok());
     EXPECT_FALSE(run(io_, strand_, write_string(*dev, "\xff")));
     EXPECT_EQ(run(io_, strand_, read_exactly(*dev, 1)), "\x1f");
 }
@@ -135,15 +135,19 @@ TEST_F(SimDeviceTest, SettingsReadBackExactlyAsSet) {
                              .flow_control = config::FlowControl::DtrDsr,
                              .interface = config::Interface::Rs485TwoWire,
                              .fifo = false};
-    ASSERT_FALSE(dev->configure(s));
+    ASSERT_TRUE(dev->configure(s).ok());
     EXPECT_EQ(*dev->settings(), s);
 
     auto bad = s;
     bad.baud = 49;
-    EXPECT_EQ(dev->configure(bad), core::Errc::invalid_config);
+    auto st = dev->configure(bad);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, core::Errc::invalid_config);
     bad = s;
     bad.data_bits = 9;
-    EXPECT_EQ(dev->configure(bad), core::Errc::invalid_config);
+    st = dev->configure(bad);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, core::Errc::invalid_config);
     EXPECT_EQ(*dev->settings(), s);  // a refused configure changes nothing
 }
 
@@ -235,7 +239,7 @@ TEST_F(SimDeviceTest, NullModemSettingsMismatchGivesFramingErrorsAndGarbage) {
     // Only the parity differs: parity errors instead.
     auto even = settings(19200);
     even.parity = config::Parity::Even;
-    ASSERT_FALSE(a->configure(even));
+    ASSERT_TRUE(a->configure(even).ok());
     EXPECT_FALSE(run(io_, strand_, write_string(*a, "C")));
     EXPECT_EQ(run(io_, other_strand_, read_exactly(*b, 1)),
               std::string(1, static_cast<char>('C' ^ 0xFF)));
@@ -243,7 +247,7 @@ TEST_F(SimDeviceTest, NullModemSettingsMismatchGivesFramingErrorsAndGarbage) {
     EXPECT_EQ(b->line_errors().parity, 1u);
 
     // Matching again: clean bytes, no new errors.
-    ASSERT_FALSE(a->configure(settings(19200)));
+    ASSERT_TRUE(a->configure(settings(19200)).ok());
     EXPECT_FALSE(run(io_, strand_, write_string(*a, "ok")));
     EXPECT_EQ(run(io_, other_strand_, read_exactly(*b, 2)), "ok");
     EXPECT_EQ(b->line_errors(), (LineErrors{.framing = 2, .parity = 1}));
@@ -396,7 +400,9 @@ TEST_F(SimDeviceTest, FaultInjectionFailsTheNthCall) {
     sim.inject_failure(SimOp::Read, 0);  // healed
     EXPECT_EQ(run(io_, strand_, read_exactly(*dev, 1)), "b");
     sim.inject_failure(SimOp::Configure, 1);
-    EXPECT_EQ(dev->configure(settings()), std::errc::io_error);
+    auto st = dev->configure(settings());
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, std::errc::io_error);
 }
 
 TEST_F(SimDeviceTest, AFailedConfigureAtOpenFailsTheOpenAndFreesTheEnd) {

@@ -148,26 +148,17 @@ core::Task<std::error_code> TermiosDevice::write(std::span<const std::byte> byte
 
 // ---------------------------------------------------------------- line settings
 
-std::error_code TermiosDevice::configure(const config::SerialSettings& settings) {
-    auto st = apply(settings);
-    return st ? std::error_code{} : st.error().code;
-}
-
-core::Status TermiosDevice::apply(const config::SerialSettings& s) {
-    auto fail = [this](core::Error e) -> core::Status {
-        last_error_ = e.message;
-        return e;
-    };
-    if (fd_ < 0) return fail(closed_error(path_));
+core::Status TermiosDevice::configure(const config::SerialSettings& s) {
+    if (fd_ < 0) return closed_error(path_);
     switch (s.interface) {
         case config::Interface::Rs232:
         case config::Interface::Rs422:
         case config::Interface::Rs485TwoWire:
         case config::Interface::Rs485FourWire: break;
-        default: return fail(core::make_error(core::Errc::invalid_config, "unknown interface"));
+        default: return core::make_error(core::Errc::invalid_config, "unknown interface");
     }
     auto saved = termios2::save(fd_, path_);
-    if (!saved) return fail(saved.error());
+    if (!saved) return saved.error();
     struct serial_rs485 old_rs485 {};
     const bool had_rs485 = ::ioctl(fd_, TIOCGRS485, &old_rs485) == 0;
 
@@ -175,19 +166,18 @@ core::Status TermiosDevice::apply(const config::SerialSettings& s) {
     // settings and the error names what the driver refused.
     if (auto st = termios2::apply(fd_, s, path_); !st) {
         (void)termios2::restore(fd_, *saved, path_);
-        return fail(st.error());
+        return st;
     }
     if (auto st = apply_interface(s.interface); !st) {
         (void)termios2::restore(fd_, *saved, path_);
-        return fail(st.error());
+        return st;
     }
     if (auto st = apply_fifo(s.fifo); !st) {
         (void)termios2::restore(fd_, *saved, path_);
         if (had_rs485) ::ioctl(fd_, TIOCSRS485, &old_rs485);
-        return fail(st.error());
+        return st;
     }
     interface_ = s.interface;
-    last_error_.clear();
     return {};
 }
 

@@ -18,7 +18,7 @@ public:
     /// Opens `path` (O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC), locks it against every other opener
     /// (flock, which holds even for root, plus TIOCEXCL for other programs) and puts it in raw
     /// mode at its current speed. EBUSY when another port or program holds it; ENOTTY when it is
-    /// not a terminal. Line settings are the caller's next step (apply()).
+    /// not a terminal. Line settings are the caller's next step (configure()).
     static core::Result<std::unique_ptr<TermiosDevice>> open(core::Strand strand, std::string path);
 
     ~TermiosDevice() override;
@@ -27,17 +27,11 @@ public:
     TermiosDevice(TermiosDevice&&) = delete;
     TermiosDevice& operator=(TermiosDevice&&) = delete;
 
-    /// configure() with the reason: the error names the setting, the device and the driver's
-    /// answer ("interface rs485_2wire not supported by driver of /dev/ttyS1"). On failure the
-    /// previous settings are restored.
-    core::Status apply(const config::SerialSettings& settings);
-    /// The message of the last configure()/apply() failure; configure() can return only a code.
-    const std::string& last_error() const { return last_error_; }
-
     core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) override;
     core::Task<std::error_code> write(std::span<const std::byte> bytes) override;
-    std::error_code configure(const config::SerialSettings& settings) override;
+    /// On failure the previous settings are restored (termios, RS-485 mode and FIFO alike).
+    core::Status configure(const config::SerialSettings& settings) override;
     core::Result<config::SerialSettings> settings() const override;
     core::Result<ModemLines> modem_lines() const override;
     std::error_code set_rts(bool on) override;
@@ -79,7 +73,6 @@ private:
     bool fifo_ = true;                                        // as last applied
     config::Interface interface_ = config::Interface::Rs232;  // as last applied
     std::optional<std::string> rx_trig_;  // rx_trig_bytes before we lowered it (fifo off)
-    std::string last_error_;
     // Timer handlers can already be queued when the device dies; they hold a weak copy of this
     // and do nothing once it has expired.
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);

@@ -94,7 +94,7 @@ TEST_F(TermiosDeviceTest, CustomAndStandardBaudReadBack) {
     ASSERT_TRUE(dev);
     auto s = plain(250000);  // not in the Bxxx table: needs BOTHER
     s.stop_bits = config::StopBits::Two;
-    ASSERT_FALSE(dev->configure(s));
+    ASSERT_TRUE(dev->configure(s).ok());
     auto got = dev->settings();
     ASSERT_TRUE(got.ok()) << got.error().message;
     EXPECT_EQ(got->baud, 250000u);
@@ -102,7 +102,7 @@ TEST_F(TermiosDeviceTest, CustomAndStandardBaudReadBack) {
     EXPECT_EQ(got->interface, config::Interface::Rs232);
     EXPECT_EQ(got->data_bits, 8);  // a pty forces CS8 whatever we ask
 
-    ASSERT_FALSE(dev->configure(plain(9600)));
+    ASSERT_TRUE(dev->configure(plain(9600)).ok());
     got = dev->settings();
     ASSERT_TRUE(got.ok());
     EXPECT_EQ(got->baud, 9600u);
@@ -116,12 +116,14 @@ TEST_F(TermiosDeviceTest, OutOfRangeSettingsAreRefused) {
     auto* tty = dynamic_cast<TermiosDevice*>(dev.get());
     ASSERT_NE(tty, nullptr);
     auto s = plain(1'000'000);
-    auto st = tty->apply(s);
+    auto st = tty->configure(s);
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.error().code, core::Errc::invalid_config);
     s = plain(9600);
     s.stop_bits = config::StopBits::OneAndHalf;  // only with 5 data bits
-    EXPECT_EQ(dev->configure(s), core::Errc::invalid_config);
+    st = dev->configure(s);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, core::Errc::invalid_config);
     EXPECT_EQ(dev->settings()->baud, 9600u);
 }
 
@@ -163,14 +165,17 @@ TEST_F(TermiosDeviceTest, Rs485OnAPtyIsAClearErrorAndKeepsTheSettings) {
     ASSERT_NE(tty, nullptr);
     auto s = plain(250000);
     s.interface = config::Interface::Rs485TwoWire;
-    auto st = tty->apply(s);
+    auto st = tty->configure(s);
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.error().code, core::Errc::unsupported);
     EXPECT_NE(
         st.error().message.find("interface rs485_2wire not supported by driver of " + pty_.path()),
         std::string::npos)
         << st.error().message;
-    EXPECT_EQ(tty->last_error(), st.error().message);
+    // The same sentence through the Device interface, not just the concrete type.
+    auto again = dev->configure(s);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().message, st.error().message);
     auto got = dev->settings();
     ASSERT_TRUE(got.ok());
     EXPECT_EQ(got->baud, 9600u);  // restored: the 250000 of the failed attempt is gone
@@ -189,13 +194,14 @@ TEST_F(TermiosDeviceTest, DtrDsrFlowControlIsReportedUnsupported) {
     ASSERT_TRUE(dev);
     auto s = plain(19200);
     s.flow_control = config::FlowControl::DtrDsr;
-    const auto ec = dev->configure(s);
+    const auto st = dev->configure(s);
 #ifndef CDTRDSR
-    EXPECT_EQ(ec, core::Errc::unsupported);
-    EXPECT_NE(dynamic_cast<TermiosDevice&>(*dev).last_error().find("dtr_dsr"), std::string::npos);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, core::Errc::unsupported);
+    EXPECT_NE(st.error().message.find("dtr_dsr"), std::string::npos) << st.error().message;
     EXPECT_EQ(dev->settings()->baud, 9600u);
 #else
-    EXPECT_FALSE(ec);
+    EXPECT_TRUE(st.ok()) << st.error().message;
 #endif
 }
 
