@@ -5,17 +5,19 @@ namespace sg::events {
 
 namespace {
 constexpr const Type* kAll[] = {
-    &types::kStart,          &types::kStop,          &types::kConfigChanged,
-    &types::kConfigRejected, &types::kDataPlaneOff,  &types::kDataPlaneOn,
+    &types::kStart,          &types::kStop,           &types::kConfigChanged,
+    &types::kConfigRejected, &types::kDataPlaneOff,   &types::kDataPlaneOn,
     &types::kConfigImported, &types::kConfigExported, &types::kAccountCreated,
-    &types::kSetupRefused,   &types::kConnected,     &types::kDisconnected,
-    &types::kRefused,        &types::kModeStarted,   &types::kModeStopped,
-    &types::kModeFailed,     &types::kDeviceFailed,  &types::kDeviceOpened,
-    &types::kModemLines,     &types::kLineError,     &types::kJammed,
+    &types::kSetupRefused,   &types::kConnected,      &types::kDisconnected,
+    &types::kRefused,        &types::kModeStarted,    &types::kModeStopped,
+    &types::kModeFailed,     &types::kDeviceFailed,   &types::kDeviceOpened,
+    &types::kModemLines,     &types::kLineError,      &types::kJammed,
 };
 }  // namespace
 
-std::span<const Type* const> catalog() { return kAll; }
+std::span<const Type* const> catalog() {
+    return kAll;
+}
 
 const Type* find(std::string_view key) {
     for (const Type* t : kAll) {

@@ -1,6 +1,6 @@
 // catalog.h: every event SerialGate records, declared once (guide §3.6, device ref. §9; STYLE.md
-// §3.12). A key names an event type in the config (`event_log.types`), the API and `log show --type`;
-// keys are public and never renamed.
+// §3.12). A key names an event type in the config (`event_log.types`), the API and `log show
+// --type`; keys are public and never renamed.
 #pragma once
 
 #include <span>
@@ -24,12 +24,14 @@ const char* to_string(Severity s);
 
 namespace types {
 // System
-inline constexpr Type kStart{"system.start", Category::System, Severity::Notice, "SerialGate started"};
-inline constexpr Type kStop{"system.stop", Category::System, Severity::Notice, "SerialGate stopped"};
+inline constexpr Type kStart{"system.start", Category::System, Severity::Notice,
+                             "SerialGate started"};
+inline constexpr Type kStop{"system.stop", Category::System, Severity::Notice,
+                            "SerialGate stopped"};
 inline constexpr Type kConfigChanged{"system.config_changed", Category::System, Severity::Notice,
                                      "Configuration changed"};
-inline constexpr Type kConfigRejected{"system.config_rejected", Category::System,
-                                      Severity::Warning, "Configuration change rejected"};
+inline constexpr Type kConfigRejected{"system.config_rejected", Category::System, Severity::Warning,
+                                      "Configuration change rejected"};
 inline constexpr Type kDataPlaneOff{"system.data_plane_off", Category::System, Severity::Warning,
                                     "No account exists: serial data plane stays off"};
 inline constexpr Type kDataPlaneOn{"system.data_plane_on", Category::System, Severity::Notice,

@@ -1,14 +1,14 @@
-// log.cpp: event recording and reading. emit() runs on any thread (ports' strands, main); the insert
-// and the trim to kEventLogCapacity run on the store's writer thread in one transaction, so the log
-// never holds more than the cap after a commit and a crash never loses a committed event.
+// log.cpp: event recording and reading. emit() runs on any thread (ports' strands, main); the
+// insert and the trim to kEventLogCapacity run on the store's writer thread in one transaction, so
+// the log never holds more than the cap after a commit and a crash never loses a committed event.
 #include "events/log.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/clock.h"
 #include "core/limits.h"
-
-#include <algorithm>
 
 namespace sg::events {
 
@@ -45,9 +45,10 @@ void Log::emit(const Type& type, Fields fields, std::string message) {
     if (!enabled(type)) return;
     const std::int64_t now = core::now_utc_us();
     store_.post([&type, now, f = std::move(fields), m = std::move(message)](sqlite3* db) {
-        store::Statement ins(db,
-                             "INSERT INTO events (time_us, type, category, severity, port, account, "
-                             "source, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        store::Statement ins(
+            db,
+            "INSERT INTO events (time_us, type, category, severity, port, account, "
+            "source, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         ins.bind(1, now)
             .bind(2, type.key)
             .bind(3, static_cast<std::int64_t>(type.category))
@@ -60,7 +61,8 @@ void Log::emit(const Type& type, Fields fields, std::string message) {
         ins.bind(6, f.account).bind(7, f.source).bind(8, m.empty() ? std::string(type.title) : m);
         ins.step();
         if (!ins.status()) {
-            spdlog::error("event log: cannot record {}: {}", type.key, ins.status().error().message);
+            spdlog::error("event log: cannot record {}: {}", type.key,
+                          ins.status().error().message);
             return;
         }
         // Keep the newest kEventLogCapacity rows (guide §3.6: oldest dropped first).
@@ -69,7 +71,9 @@ void Log::emit(const Type& type, Fields fields, std::string message) {
     });
 }
 
-bool is_type(std::string_view key) { return find(key) != nullptr; }
+bool is_type(std::string_view key) {
+    return find(key) != nullptr;
+}
 
 core::Result<std::vector<Event>> read(store::Store& store, const Query& q) {
     std::string sql =

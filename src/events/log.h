@@ -1,6 +1,7 @@
 // log.h: the event log (guide §3.6). emit() is the one call every feature makes: it is cheap and
-// never blocks (the row is written by the store's writer thread), may be called from any thread, and
-// drops events whose type is switched off. At most 10,000 events are kept, oldest dropped first.
+// never blocks (the row is written by the store's writer thread), may be called from any thread,
+// and drops events whose type is switched off. At most 10,000 events are kept, oldest dropped
+// first.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +29,7 @@ struct Event {
     std::int64_t id = 0;
     std::int64_t time_us = 0;  // UTC
     const Type* type = nullptr;
-    std::string type_key;      // kept even if the catalog no longer has it
+    std::string type_key;  // kept even if the catalog no longer has it
     Category category = Category::System;
     Severity severity = Severity::Informational;
     std::optional<std::uint32_t> port;

@@ -25,6 +25,7 @@ Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_a
       events_(events),
       strand_(asio::make_strand(io)),
       wake_(strand_),
+      stop_guard_(strand_),
       backoff_(core::limits::kReopenFirst) {}
 
 Port::~Port() = default;
@@ -54,12 +55,7 @@ void Port::stop(std::function<void()> done) {
         stopping_ = true;
         wake_.notify();
         if (mode_ && !mode_stopping_) {
-            mode_stopping_ = true;
-            mode_->stop([this] {
-                mode_stopped_ = true;
-                if (device_) device_->close();  // ends the pending read: pump() returns
-                wake_.notify();
-            });
+            request_mode_stop(/*close_device_after=*/true);
         } else if (device_) {
             device_->close();
         }
@@ -202,14 +198,25 @@ core::Task<void> Port::pump() {
     }
 }
 
+void Port::request_mode_stop(bool close_device_after) {
+    mode_stopping_ = true;
+    mode_->stop([this, close_device_after] {
+        mode_stopped_ = true;
+        stop_guard_.cancel();
+        if (close_device_after && device_) device_->close();  // ends the pending read
+        wake_.notify();
+    });
+    // A session blocked writing to a serial line that takes nothing (flow control held, a pty
+    // nobody reads) would hold the stop forever: past the clients' drain time, close the device,
+    // which fails that write and lets the session end.
+    stop_guard_.expires_after(core::limits::kDrainTimeout + std::chrono::milliseconds(500));
+    stop_guard_.async_wait([this](boost::system::error_code ec) {
+        if (!ec && !mode_stopped_ && device_) device_->close();
+    });
+}
+
 core::Task<void> Port::stop_mode() {
-    if (mode_ && !mode_stopping_) {
-        mode_stopping_ = true;
-        mode_->stop([this] {
-            mode_stopped_ = true;
-            wake_.notify();
-        });
-    }
+    if (mode_ && !mode_stopping_) request_mode_stop(/*close_device_after=*/false);
     while (mode_ && !mode_stopped_) co_await wake_.wait();
     if (mode_) {
         events_.emit(events::types::kModeStopped, {.port = config_.number},

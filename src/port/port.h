@@ -59,13 +59,15 @@ private:
     core::Task<void> stop_mode();
     core::Task<void> backoff();
     void set_paused(bool paused);
+    void request_mode_stop(bool close_device_after);
     void record(const serial::Notification& n);  // DCD/DSR changes and line errors → event log
 
     config::PortConfig config_;
     std::string listen_address_;
     events::Log& events_;
     core::Strand strand_;
-    core::Signal wake_;  // stop requested, reads resumed, mode stopped
+    core::Signal wake_;              // stop requested, reads resumed, mode stopped
+    asio::steady_timer stop_guard_;  // closes the device if a mode stop overruns
     modes::PortStats stats_;
     serial::DevicePtr device_;
     std::optional<modes::PortContext> ctx_;

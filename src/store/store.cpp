@@ -102,7 +102,17 @@ core::Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& di
     std::unique_ptr<Store> store(new Store(db, path));
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                                "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"}) {
-        if (auto st = exec(db, pragma); !st) {
+        // Switching a new database to WAL takes an exclusive lock and may report BUSY without
+        // consulting the busy handler while another process does the same: retry for a while.
+        auto st = exec(db, pragma);
+        for (int tries = 0;
+             !st && tries < kBusyTimeoutMs / 20 &&
+             (sqlite3_errcode(db) == SQLITE_BUSY || sqlite3_errcode(db) == SQLITE_LOCKED);
+             ++tries) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            st = exec(db, pragma);
+        }
+        if (!st) {
             return core::make_error(core::Errc::store_error,
                                     path.string() + ": " + st.error().message);
         }

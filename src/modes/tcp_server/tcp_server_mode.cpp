@@ -62,7 +62,7 @@ private:
     bool draining_ = false;
     bool ended_ = false;
     bool jammed_ = false;
-    Clock::time_point drain_deadline_{};
+    asio::steady_timer drain_timer_;  // ends a draining session after kDrainTimeout
     Clock::time_point last_activity_;
     int running_ = 0;  // coroutines still running
     std::uint64_t tx_ = 0;
@@ -247,6 +247,7 @@ Session::Session(tcp::socket socket, TcpServerMode& mode)
       peer_(common::peer_string(socket_)),
       connected_at_(core::now_utc_us()),
       wake_(mode.ctx().strand),
+      drain_timer_(mode.ctx().strand),
       last_activity_(Clock::now()) {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);  // serial traffic is small and latency-bound
@@ -296,13 +297,19 @@ void Session::enqueue(const Chunk& chunk) {
 void Session::drain() {
     if (ended_ || draining_) return;
     draining_ = true;
-    drain_deadline_ = Clock::now() + core::limits::kDrainTimeout;
     wake_.notify();
+    // Bounded: a client that stopped reading cannot hold up a stop. The writer may already be
+    // blocked in a write to a full socket, so the deadline ends the session from outside.
+    drain_timer_.expires_after(core::limits::kDrainTimeout);
+    drain_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->end();
+    });
 }
 
 void Session::end() {
     if (ended_) return;
     ended_ = true;
+    drain_timer_.cancel();
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -343,19 +350,7 @@ core::Task<void> Session::writer() {
             bufs.emplace_back(asio::buffer(*queue_[i]));
             n += queue_[i]->size();
         }
-        boost::system::error_code ec;
-        std::size_t written = 0;
-        if (draining_) {
-            // Bounded: a client that stopped reading cannot hold up a stop.
-            asio::steady_timer deadline(ctx.strand, drain_deadline_);
-            using namespace asio::experimental::awaitable_operators;
-            auto r = co_await (asio::async_write(socket_, bufs, core::use_nothrow) ||
-                               deadline.async_wait(core::use_nothrow));
-            if (r.index() == 1) break;
-            std::tie(ec, written) = std::get<0>(r);
-        } else {
-            std::tie(ec, written) = co_await asio::async_write(socket_, bufs, core::use_nothrow);
-        }
+        auto [ec, written] = co_await asio::async_write(socket_, bufs, core::use_nothrow);
         if (ec) break;
         for (std::size_t i = 0; i < count; ++i) queue_.pop_front();
         queued_ -= n;

@@ -12,7 +12,9 @@
 namespace sg::security::accounts {
 
 namespace {
-core::Error refused(std::string msg) { return core::make_error(core::Errc::refused, std::move(msg)); }
+core::Error refused(std::string msg) {
+    return core::make_error(core::Errc::refused, std::move(msg));
+}
 }  // namespace
 
 core::Status check_account_name(std::string_view name) {
@@ -54,9 +56,8 @@ core::Status check_password(const Secret& password, std::string_view account,
               any([](unsigned char c) { return std::islower(c) != 0; }))) {
             return refused("password must contain upper and lower case letters");
         }
-        if (policy.require_special && !any([](char c) {
-                return kSpecialCharacters.find(c) != std::string_view::npos;
-            })) {
+        if (policy.require_special &&
+            !any([](char c) { return kSpecialCharacters.find(c) != std::string_view::npos; })) {
             return refused("password must contain at least one of " +
                            std::string(kSpecialCharacters));
         }
@@ -65,10 +66,12 @@ core::Status check_password(const Secret& password, std::string_view account,
 }
 
 core::Result<std::string> hash_password(const Secret& password) {
-    if (sodium_init() < 0) return core::make_error(core::Errc::unsupported, "libsodium init failed");
+    if (sodium_init() < 0)
+        return core::make_error(core::Errc::unsupported, "libsodium init failed");
     char out[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str_alg(out, password.reveal().data(), password.reveal().size(),
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
                               crypto_pwhash_ALG_ARGON2ID13) != 0) {
         return core::make_error(core::Errc::unsupported, "password hashing ran out of memory");
     }
@@ -78,8 +81,8 @@ core::Result<std::string> hash_password(const Secret& password) {
 bool verify_password(std::string_view hash, const Secret& password) {
     if (sodium_init() < 0) return false;
     std::string h(hash);
-    return crypto_pwhash_str_verify(h.c_str(), password.reveal().data(), password.reveal().size()) ==
-           0;
+    return crypto_pwhash_str_verify(h.c_str(), password.reveal().data(),
+                                    password.reveal().size()) == 0;
 }
 
 core::Result<std::int64_t> Accounts::count() {
@@ -100,7 +103,8 @@ core::Status Accounts::create_first_admin(std::string_view name, const Secret& p
         store::Statement c(db, "SELECT count(*) FROM accounts");
         if (!c.step()) return c.status();
         if (c.integer(0) != 0) {
-            return refused("an account already exists: the first administrator is set up only once");
+            return refused(
+                "an account already exists: the first administrator is set up only once");
         }
         const auto now = core::now_utc_us();
         store::Statement ins(db,

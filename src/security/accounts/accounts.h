@@ -23,8 +23,8 @@ inline constexpr std::string_view kSpecialCharacters = "~!@#$%^&*-_|;:,.<>[]{}()
 /// 1-32 characters of letters, digits and -_.@ (device ref. §7).
 core::Status check_account_name(std::string_view name);
 
-/// Every rule of the policy in force, plus: not longer than config::kMaxPasswordLength, not equal to
-/// the account name. The error message names the first rule that failed (never the password).
+/// Every rule of the policy in force, plus: not longer than config::kMaxPasswordLength, not equal
+/// to the account name. The error message names the first rule that failed (never the password).
 core::Status check_password(const Secret& password, std::string_view account,
                             const config::PasswordPolicy& policy);
 
@@ -38,8 +38,8 @@ public:
     explicit Accounts(store::Store& store) : store_(store) {}
 
     core::Result<std::int64_t> count();
-    /// Creates `name` in the Administrator group, atomically refused (Errc::refused) when any account
-    /// exists — also when two processes race.
+    /// Creates `name` in the Administrator group, atomically refused (Errc::refused) when any
+    /// account exists — also when two processes race.
     core::Status create_first_admin(std::string_view name, const Secret& password,
                                     const config::PasswordPolicy& policy);
 

@@ -55,7 +55,8 @@ TEST(Hash, Argon2idVerifies) {
 }
 
 TEST(Accounts, FirstAdminOnlyOnce) {
-    auto dir = std::filesystem::temp_directory_path() / ("sg_acc_test_" + std::to_string(::getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("sg_acc_test_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     {
         auto store = store::Store::open(dir);
