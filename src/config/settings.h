@@ -71,20 +71,87 @@ struct TcpServerSettings {
 };
 
 struct RealComSettings {
-    std::uint16_t data_port = 0;     // default 949 + N
-    std::uint16_t command_port = 0;  // default 965 + N
-    std::uint8_t max_connections = 1;
+    std::uint16_t data_port = 0;       // default 949 + N
+    std::uint16_t command_port = 0;    // default 965 + N
+    std::uint8_t max_connections = 1;  // 1 = "real TTY": the driver controls the line
     bool ignore_jammed_ip = false;
-    bool allow_driver_control = false;
+    bool allow_driver_control = false;  // with max_connections > 1: drivers may still set the line
     std::uint8_t tcp_alive_check_min = 7;
     PackingSettings packing;
     bool operator==(const RealComSettings&) const = default;
 };
 
-/// Index order is the public order of `mode.type` names in mode_type_name().
-using ModeSettings = std::variant<DisabledSettings, TcpServerSettings, RealComSettings>;
+struct Rfc2217Settings {
+    std::uint16_t local_port = 0;  // default 4000 + N
+    std::uint8_t tcp_alive_check_min = 7;
+    PackingSettings packing;
+    bool operator==(const Rfc2217Settings&) const = default;
+};
 
-/// "disabled", "tcp_server", "real_com": the YAML/JSON name of a mode.
+/// TCP Client connection control (device ref. §3): when to connect / when to disconnect.
+enum class ConnectionControl {
+    StartupNone,             // connect at start, never disconnect on purpose
+    AnyCharacterNone,        // connect when a serial byte arrives
+    AnyCharacterInactivity,  // ... and disconnect after inactivity_time_ms
+    DsrOnDsrOff,
+    DsrOnNone,
+    DcdOnDcdOff,
+    DcdOnNone,
+};
+
+struct Destination {
+    std::string host;              // IP address or host name
+    std::uint16_t port = 4001;     // 1..65535
+    std::uint16_t local_port = 0;  // designated local port; 0 = any (our default, see docs)
+    bool operator==(const Destination&) const = default;
+};
+
+struct TcpClientSettings {
+    std::vector<Destination> destinations;  // 1..4
+    ConnectionControl connection_control = ConnectionControl::StartupNone;
+    std::uint16_t inactivity_time_ms = 0;  // 0..65535, 0 = off
+    std::uint8_t tcp_alive_check_min = 7;
+    bool ignore_jammed_ip = false;
+    PackingSettings packing;
+    bool operator==(const TcpClientSettings&) const = default;
+};
+
+struct UdpDestination {
+    std::string begin;  // first IPv4 address of the range
+    std::string end;    // last IPv4 address (= begin for one host)
+    std::uint16_t port = 4001;
+    bool operator==(const UdpDestination&) const = default;
+};
+
+struct UdpSettings {
+    std::uint16_t local_port = 0;              // listen port, default 4000 + N
+    std::vector<UdpDestination> destinations;  // 0..4 ranges; serial data goes to every address
+    bool accept_from_any = false;  // false: datagrams from outside the ranges are dropped (counted)
+    PackingSettings packing;
+    bool operator==(const UdpSettings&) const = default;
+};
+
+struct PairMasterSettings {
+    std::string host;  // the slave
+    std::uint16_t port = 4001;
+    std::uint8_t tcp_alive_check_min = 7;
+    bool operator==(const PairMasterSettings&) const = default;
+};
+
+struct PairSlaveSettings {
+    std::uint16_t local_port = 0;  // default 4000 + N
+    std::uint8_t tcp_alive_check_min = 7;
+    bool operator==(const PairSlaveSettings&) const = default;
+};
+
+/// Index order is the public order of `mode.type` names in mode_type_name() and
+/// modes/registry.cpp.
+using ModeSettings =
+    std::variant<DisabledSettings, TcpServerSettings, RealComSettings, Rfc2217Settings,
+                 TcpClientSettings, UdpSettings, PairMasterSettings, PairSlaveSettings>;
+
+/// "disabled", "tcp_server", "real_com", "rfc2217", "tcp_client", "udp", "pair_master",
+/// "pair_slave": the YAML/JSON name of a mode.
 const char* mode_type_name(const ModeSettings& m);
 
 // ---------------------------------------------------------------- ports
@@ -144,5 +211,6 @@ const char* to_string(StopBits);
 const char* to_string(FlowControl);
 const char* to_string(Interface);
 const char* to_string(DelimiterProcess);
+const char* to_string(ConnectionControl);
 
 }  // namespace sg::config

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "config/mode_yaml.h"
 #include "config/reader.h"
 
 namespace sg::config {
@@ -33,11 +34,6 @@ constexpr std::pair<const char*, Interface> kInterface[] = {
     {"rs422", Interface::Rs422},
     {"rs485_2wire", Interface::Rs485TwoWire},
     {"rs485_4wire", Interface::Rs485FourWire}};
-constexpr std::pair<const char*, DelimiterProcess> kDelimProcess[] = {
-    {"do_nothing", DelimiterProcess::DoNothing},
-    {"delimiter_plus_1", DelimiterProcess::DelimiterPlus1},
-    {"delimiter_plus_2", DelimiterProcess::DelimiterPlus2},
-    {"strip_delimiter", DelimiterProcess::StripDelimiter}};
 
 template <typename E, std::size_t N>
 const char* name_of(E v, const std::pair<const char*, E> (&names)[N]) {
@@ -47,9 +43,6 @@ const char* name_of(E v, const std::pair<const char*, E> (&names)[N]) {
     return "?";
 }
 
-// Mode names not yet implemented in this version: refused with a clear message, not "unknown".
-constexpr const char* kFutureModes[] = {"rfc2217", "tcp_client", "udp", "pair_master",
-                                        "pair_slave"};
 }  // namespace
 
 const char* to_string(Parity v) {
@@ -61,9 +54,6 @@ const char* to_string(FlowControl v) {
 const char* to_string(Interface v) {
     return name_of(v, kInterface);
 }
-const char* to_string(DelimiterProcess v) {
-    return name_of(v, kDelimProcess);
-}
 const char* to_string(StopBits v) {
     switch (v) {
         case StopBits::One: return "1";
@@ -71,15 +61,6 @@ const char* to_string(StopBits v) {
         case StopBits::Two: return "2";
     }
     return "?";
-}
-
-const char* mode_type_name(const ModeSettings& m) {
-    struct V {
-        const char* operator()(const DisabledSettings&) const { return "disabled"; }
-        const char* operator()(const TcpServerSettings&) const { return "tcp_server"; }
-        const char* operator()(const RealComSettings&) const { return "real_com"; }
-    };
-    return std::visit(V{}, m);
 }
 
 const PortConfig* Config::port(std::uint32_t number) const {
@@ -133,81 +114,6 @@ SerialSettings read_serial(Reader r) {
     return s;
 }
 
-void read_packing(Reader& r, PackingSettings& p) {
-    p.packing_length = static_cast<std::uint16_t>(
-        r.integer("packing_length", p.packing_length, 0, static_cast<std::int64_t>(1024)));
-    p.delimiter_1 = r.byte("delimiter_1");
-    p.delimiter_2 = r.byte("delimiter_2");
-    p.delimiter_process = r.choice("delimiter_process", p.delimiter_process, kDelimProcess);
-    p.force_transmit_ms =
-        static_cast<std::uint16_t>(r.integer("force_transmit_ms", p.force_transmit_ms, 0, 65535));
-    if (p.delimiter_2 && !p.delimiter_1) {
-        r.problem("delimiter_2", "needs delimiter_1 (the pair must match in order)");
-    }
-    if (p.delimiter_process != DelimiterProcess::DoNothing && !p.delimiter_1) {
-        r.problem("delimiter_process", "needs delimiter_1");
-    }
-}
-
-std::uint16_t read_port_number(Reader& r, std::string_view key, std::uint32_t def) {
-    return static_cast<std::uint16_t>(r.integer(key, def <= 65535 ? def : 0, 1, 65535));
-}
-
-ModeSettings read_mode(Reader r, std::uint32_t n) {
-    if (!r.is_map()) return DisabledSettings{};
-    // Omitted mode: Real COM, the guide's default once the first administrator exists (§3.1).
-    std::string type = r.has("type") ? r.text("type", "", 32) : "real_com";
-    if (!r.has("type") && r.node().IsDefined() && !r.node().IsNull()) {
-        r.problem_here("mode needs a 'type'");
-        return DisabledSettings{};
-    }
-    ModeSettings out = DisabledSettings{};
-    if (type == "disabled") {
-        out = DisabledSettings{};
-    } else if (type == "tcp_server") {
-        TcpServerSettings s;
-        s.local_port = read_port_number(r, "local_port", 4000 + n);
-        s.command_port = read_port_number(r, "command_port", 965 + n);
-        s.max_connections = static_cast<std::uint8_t>(r.integer("max_connections", 1, 1, 8));
-        s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
-        s.allow_driver_control = r.boolean("allow_driver_control", false);
-        s.tcp_alive_check_min =
-            static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
-        s.inactivity_time_ms =
-            static_cast<std::uint16_t>(r.integer("inactivity_time_ms", 0, 0, 65535));
-        read_packing(r, s.packing);
-        if (s.local_port == s.command_port) {
-            r.problem("command_port", "must differ from local_port");
-        }
-        if (s.inactivity_time_ms != 0 && s.packing.force_transmit_ms != 0 &&
-            s.inactivity_time_ms < s.packing.force_transmit_ms) {
-            r.problem("inactivity_time_ms", "must not be shorter than force_transmit_ms");
-        }
-        out = s;
-    } else if (type == "real_com") {
-        RealComSettings s;
-        s.data_port = read_port_number(r, "data_port", 949 + n);
-        s.command_port = read_port_number(r, "command_port", 965 + n);
-        s.max_connections = static_cast<std::uint8_t>(r.integer("max_connections", 1, 1, 8));
-        s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
-        s.allow_driver_control = r.boolean("allow_driver_control", false);
-        s.tcp_alive_check_min =
-            static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
-        read_packing(r, s.packing);
-        if (s.data_port == s.command_port) r.problem("command_port", "must differ from data_port");
-        out = s;
-    } else if (std::find_if(std::begin(kFutureModes), std::end(kFutureModes),
-                            [&](const char* m) { return type == m; }) != std::end(kFutureModes)) {
-        r.problem("type", "mode '" + type + "' is not available in this version of SerialGate");
-    } else if (!type.empty()) {
-        r.problem("type", "'" + type +
-                              "' is not one of: real_com, rfc2217, tcp_server, tcp_client, udp, "
-                              "pair_master, pair_slave, disabled");
-    }
-    r.finish();
-    return out;
-}
-
 PortConfig read_port(Reader r) {
     PortConfig p;
     p.number = static_cast<std::uint32_t>(r.integer("port", 0, 1, kMaxPorts));
@@ -216,7 +122,7 @@ PortConfig read_port(Reader r) {
     p.device = r.text("device", "", 4096);
     if (p.device.empty()) r.problem_here("port needs a 'device'");
     p.serial = read_serial(r.child("serial"));
-    p.mode = read_mode(r.child("mode"), p.number);
+    p.mode = detail::read_mode(r.child("mode"), p.number);
     r.finish();
     return p;
 }
@@ -310,6 +216,7 @@ std::vector<Problem> validate(const Config& c) {
     }
     std::map<std::uint32_t, std::size_t> numbers;
     std::map<std::uint16_t, std::string> tcp_ports;  // listening port -> who
+    std::map<std::uint16_t, std::string> udp_ports;
     std::map<std::string, std::uint32_t> devices;
     std::map<std::string, int> null_modem_ends;
     for (std::size_t i = 0; i < c.ports.size(); ++i) {
@@ -328,22 +235,16 @@ std::vector<Problem> validate(const Config& c) {
             out.push_back({at + ".device", 0, 0,
                            p.device + " is already used by port " + std::to_string(it->second)});
         }
-        auto claim = [&](std::uint16_t port, const std::string& field) {
-            if (port == 0) return;
-            const std::string who = "port " + std::to_string(p.number) + " " + field;
-            auto [it, fresh] = tcp_ports.emplace(port, who);
+        for (const auto& claim : detail::listening(p.mode)) {
+            auto& used = claim.udp ? udp_ports : tcp_ports;
+            const std::string who = "port " + std::to_string(p.number) + " " + claim.field;
+            auto [it, fresh] = used.emplace(claim.port, who);
             if (!fresh) {
-                out.push_back(
-                    {at + ".mode." + field, 0, 0,
-                     "TCP port " + std::to_string(port) + " is already used by " + it->second});
+                out.push_back({at + ".mode." + claim.field, 0, 0,
+                               std::string(claim.udp ? "UDP" : "TCP") + " port " +
+                                   std::to_string(claim.port) + " is already used by " +
+                                   it->second});
             }
-        };
-        if (const auto* t = std::get_if<TcpServerSettings>(&p.mode)) {
-            claim(t->local_port, "local_port");
-            claim(t->command_port, "command_port");
-        } else if (const auto* rc = std::get_if<RealComSettings>(&p.mode)) {
-            claim(rc->data_port, "data_port");
-            claim(rc->command_port, "command_port");
         }
     }
     return out;
@@ -359,43 +260,7 @@ bool valid_ipv4_or_6(const std::string& s) {
 
 // ---------------------------------------------------------------- writing
 
-namespace {
-void write_packing(YAML::Emitter& e, const PackingSettings& p) {
-    e << YAML::Key << "packing_length" << YAML::Value << p.packing_length;
-    if (p.delimiter_1) {
-        e << YAML::Key << "delimiter_1" << YAML::Value << fmt::format("0x{:02x}", *p.delimiter_1);
-    }
-    if (p.delimiter_2) {
-        e << YAML::Key << "delimiter_2" << YAML::Value << fmt::format("0x{:02x}", *p.delimiter_2);
-    }
-    e << YAML::Key << "delimiter_process" << YAML::Value << to_string(p.delimiter_process);
-    e << YAML::Key << "force_transmit_ms" << YAML::Value << p.force_transmit_ms;
-}
-
-void write_mode(YAML::Emitter& e, const ModeSettings& m) {
-    e << YAML::Key << "mode" << YAML::Value << YAML::BeginMap;
-    e << YAML::Key << "type" << YAML::Value << mode_type_name(m);
-    if (const auto* t = std::get_if<TcpServerSettings>(&m)) {
-        e << YAML::Key << "local_port" << YAML::Value << t->local_port;
-        e << YAML::Key << "command_port" << YAML::Value << t->command_port;
-        e << YAML::Key << "max_connections" << YAML::Value << int{t->max_connections};
-        e << YAML::Key << "ignore_jammed_ip" << YAML::Value << t->ignore_jammed_ip;
-        e << YAML::Key << "allow_driver_control" << YAML::Value << t->allow_driver_control;
-        e << YAML::Key << "tcp_alive_check_min" << YAML::Value << int{t->tcp_alive_check_min};
-        e << YAML::Key << "inactivity_time_ms" << YAML::Value << t->inactivity_time_ms;
-        write_packing(e, t->packing);
-    } else if (const auto* rc = std::get_if<RealComSettings>(&m)) {
-        e << YAML::Key << "data_port" << YAML::Value << rc->data_port;
-        e << YAML::Key << "command_port" << YAML::Value << rc->command_port;
-        e << YAML::Key << "max_connections" << YAML::Value << int{rc->max_connections};
-        e << YAML::Key << "ignore_jammed_ip" << YAML::Value << rc->ignore_jammed_ip;
-        e << YAML::Key << "allow_driver_control" << YAML::Value << rc->allow_driver_control;
-        e << YAML::Key << "tcp_alive_check_min" << YAML::Value << int{rc->tcp_alive_check_min};
-        write_packing(e, rc->packing);
-    }
-    e << YAML::EndMap;
-}
-}  // namespace
+namespace {}  // namespace
 
 std::string to_yaml(const Config& c) {
     YAML::Emitter e;
@@ -439,7 +304,7 @@ std::string to_yaml(const Config& c) {
         e << YAML::Key << "interface" << YAML::Value << to_string(p.serial.interface);
         e << YAML::Key << "fifo" << YAML::Value << p.serial.fifo;
         e << YAML::EndMap;
-        write_mode(e, p.mode);
+        detail::write_mode(e, p.mode);
         e << YAML::EndMap;
     }
     e << YAML::EndSeq;

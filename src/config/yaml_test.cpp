@@ -70,6 +70,35 @@ TEST(ConfigYaml, ExportRoundTrips) {
     EXPECT_EQ(to_yaml(*again.config), doc);
 }
 
+TEST(ConfigYaml, EveryModeRoundTrips) {
+    const char* doc = R"(ports:
+  - {port: 1, device: a, mode: {type: rfc2217, local_port: 4101, tcp_alive_check_min: 0}}
+  - port: 2
+    device: b
+    mode:
+      type: tcp_client
+      destinations: [{host: 127.0.0.2, port: 5000, local_port: 5010}, {host: scada.local}]
+      connection_control: dsr_on/dsr_off
+  - {port: 3, device: c, mode: {type: udp, destinations: [{begin: 127.0.0.2, end: 127.0.0.5, port: 6000}]}}
+  - {port: 4, device: d, mode: {type: pair_master, host: 127.0.0.3, port: 4005}}
+  - {port: 5, device: e, mode: {type: pair_slave}}
+  - {port: 6, device: f, mode: {type: disabled}}
+)";
+    auto r = parse_yaml(doc);
+    ASSERT_TRUE(r.config) << problems(doc);
+    const auto& c = *r.config;
+    const auto& tc = std::get<TcpClientSettings>(c.ports[1].mode);
+    ASSERT_EQ(tc.destinations.size(), 2u);
+    EXPECT_EQ(tc.destinations[1].host, "scada.local");
+    EXPECT_EQ(tc.destinations[1].port, 4001);
+    EXPECT_EQ(tc.connection_control, ConnectionControl::DsrOnDsrOff);
+    EXPECT_EQ(std::get<UdpSettings>(c.ports[2].mode).local_port, 4003);
+    EXPECT_EQ(std::get<PairSlaveSettings>(c.ports[4].mode).local_port, 4005);
+    auto again = parse_yaml(to_yaml(c));
+    ASSERT_TRUE(again.config) << to_yaml(c);
+    EXPECT_EQ(*again.config, c);
+}
+
 TEST(ConfigYaml, EmptyDocumentIsDefaults) {
     auto r = parse_yaml("");
     ASSERT_TRUE(r.config);
@@ -97,9 +126,24 @@ TEST(ConfigYaml, RejectsEveryKindOfMistake) {
     EXPECT_NE(problems("ports: [{port: 1, device: x, serial: {stop_bits: 1.5}}]")
                   .find("1.5 stop bits need 5 data bits"),
               std::string::npos);
-    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: udp}}]")
-                  .find("not available in this version"),
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: telnet}}]")
+                  .find("ports[0].mode.type: 'telnet' is not one of"),
               std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_client}}]")
+                  .find("needs 1 to 4 destinations"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: udp, destinations: "
+                       "[{begin: 10.0.0.9, end: 10.0.0.1}]}}]")
+                  .find("comes before begin"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: udp, local_port: 5000}},"
+                       " {port: 2, device: y, mode: {type: udp, local_port: 5000}}]")
+                  .find("UDP port 5000 is already used"),
+              std::string::npos);
+    EXPECT_TRUE(parse_yaml("ports: [{port: 1, device: x, mode: {type: udp, local_port: 5000}},"
+                           " {port: 2, device: y, mode: {type: tcp_server, local_port: 5000}}]")
+                    .config)
+        << "UDP and TCP port numbers are separate";
     EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_server, delimiter_2: 10}}]")
                   .find("needs delimiter_1"),
               std::string::npos);

@@ -62,10 +62,8 @@ BAD_FILES = [
      "ports[0].mode.delimiter_process", None),
     ("stop-bits-1.5-needs-5-data-bits", with_line(12, "      stop_bits: 1.5"), 12,
      "ports[0].serial.stop_bits", None),
-    ("future-mode-rfc2217", with_line(15, "      type: rfc2217"), 15, "ports[0].mode.type",
-     "not available"),
-    ("future-mode-tcp-client", with_line(15, "      type: tcp_client"), 15, "ports[0].mode.type",
-     "not available"),
+    ("unknown-mode", with_line(15, "      type: telnet"), 15, "ports[0].mode.type",
+     "is not one of"),
     ("second-port", GOOD + """\
   - port: 2
     device: sim:loopback
