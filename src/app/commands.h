@@ -32,6 +32,9 @@ struct LogShowOptions {
 };
 int log_show(const LogShowOptions& options);
 
+/// `status`: the port monitor of a running serve, through its control socket.
+int status(const std::string& data_dir, const std::string& format);
+
 /// The embedded demo configuration: four simulated ports in TCP Server mode.
 const char* demo_config_yaml();
 

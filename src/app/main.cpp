@@ -67,6 +67,13 @@ int main(int argc, char** argv) {
     show->add_option("--format", log_o.format, "text, csv or json")
         ->check(CLI::IsMember({"text", "csv", "json"}));
 
+    std::string status_dir, status_format = "text";
+    auto* status = app.add_subcommand("status", "Port monitor of a running serve");
+    status->add_option("--data-dir", status_dir, "State directory of the running serve")
+        ->required();
+    status->add_option("--format", status_format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+
     auto* version = app.add_subcommand("version", "Print the version");
 
     try {
@@ -91,6 +98,7 @@ int main(int argc, char** argv) {
     if (*exp) return config_export(export_dir, export_out);
     if (*imp) return config_import(import_dir, import_file);
     if (*show) return log_show(log_o);
+    if (*status) return sg::app::status(status_dir, status_format);
     if (*version) {
         fmt::print("serialgate {}\n", SG_VERSION);
         return kExitOk;

@@ -14,6 +14,7 @@
 
 #include "app/commands.h"
 #include "app/common.h"
+#include "app/control.h"
 #include "app/exit_codes.h"
 #include "core/asio.h"
 #include "core/files.h"
@@ -40,13 +41,18 @@ public:
           revision_(revision),
           signals_(io_, SIGTERM, SIGINT, SIGHUP),
           watch_timer_(io_),
-          manager_(io_, log) {}
+          manager_(io_, log),
+          control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
+                   [this](const std::string& request) { return control(request); }) {}
 
     int run() {
         data_plane_on_ = accounts_exist();
         if (!data_plane_on_) announce_data_plane_off();
         manager_.apply(config_, data_plane_on_);
         print_summary();
+        if (auto st = control_.start(); !st) {
+            spdlog::warn("{} (`serialgate status` will not reach this serve)", st.error().message);
+        }
         wait_signal();
         data_version_ = store_.data_version();
         watch();
@@ -102,10 +108,16 @@ private:
         if (stopping_) return;
         stopping_ = true;
         watch_timer_.cancel();
+        control_.stop();
         manager_.stop([this] {
             signals_.cancel();
             io_.stop();
         });
+    }
+
+    nlohmann::json control(const std::string& request) {
+        if (request == "status") return status_json(config_, data_plane_on_, manager_.status());
+        return {{"error", "unknown request '" + request.substr(0, 32) + "'; known: status"}};
     }
 
     /// SIGHUP: re-read --config. An invalid file changes nothing (the old configuration stays).
@@ -188,6 +200,7 @@ private:
     asio::signal_set signals_;
     asio::steady_timer watch_timer_;
     port::Manager manager_;
+    ControlServer control_;
     std::int64_t data_version_ = 0;
     bool data_plane_on_ = false;
     bool stopping_ = false;

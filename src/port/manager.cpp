@@ -87,7 +87,7 @@ void Manager::stop(std::function<void()> done) {
 
 std::vector<PortStatus> Manager::status() const {
     std::vector<PortStatus> out;
-    for (const auto& [n, p] : ports_) out.push_back(p->status_snapshot_unsafe());
+    for (const auto& [n, p] : ports_) out.push_back(p->status());
     return out;
 }
 

@@ -231,13 +231,18 @@ core::Task<void> Port::stop_mode() {
     paused_ = false;
 }
 
-PortStatus Port::status_snapshot_unsafe() const {
+PortStatus Port::status() const {
     PortStatus s;
     s.number = config_.number;
     s.device = config_.device;
     s.mode = config::mode_type_name(config_.mode);
     s.state = state_;
     if (mode_) s.mode_status = mode_->status();
+    if (device_) {
+        if (auto st = device_->settings(); st) s.serial = *st;
+        if (auto lines = device_->modem_lines(); lines) s.modem = *lines;
+        s.line_errors = device_->line_errors();
+    }
     s.serial_rx_bytes = stats_.serial_rx_bytes.load(std::memory_order_relaxed);
     s.serial_tx_bytes = stats_.serial_tx_bytes.load(std::memory_order_relaxed);
     s.net_tx_bytes = stats_.net_tx_bytes.load(std::memory_order_relaxed);

@@ -24,6 +24,9 @@ struct PortStatus {
     std::string mode;   // mode.type
     std::string state;  // "running", "device missing: ...", "disabled", ...
     std::optional<modes::ModeStatus> mode_status;
+    std::optional<config::SerialSettings> serial;  // as the driver reports them; unset when closed
+    std::optional<serial::ModemLines> modem;       // unset when closed or the line has none (pty)
+    serial::LineErrors line_errors;
     std::uint64_t serial_rx_bytes = 0;
     std::uint64_t serial_tx_bytes = 0;
     std::uint64_t net_tx_bytes = 0;
@@ -49,8 +52,9 @@ public:
 
     const config::PortConfig& config() const { return config_; }
     const std::string& listen_address() const { return listen_address_; }
-    /// Snapshot; posts to the strand and waits, so call it off the strand.
-    PortStatus status_snapshot_unsafe() const;
+    /// Snapshot of counters, line state and peers. Reads the port's strand-owned state directly:
+    /// call it on the io_context thread while serve runs the io_context on one thread (ADR 0001).
+    PortStatus status() const;
 
 private:
     core::Task<void> run();
