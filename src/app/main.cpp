@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/exit_codes.h"
+#include "app/realcom_command.h"
 
 #ifndef SG_VERSION
 #define SG_VERSION "0.0.0"
@@ -74,6 +75,27 @@ int main(int argc, char** argv) {
     status->add_option("--format", status_format, "text or json")
         ->check(CLI::IsMember({"text", "json"}));
 
+    RealcomOptions realcom_o;
+    auto* realcom = app.add_subcommand(
+        "realcom", "Real COM client: a local pty (and --link) for a remote serial port");
+    realcom->add_option("--device", realcom_o.device, "Host name or address of the device");
+    realcom->add_option("--port", realcom_o.port, "The device's serial port number (1-based)");
+    realcom->add_option("--link", realcom_o.link,
+                        "Symlink to the pty; a bare name goes to /run/serialgate/");
+    realcom->add_option("--data-port", realcom_o.data_port, "Data channel (default 949 + port)");
+    realcom->add_option("--command-port", realcom_o.command_port,
+                        "Command channel (default 965 + port)");
+    realcom
+        ->add_option("--data-bits", realcom_o.data_bits,
+                     "Data bits sent to the device (a pty cannot carry them; default 8)")
+        ->check(CLI::Range(5, 8));
+    realcom
+        ->add_option("--parity", realcom_o.parity,
+                     "Parity sent to the device (a pty cannot carry it; default none)")
+        ->check(CLI::IsMember({"none", "odd", "even", "mark", "space"}));
+    realcom->add_option("--config", realcom_o.config_file,
+                        "YAML list of ports: {device, port, link, data_port, command_port}");
+
     auto* version = app.add_subcommand("version", "Print the version");
 
     try {
@@ -99,6 +121,7 @@ int main(int argc, char** argv) {
     if (*imp) return config_import(import_dir, import_file);
     if (*show) return log_show(log_o);
     if (*status) return sg::app::status(status_dir, status_format);
+    if (*realcom) return sg::app::realcom(realcom_o);
     if (*version) {
         fmt::print("serialgate {}\n", SG_VERSION);
         return kExitOk;

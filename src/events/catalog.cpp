@@ -5,13 +5,18 @@ namespace sg::events {
 
 namespace {
 constexpr const Type* kAll[] = {
-    &types::kStart,          &types::kStop,           &types::kConfigChanged,
-    &types::kConfigRejected, &types::kDataPlaneOff,   &types::kDataPlaneOn,
-    &types::kConfigImported, &types::kConfigExported, &types::kAccountCreated,
-    &types::kSetupRefused,   &types::kConnected,      &types::kDisconnected,
-    &types::kRefused,        &types::kModeStarted,    &types::kModeStopped,
-    &types::kModeFailed,     &types::kDeviceFailed,   &types::kDeviceOpened,
-    &types::kModemLines,     &types::kLineError,      &types::kJammed,
+    &types::kStart,           &types::kStop,
+    &types::kConfigChanged,   &types::kConfigRejected,
+    &types::kDataPlaneOff,    &types::kDataPlaneOn,
+    &types::kConfigImported,  &types::kConfigExported,
+    &types::kAccountCreated,  &types::kSetupRefused,
+    &types::kConnected,       &types::kDisconnected,
+    &types::kRefused,         &types::kModeStarted,
+    &types::kModeStopped,     &types::kModeFailed,
+    &types::kDeviceFailed,    &types::kDeviceOpened,
+    &types::kModemLines,      &types::kLineError,
+    &types::kJammed,          &types::kUnreachable,
+    &types::kDatagramDropped, &types::kProtocolError,
 };
 }  // namespace
 

@@ -69,6 +69,13 @@ inline constexpr Type kLineError{"serial.line_error", Category::Serial, Severity
                                  "Line error received"};
 inline constexpr Type kJammed{"serial.jammed", Category::Serial, Severity::Warning,
                               "Data dropped for a jammed client"};
+inline constexpr Type kUnreachable{"serial.unreachable", Category::Serial, Severity::Warning,
+                                   "Destination unreachable"};  // once per outage, not per retry
+inline constexpr Type kDatagramDropped{"serial.datagram_dropped", Category::Serial,
+                                       Severity::Warning,
+                                       "Datagram from outside the destination ranges dropped"};
+inline constexpr Type kProtocolError{"serial.protocol_error", Category::Serial, Severity::Warning,
+                                     "Malformed protocol data from a client"};  // once per session
 }  // namespace types
 
 std::span<const Type* const> catalog();

@@ -3,7 +3,12 @@
 #include <variant>
 
 #include "modes/mode.h"
+#include "modes/pair/pair_mode.h"
+#include "modes/real_com/real_com_mode.h"
+#include "modes/rfc2217/rfc2217_mode.h"
+#include "modes/tcp_client/tcp_client_mode.h"
 #include "modes/tcp_server/tcp_server_mode.h"
+#include "modes/udp/udp_mode.h"
 
 namespace sg::modes {
 
@@ -14,21 +19,11 @@ ModePtr create_disabled(PortContext&, const config::ModeSettings&, std::error_co
     return nullptr;  // Disabled (No Operation): nothing listens, the serial line stays closed
 }
 
-ModePtr create_unavailable(PortContext&, const config::ModeSettings&, std::error_code& ec) {
-    // A mode the schema names but this build does not have: the port is left off and the log
-    // says so (ModeKind::available is false, so the Port never calls this).
-    ec = std::make_error_code(std::errc::function_not_supported);
-    return nullptr;
-}
-
 constexpr ModeKind kKinds[] = {
     {"disabled", true, &create_disabled},        {"tcp_server", true, &tcp_server::create},
-    {"real_com", false, &create_unavailable},     // issue 5, in progress
-    {"rfc2217", false, &create_unavailable},      // issue 5, in progress
-    {"tcp_client", false, &create_unavailable},   // issue 5, in progress
-    {"udp", false, &create_unavailable},          // issue 5, in progress
-    {"pair_master", false, &create_unavailable},  // issue 5, in progress
-    {"pair_slave", false, &create_unavailable},   // issue 5, in progress
+    {"real_com", true, &real_com::create},       {"rfc2217", true, &rfc2217::create},
+    {"tcp_client", true, &tcp_client::create},   {"udp", true, &udp::create},
+    {"pair_master", true, &pair::create_master}, {"pair_slave", true, &pair::create_slave},
 };
 static_assert(std::size(kKinds) == std::variant_size_v<config::ModeSettings>,
               "one registry entry per ModeSettings alternative");

@@ -40,7 +40,8 @@ void Port::start() {
                               ex.what());
             }
         }
-        state_ = "stopped";
+        // "disabled" and "unavailable: ..." say why the port never ran: keep them.
+        if (state_ != "disabled" && state_.rfind("unavailable", 0) != 0) state_ = "stopped";
         if (done_) {
             auto done = std::move(done_);
             done_ = nullptr;

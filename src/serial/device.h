@@ -84,6 +84,15 @@ public:
     virtual std::error_code flush(FlushDirection which) = 0;
     /// Bytes accepted by write() that have not yet left the line (TIOCOUTQ), when known.
     virtual core::Result<std::size_t> output_queue() const = 0;
+    /// Bytes the line received that read_some() has not returned yet (TIOCINQ), when known.
+    virtual core::Result<std::size_t> input_queue() const = 0;
+
+    /// Software flow-control characters (termios VSTART/VSTOP; 0x11/0x13 until set). They are
+    /// used while flow control is xon_xoff and kept across configure().
+    virtual std::error_code set_flow_chars(std::uint8_t xon, std::uint8_t xoff) = 0;
+    /// Holds transmission as if XOFF had been received (true) or resumes it as if XON had
+    /// (false), whatever the flow control (tcflow TCOOFF/TCOON). Bytes written meanwhile wait.
+    virtual std::error_code hold_transmit(bool held) = 0;
 
     virtual LineErrors line_errors() const = 0;
 

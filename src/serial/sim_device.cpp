@@ -58,6 +58,9 @@ struct SimDevice::Endpoint {
     bool rts = true;  // a tty raises RTS and DTR at open; so does the sim
     bool dtr = true;
     bool breaking = false;
+    bool tx_held = false;     // hold_transmit(): as if XOFF had been received
+    std::uint8_t xon = 0x11;  // set_flow_chars(); the sim's peers never send either
+    std::uint8_t xoff = 0x13;
     ModemLines inputs;  // cts, dsr, dcd, ri as last computed (rts/dtr unused here)
     LineErrors errors;
     std::function<void(const Notification&)> handler;
@@ -171,6 +174,7 @@ void outputs_changed(const std::shared_ptr<Endpoint>& e) {
 }
 
 bool may_send(const Endpoint& e) {
+    if (e.tx_held) return false;
     switch (e.settings.flow_control) {
         case config::FlowControl::RtsCts: return e.inputs.cts;
         case config::FlowControl::DtrDsr: return e.inputs.dsr;
@@ -523,6 +527,34 @@ std::error_code SimDevice::flush(FlushDirection which) {
 core::Result<std::size_t> SimDevice::output_queue() const {
     if (ep_->closed) return core::Error{closed_code(), ep_->name + " is closed"};
     return ep_->tx_pending;
+}
+
+core::Result<std::size_t> SimDevice::input_queue() const {
+    if (ep_->closed) return core::Error{closed_code(), ep_->name + " is closed"};
+    return ep_->rx->size();
+}
+
+std::error_code SimDevice::set_flow_chars(std::uint8_t xon, std::uint8_t xoff) {
+    if (ep_->closed) return closed_code();
+    ep_->xon = xon;
+    ep_->xoff = xoff;
+    return {};
+}
+
+std::pair<std::uint8_t, std::uint8_t> SimDevice::flow_chars() const {
+    return {ep_->xon, ep_->xoff};
+}
+
+std::error_code SimDevice::hold_transmit(bool held) {
+    Endpoint& e = *ep_;
+    if (e.closed) return closed_code();
+    e.tx_held = held;
+    if (!held) e.tx_signal.cancel();  // a write waiting for XON goes on
+    return {};
+}
+
+bool SimDevice::transmit_held() const {
+    return ep_->tx_held;
 }
 
 LineErrors SimDevice::line_errors() const {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "serial/device.h"
 
@@ -39,6 +40,9 @@ public:
     /// next) fails with EIO, and so does every later one, as a device that was unplugged; 0
     /// turns it off. Runs on the strand like every other call.
     void inject_failure(SimOp op, std::uint64_t nth);
+    /// What set_flow_chars() set (XON, XOFF) and whether hold_transmit() holds: for tests.
+    std::pair<std::uint8_t, std::uint8_t> flow_chars() const;
+    bool transmit_held() const;
 
     core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) override;
@@ -53,6 +57,9 @@ public:
     std::error_code set_break(bool on) override;
     std::error_code flush(FlushDirection which) override;
     core::Result<std::size_t> output_queue() const override;
+    core::Result<std::size_t> input_queue() const override;
+    std::error_code set_flow_chars(std::uint8_t xon, std::uint8_t xoff) override;
+    std::error_code hold_transmit(bool held) override;
     LineErrors line_errors() const override;
     void on_notification(std::function<void(const Notification&)> handler) override;
     void close() override;

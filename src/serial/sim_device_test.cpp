@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -298,6 +299,37 @@ TEST_F(SimDeviceTest, RtsCtsHoldsTheSenderUntilCtsComesOn) {
     EXPECT_FALSE(*written);
     EXPECT_EQ(*received, "held");
     EXPECT_EQ(*a->output_queue(), 0u);
+}
+
+TEST_F(SimDeviceTest, HoldTransmitActsAsXoffUntilReleased) {
+    auto a = open_sim("sim:null-modem:xoff");
+    auto b = open_sim("sim:null-modem:xoff", settings(), &other_strand_);
+    ASSERT_TRUE(a && b);
+    auto* sim = dynamic_cast<SimDevice*>(a.get());
+    ASSERT_NE(sim, nullptr);
+    EXPECT_EQ(sim->flow_chars(), (std::pair<std::uint8_t, std::uint8_t>{0x11, 0x13}));
+    EXPECT_FALSE(a->set_flow_chars(0x05, 0x06));
+    EXPECT_EQ(sim->flow_chars(), (std::pair<std::uint8_t, std::uint8_t>{0x05, 0x06}));
+
+    EXPECT_FALSE(a->hold_transmit(true));
+    EXPECT_TRUE(sim->transmit_held());
+    std::optional<std::error_code> written;
+    asio::co_spawn(strand_, write_string(*a, "wait"),
+                   [&](std::exception_ptr, std::error_code ec) { written = ec; });
+    settle(io_);
+    EXPECT_FALSE(written);
+    EXPECT_EQ(*a->output_queue(), 4u);
+    EXPECT_EQ(*b->input_queue(), 0u);
+
+    EXPECT_FALSE(a->hold_transmit(false));
+    io_.restart();
+    while (!written && io_.run_one_for(std::chrono::seconds(10)) != 0) {
+    }
+    ASSERT_TRUE(written);
+    EXPECT_FALSE(*written);
+    EXPECT_EQ(*b->input_queue(), 4u);  // delivered, not yet read
+    EXPECT_EQ(run(io_, other_strand_, read_exactly(*b, 4)), "wait");
+    EXPECT_EQ(*b->input_queue(), 0u);
 }
 
 TEST_F(SimDeviceTest, AFullReceiveQueueMakesTheWriterWait) {

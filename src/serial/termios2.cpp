@@ -209,4 +209,12 @@ core::Result<config::SerialSettings> read(int fd, const std::string& path) {
     return s;
 }
 
+core::Status set_flow_chars(int fd, std::uint8_t xon, std::uint8_t xoff, const std::string& path) {
+    auto t = get(fd, path);
+    if (!t) return t.error();
+    t->c_cc[VSTART] = xon;
+    t->c_cc[VSTOP] = xoff;
+    return set(fd, *t, path);
+}
+
 }  // namespace sg::serial::termios2

@@ -39,4 +39,7 @@ core::Status apply(int fd, const config::SerialSettings& s, const std::string& p
 /// defaults: the caller fills them in.
 core::Result<config::SerialSettings> read(int fd, const std::string& path);
 
+/// Sets the software flow-control characters (c_cc[VSTART], c_cc[VSTOP]); apply() keeps them.
+core::Status set_flow_chars(int fd, std::uint8_t xon, std::uint8_t xoff, const std::string& path);
+
 }  // namespace sg::serial::termios2

@@ -372,6 +372,28 @@ core::Result<std::size_t> TermiosDevice::output_queue() const {
     return static_cast<std::size_t>(n < 0 ? 0 : n);
 }
 
+core::Result<std::size_t> TermiosDevice::input_queue() const {
+    if (fd_ < 0) return closed_error(path_);
+    int n = 0;
+    if (::ioctl(fd_, TIOCINQ, &n) != 0) {
+        return core::Error::from_errno(errno, "read input queue (TIOCINQ) of " + path_);
+    }
+    return static_cast<std::size_t>(n < 0 ? 0 : n);
+}
+
+std::error_code TermiosDevice::set_flow_chars(std::uint8_t xon, std::uint8_t xoff) {
+    if (fd_ < 0) return closed_code();
+    if (auto st = termios2::set_flow_chars(fd_, xon, xoff, path_); !st) return st.error().code;
+    return {};
+}
+
+std::error_code TermiosDevice::hold_transmit(bool held) {
+    if (fd_ < 0) return closed_code();
+    // The tty layer's own stop/start, as a received XOFF/XON does it (Linux: stop_tty()).
+    if (::tcflow(fd_, held ? TCOOFF : TCOON) != 0) return errno_code(errno);
+    return {};
+}
+
 // ---------------------------------------------------------------- line errors, notifications
 
 std::optional<LineErrors> TermiosDevice::read_icount() const {

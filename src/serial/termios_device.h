@@ -40,6 +40,9 @@ public:
     std::error_code set_break(bool on) override;
     std::error_code flush(FlushDirection which) override;
     core::Result<std::size_t> output_queue() const override;
+    core::Result<std::size_t> input_queue() const override;
+    std::error_code set_flow_chars(std::uint8_t xon, std::uint8_t xoff) override;
+    std::error_code hold_transmit(bool held) override;
     LineErrors line_errors() const override;
     void on_notification(std::function<void(const Notification&)> handler) override;
     void close() override;

@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pty.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include "serial/test_util.h"
 
@@ -214,6 +218,53 @@ TEST_F(TermiosDeviceTest, BreakFlushAndOutputQueueWorkOnAPty) {
     auto queued = dev->output_queue();
     ASSERT_TRUE(queued.ok()) << queued.error().message;
     EXPECT_EQ(*queued, 0u);
+}
+
+TEST_F(TermiosDeviceTest, InputQueueFlowCharsAndTransmitHold) {
+    asio::posix::stream_descriptor master(strand_, pty_.release_master());
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    // Bytes the master wrote wait in the slave's input queue until read.
+    EXPECT_FALSE(run(io_, strand_, write_master(master, "abc")));
+    std::size_t waiting = 0;
+    for (int i = 0; i < 200 && waiting < 3; ++i) {  // the pty moves them in a kernel worker
+        auto q = dev->input_queue();
+        ASSERT_TRUE(q.ok()) << q.error().message;
+        waiting = *q;
+        if (waiting < 3) ::usleep(5000);
+    }
+    EXPECT_EQ(waiting, 3u);
+    EXPECT_EQ(run(io_, strand_, read_exactly(*dev, 3)), "abc");
+
+    // VSTART/VSTOP as set, and kept by a later configure().
+    EXPECT_FALSE(dev->set_flow_chars(0x01, 0x02));
+    auto xonxoff = plain(9600);
+    xonxoff.flow_control = config::FlowControl::XonXoff;
+    ASSERT_TRUE(dev->configure(xonxoff).ok());
+    const int fd = ::open(pty_.path().c_str(), O_RDWR | O_NOCTTY);
+    ASSERT_GE(fd, 0);
+    struct termios t {};
+    ASSERT_EQ(::tcgetattr(fd, &t), 0);
+    EXPECT_EQ(t.c_cc[VSTART], 0x01);
+    EXPECT_EQ(t.c_cc[VSTOP], 0x02);
+    ::close(fd);
+
+    // Held output does not leave (a stopped pty takes no bytes: the write waits) until released.
+    EXPECT_FALSE(dev->hold_transmit(true));
+    std::optional<std::error_code> written;
+    asio::co_spawn(strand_, testing::write_string(*dev, "held"),
+                   [&](std::exception_ptr, std::error_code ec) { written = ec; });
+    testing::settle(io_);
+    int available = -1;
+    ASSERT_EQ(::ioctl(master.native_handle(), FIONREAD, &available), 0);
+    EXPECT_EQ(available, 0);
+    EXPECT_FALSE(dev->hold_transmit(false));
+    EXPECT_EQ(run(io_, strand_, read_master(master, 4)), "held");
+    io_.restart();
+    while (!written && io_.run_one_for(std::chrono::seconds(10)) != 0) {
+    }
+    ASSERT_TRUE(written);
+    EXPECT_FALSE(*written);
 }
 
 TEST_F(TermiosDeviceTest, CloseAbortsAPendingRead) {

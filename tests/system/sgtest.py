@@ -558,3 +558,115 @@ class Gate:
     def diagnostics(self):
         return [(f"{err.name} (pid {p.pid}, exit {p.returncode})", tail(err))
                 for p, err in self.procs]
+
+
+# ---------------------------------------------------------------- port monitor and pair protocol
+
+
+def monitor(gate, number=None):
+    """`serialgate status --format json` of the gate's running serve: the whole document, or the
+    entry of port `number`."""
+    r = assert_rc(gate.run("status", "--data-dir", gate.data_dir, "--format", "json"), EXIT_OK)
+    doc = json.loads(r.stdout)
+    if number is None:
+        return doc
+    for p in doc["ports"]:
+        if p["number"] == number:
+            return p
+    raise AssertionError(f"port {number} not in the monitor: {r.stdout[:400]}")
+
+
+def pair_frame(type_, payload=b""):
+    """One frame of docs/pair-protocol.md: type, 16-bit big-endian length, payload."""
+    return bytes([type_, len(payload) >> 8, len(payload) & 0xFF]) + bytes(payload)
+
+
+def pair_hello(role):
+    return pair_frame(0x00, b"SGPC" + bytes([1, 0 if role == "master" else 1]))
+
+
+def pair_lines(cts=False, dsr=False, dcd=False, ri=False):
+    return pair_frame(0x02, bytes([cts | dsr << 1 | dcd << 2 | ri << 3]))
+
+
+class PairPeer(Client):
+    """A Pair Connection master or slave written from docs/pair-protocol.md byte by byte, to drive
+    and observe a SerialGate pair port. Received frames are parsed into `hello` (the payload),
+    `data` (DATA payloads, concatenated) and `lines` (a dict per LINES frame, in order)."""
+
+    def __init__(self, sock, role):
+        self.sock = sock
+        self.local_port = sock.getsockname()[1]
+        self.role = role
+        self.inbox = bytearray()
+        self.hello = None
+        self.data = bytearray()
+        self.lines = []
+        self.closed = False
+
+    @classmethod
+    def connect(cls, port, role="master", hello=True):
+        c = Client(port)
+        peer = cls(c.sock, role)
+        if hello:
+            peer.send(pair_hello(role))
+        return peer
+
+    def send_data(self, payload):
+        self.send(pair_frame(0x01, payload))
+
+    def send_lines(self, **lines):
+        self.send(pair_lines(**lines))
+
+    def pump(self, timeout):
+        """Reads what arrives within `timeout` (at least one chunk) and parses whole frames."""
+        chunk = self._recv(1 << 16, timeout)
+        if chunk == b"":
+            self.closed = True
+        elif chunk:
+            self.inbox += chunk
+        while len(self.inbox) >= 3:
+            n = (self.inbox[1] << 8) | self.inbox[2]
+            if len(self.inbox) < 3 + n:
+                break
+            t, payload = self.inbox[0], bytes(self.inbox[3:3 + n])
+            del self.inbox[:3 + n]
+            if t == 0x00:
+                assert self.hello is None, "second HELLO from SerialGate"
+                self.hello = payload
+            elif t == 0x01:
+                self.data += payload
+            elif t == 0x02:
+                b = payload[0]
+                self.lines.append({"cts": bool(b & 1), "dsr": bool(b & 2), "dcd": bool(b & 4),
+                                   "ri": bool(b & 8)})
+            else:
+                raise AssertionError(f"unknown frame type {t:#x} from SerialGate")
+
+    def wait(self, predicate, what, timeout=IO_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0 or self.closed:
+                raise AssertionError(f"{'connection closed' if self.closed else 'timed out'} "
+                                     f"waiting for {what}; hello={self.hello!r} "
+                                     f"data={bytes(self.data[:64])!r} lines={self.lines[-3:]}")
+            self.pump(min(left, 0.5))
+
+    def wait_hello(self, timeout=IO_TIMEOUT):
+        self.wait(lambda: self.hello is not None, "HELLO", timeout)
+        return self.hello
+
+    def recv_data(self, n, timeout=IO_TIMEOUT):
+        """The next n bytes of DATA payload."""
+        self.wait(lambda: len(self.data) >= n, f"{n} bytes of DATA", timeout)
+        out = bytes(self.data[:n])
+        del self.data[:n]
+        return out
+
+    def wait_lines(self, timeout=IO_TIMEOUT, **want):
+        """Until the latest LINES frame has every line in `want` as given; returns it."""
+        def ok():
+            return self.lines and all(self.lines[-1][k] == v for k, v in want.items())
+        self.wait(ok, f"LINES {want}", timeout)
+        return self.lines[-1]

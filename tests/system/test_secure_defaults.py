@@ -36,10 +36,9 @@ def test_no_listener_before_first_admin_then_setup_turns_data_plane_on(gate, fre
     assert c.recv_exact(15) == b"secure-defaults"
     c.close()
 
-    tcp = gate.tcp_listening()
-    assert rc_data not in tcp and rc_command not in tcp and command not in tcp, (
-        f"only the tcp_server data port may listen (real_com is not implemented, command ports "
-        f"are not served yet): {sorted(tcp)}")
+    # With the data plane on, every listener comes up: Real COM's two ports and TCP Server's
+    # ASPP command port too.
+    gate.wait_listening([rc_data, rc_command, command], timeout=sgtest.APPLY_TIMEOUT)
     assert gate.events("--type", "security.account_created"), "setup logged no account_created"
     gate.stop()
 

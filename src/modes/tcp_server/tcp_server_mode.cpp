@@ -6,8 +6,12 @@
 // the bytes are dropped for it and counted) or makes the port pause its serial reads until it
 // drains (backpressure; nothing grows unbounded).
 // Network → serial: each session reads and awaits SerialWriter, which serialises the clients.
+// Command port (realcom-aspp.md §1): a second listener serves ASPP commands through Real COM's
+// CommandChannel — line settings act when max_connections is 1 or allow_driver_control is on; no
+// NOTIFY and no alive poll (those belong to Real COM).
 #include "modes/tcp_server/tcp_server_mode.h"
 
+#include <algorithm>
 #include <deque>
 #include <set>
 
@@ -17,6 +21,7 @@
 #include "modes/common/packer.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/tcp_options.h"
+#include "modes/real_com/command_channel.h"
 
 namespace sg::modes::tcp_server {
 
@@ -75,7 +80,9 @@ public:
         : ctx_(ctx),
           settings_(s),
           acceptor_(ctx.strand),
+          command_acceptor_(ctx.strand),
           serial_writer_(ctx),
+          line_(ctx),
           packer_(s.packing),
           force_timer_(ctx.strand) {}
 
@@ -89,12 +96,20 @@ public:
         if (acceptor_.bind(ep, ec); ec) return ec;
         if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
         listening_ = ep.address().to_string() + ":" + std::to_string(settings_.local_port);
-        ++running_;
-        asio::co_spawn(ctx_.strand, accept_loop(), [this](const std::exception_ptr& e) {
-            if (e) spdlog_failure("accept loop");
-            --running_;
-            maybe_done();
-        });
+        spawn_loop(accept_loop(), "accept loop");
+        // The command port is an extra: when it cannot be had (taken, or privileged 965 + N for
+        // an unprivileged serve) the data port still serves, and the event log says why.
+        if (auto cec = listen_commands(address)) {
+            boost::system::error_code ignored;
+            command_acceptor_.close(ignored);
+            ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                             "tcp_server command port " + std::to_string(settings_.command_port) +
+                                 ": " + cec.message() + " (ASPP commands unavailable)");
+            listening_ += " (command port unavailable)";
+        } else {
+            listening_ += ", commands on " + std::to_string(settings_.command_port);
+            spawn_loop(command_accept_loop(), "command accept loop");
+        }
         return {};
     }
 
@@ -123,6 +138,8 @@ public:
         done_ = std::move(done);
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        command_acceptor_.close(ignored);
+        for (auto* c : std::set<real_com::CommandChannel*>(channels_)) c->close();
         force_timer_.cancel();
         // Bytes still held by the packer go out before the sessions drain.
         packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
@@ -166,6 +183,68 @@ public:
     void spdlog_failure(const char* what);
 
 private:
+    boost::system::error_code listen_commands(const asio::ip::address& address) {
+        boost::system::error_code ec;
+        tcp::endpoint ep(address, settings_.command_port);
+        if (command_acceptor_.open(ep.protocol(), ec); ec) return ec;
+        if (command_acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
+        if (command_acceptor_.bind(ep, ec); ec) return ec;
+        command_acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        return ec;
+    }
+
+    void spawn_loop(core::Task<void> loop, const char* what) {
+        ++running_;
+        asio::co_spawn(ctx_.strand, std::move(loop), [this, what](const std::exception_ptr& e) {
+            if (e) spdlog_failure(what);
+            --running_;
+            maybe_done();
+        });
+    }
+
+    core::Task<void> command_accept_loop() {
+        const bool real_tty = settings_.max_connections == 1;
+        const real_com::ChannelRules rules{
+            .line_control = real_tty || settings_.allow_driver_control,
+            .real_tty = real_tty,
+            .driver_mode = false};
+        for (;;) {
+            auto [ec, socket] = co_await command_acceptor_.async_accept(core::use_nothrow);
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return;
+                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                                 "command accept: " + ec.message());
+                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
+                (void)co_await t.async_wait(core::use_nothrow);
+                continue;
+            }
+            const auto open_channels =
+                std::count_if(channels_.begin(), channels_.end(),
+                              [](const real_com::CommandChannel* c) { return !c->closed(); });
+            if (static_cast<std::size_t>(open_channels) >= settings_.max_connections) {
+                // As many command connections as data clients may be served; more are refused
+                // like data clients, so that the set stays bounded.
+                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+                ctx_.events.emit(events::types::kRefused,
+                                 {.port = ctx_.id, .source = common::peer_string(socket)},
+                                 "command port: max connections (" +
+                                     std::to_string(settings_.max_connections) + ") reached");
+                boost::system::error_code ignored;
+                socket.shutdown(tcp::socket::shutdown_both, ignored);
+                socket.close(ignored);
+                continue;
+            }
+            auto channel = std::make_shared<real_com::CommandChannel>(
+                std::move(socket), line_, rules, settings_.tcp_alive_check_min,
+                [this](real_com::CommandChannel& c) {
+                    channels_.erase(&c);
+                    maybe_done();
+                });
+            channels_.insert(channel.get());
+            channel->start();
+        }
+    }
+
     core::Task<void> accept_loop() {
         for (;;) {
             auto [ec, socket] = co_await acceptor_.async_accept(core::use_nothrow);
@@ -207,7 +286,8 @@ private:
     }
 
     void maybe_done() {
-        if (!stopping_ || !done_ || running_ != 0 || timer_waits_ != 0 || !sessions_.empty()) {
+        if (!stopping_ || !done_ || running_ != 0 || timer_waits_ != 0 || !sessions_.empty() ||
+            !channels_.empty()) {
             return;
         }
         if (paused_) {
@@ -222,7 +302,10 @@ private:
     PortContext& ctx_;
     config::TcpServerSettings settings_;
     tcp::acceptor acceptor_;
+    tcp::acceptor command_acceptor_;  // ASPP commands (realcom-aspp.md §1)
     common::SerialWriter serial_writer_;
+    real_com::LineControl line_;
+    std::set<real_com::CommandChannel*> channels_;
     common::Packer packer_;
     asio::steady_timer force_timer_;
     std::set<Session*> sessions_;

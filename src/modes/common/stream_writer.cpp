@@ -1,0 +1,57 @@
+// stream_writer.cpp: the writer coroutine of one outgoing or accepted TCP connection (TCP Client
+// links, Pair Connection sessions). Runs on the port strand; push() and finish() are called there
+// too, from on_serial_data and stop().
+#include "modes/common/stream_writer.h"
+
+#include <algorithm>
+
+namespace sg::modes::common {
+
+void StreamWriter::push(Chunk chunk) {
+    if (aborted_ || finishing_ || chunk->empty()) return;
+    queued_ += chunk->size();
+    queue_.push_back(std::move(chunk));
+    wake_.notify();
+}
+
+void StreamWriter::finish() {
+    finishing_ = true;
+    wake_.notify();
+}
+
+void StreamWriter::abort() {
+    aborted_ = true;
+    queue_.clear();
+    queued_ = 0;
+    wake_.notify();
+}
+
+core::Task<std::error_code> StreamWriter::run(asio::ip::tcp::socket& socket,
+                                              const std::function<void(std::size_t)>& written) {
+    while (!aborted_) {
+        if (queue_.empty()) {
+            if (finishing_) break;
+            co_await wake_.wait();
+            continue;
+        }
+        // Gather what is queued into one write: fewer syscalls under load. The chunks stay in the
+        // queue (alive) until the write completed.
+        std::vector<asio::const_buffer> bufs;
+        const std::size_t count = std::min<std::size_t>(queue_.size(), 64);
+        bufs.reserve(count);
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            bufs.emplace_back(asio::buffer(*queue_[i]));
+            n += queue_[i]->size();
+        }
+        auto [ec, done] = co_await asio::async_write(socket, bufs, core::use_nothrow);
+        if (ec) co_return ec;
+        if (aborted_) break;  // abort() cleared the queue while the write was pending
+        for (std::size_t i = 0; i < count; ++i) queue_.pop_front();
+        queued_ -= n;
+        if (written) written(done);
+    }
+    co_return std::error_code{};
+}
+
+}  // namespace sg::modes::common

@@ -1,0 +1,54 @@
+// stream_writer.h: the sending half of one TCP connection of the modes that fan serial data out
+// to connections they made or accepted (TCP Client, Pair Connection). A bounded queue of shared,
+// immutable chunks (one chunk may be queued on several connections) and the coroutine that writes
+// them, gathering what is queued into one write. Everything on the port strand.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "core/asio.h"
+#include "core/signal.h"
+
+namespace sg::modes::common {
+
+using Chunk = std::shared_ptr<const std::vector<std::byte>>;
+
+inline Chunk make_chunk(std::span<const std::byte> bytes) {
+    return std::make_shared<const std::vector<std::byte>>(bytes.begin(), bytes.end());
+}
+
+class StreamWriter {
+public:
+    explicit StreamWriter(const core::Strand& strand) : wake_(strand) {}
+
+    /// Queues a chunk. The caller enforces the bound (queued() against kClientQueueBytes): it
+    /// either drops and counts, or pauses the serial reads until the queue drains.
+    void push(Chunk chunk);
+    std::size_t queued() const { return queued_; }
+    /// Write what is queued, then let run() return (graceful end).
+    void finish();
+    /// Let run() return at once; queued chunks are discarded.
+    void abort();
+    bool finishing() const { return finishing_; }
+
+    /// Writes queued chunks to `socket` until finish() emptied the queue, abort(), or a write
+    /// fails (the error is returned; EOF-like errors are normal endings). `written(n)` runs after
+    /// each write with the byte count, e.g. to count bytes and lift backpressure.
+    core::Task<std::error_code> run(asio::ip::tcp::socket& socket,
+                                    const std::function<void(std::size_t)>& written);
+
+private:
+    std::deque<Chunk> queue_;
+    std::size_t queued_ = 0;
+    core::Signal wake_;
+    bool finishing_ = false;
+    bool aborted_ = false;
+};
+
+}  // namespace sg::modes::common

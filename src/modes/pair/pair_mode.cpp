@@ -1,0 +1,275 @@
+// pair_mode.cpp: Pair Connection master and slave. Created by the Port on its strand; the accept
+// loop (slave) or the connect loop (master), the one Session and its coroutines run on that
+// strand (no locks).
+//
+// Slave: listens on local_port; one master at a time, a second connection is accepted and closed
+// at once (serial.refused), as is a peer that does not complete the HELLO exchange.
+// Master: connects to host:port, resolving a name on every attempt; while the slave is down it
+// retries with exponential backoff (0.5 s doubling to 10 s) and logs serial.unreachable once per
+// outage.
+// Both: until a peer is established, and again after it left, RTS and DTR are dropped — the
+// far end of the "cable" is unplugged — and serial data is dropped, as the device does with no
+// connection.
+#include "modes/pair/pair_mode.h"
+
+#include <memory>
+
+#include "core/limits.h"
+#include "modes/common/backoff.h"
+#include "modes/common/connect.h"
+#include "modes/common/tcp_options.h"
+#include "modes/pair/pair_session.h"
+
+namespace sg::modes::pair {
+
+namespace {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+class PairMode final : public Mode, public SessionOwner {
+public:
+    PairMode(PortContext& ctx, Role role, std::string host, std::uint16_t port,
+             std::uint8_t alive_check_min)
+        : ctx_(ctx),
+          role_(role),
+          host_(std::move(host)),
+          port_(port),
+          alive_check_min_(alive_check_min),
+          acceptor_(ctx.strand),
+          resolver_(ctx.strand),
+          socket_(ctx.strand),
+          serial_writer_(ctx),
+          wake_(ctx.strand) {}
+
+    std::error_code start() override {
+        drive_outputs(ctx_.serial, std::nullopt);  // no peer yet
+        if (role_ == Role::Slave) {
+            boost::system::error_code ec;
+            auto address = asio::ip::make_address(ctx_.listen_address, ec);
+            if (ec) return ec;
+            tcp::endpoint ep(address, port_);
+            if (acceptor_.open(ep.protocol(), ec); ec) return ec;
+            if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
+            if (acceptor_.bind(ep, ec); ec) return ec;
+            if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
+            where_ = common::host_port(address.to_string(), port_);
+            spawn(accept_loop(), {});
+        } else {
+            where_ = common::host_port(host_, port_);
+            spawn(connect_loop(), {});
+        }
+        return {};
+    }
+
+    void on_serial_data(std::span<const std::byte> bytes) override {
+        if (session_ && !stopping_) session_->send_data(bytes);
+    }
+
+    void on_serial_notification(const serial::Notification& n) override {
+        if (n.kind != serial::Notification::Kind::ModemLinesChanged) return;
+        if (session_ && !stopping_) session_->send_lines(inputs_of(n.lines));
+    }
+
+    void stop(std::function<void()> done) override {
+        stopping_ = true;
+        done_ = std::move(done);
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        resolver_.cancel();
+        socket_.close(ignored);  // a connect in progress
+        if (session_) session_->drain("stopping");
+        wake_.notify();
+        maybe_done();
+    }
+
+    ModeStatus status() const override {
+        ModeStatus st{role_ == Role::Master ? "pair_master" : "pair_slave", "", {}};
+        if (stopping_) {
+            st.state = "stopping";
+        } else if (role_ == Role::Slave) {
+            st.state = "listening on " + where_ +
+                       (session_ && session_->established() ? ", master " + session_->peer()
+                                                            : ", no master");
+        } else if (session_ && session_->established()) {
+            st.state = "connected to slave " + where_;
+        } else if (!last_error_.empty()) {
+            st.state = "slave " + where_ + " unreachable (" + last_error_ + "), retrying";
+        } else {
+            st.state = "connecting to slave " + where_;
+        }
+        if (session_ && session_->established()) st.peers.push_back(session_->status());
+        return st;
+    }
+
+    // ---- SessionOwner
+    void spawn(core::Task<void> task, std::function<void()> then) override {
+        ++running_;
+        asio::co_spawn(ctx_.strand, std::move(task),
+                       [this, then = std::move(then)](const std::exception_ptr& e) {
+                           if (e) {
+                               ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                                                "pair: a coroutine ended by an exception");
+                           }
+                           if (then) then();
+                           --running_;
+                           maybe_done();
+                       });
+    }
+
+    void update_backpressure() override {
+        // No ignore_jammed_ip for a pair: the far serial line is the only consumer, so a slow
+        // peer slows the serial reads (and through flow control, the local device).
+        const std::size_t q = session_ ? session_->queued() : 0;
+        if (!paused_ && q >= core::limits::kClientQueueBytes) {
+            paused_ = true;
+            ctx_.pause_serial_reads(true);
+        } else if (paused_ && q < core::limits::kClientQueueBytes / 2) {
+            paused_ = false;
+            ctx_.pause_serial_reads(false);
+        }
+    }
+
+    void established() override {
+        last_error_.clear();
+        outage_reported_ = false;
+        backoff_.reset();
+        ctx_.events.emit(
+            events::types::kConnected, {.port = ctx_.id, .source = session_->peer()},
+            role_ == Role::Slave ? "pair master connected" : "connected to pair slave " + where_);
+    }
+
+private:
+    core::Task<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor_.async_accept(core::use_nothrow);
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return;
+                // EMFILE and friends: log, back off a little, keep serving.
+                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                                 "accept: " + ec.message());
+                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
+                (void)co_await t.async_wait(core::use_nothrow);
+                continue;
+            }
+            if (session_) {
+                // One master per slave: a second one is closed at once with FIN, so it sees EOF
+                // rather than a timeout, and the log says why.
+                const std::string peer = common::peer_string(socket);
+                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+                ctx_.events.emit(events::types::kRefused, {.port = ctx_.id, .source = peer},
+                                 "a pair master (" + session_->peer() + ") is already connected");
+                boost::system::error_code ignored;
+                socket.shutdown(tcp::socket::shutdown_both, ignored);
+                socket.close(ignored);
+                continue;
+            }
+            open_session(std::move(socket));
+            spawn(serve(), {});
+        }
+    }
+
+    core::Task<void> connect_loop() {
+        while (!stopping_) {
+            const auto ec = co_await common::connect(resolver_, socket_, host_, port_, 0);
+            if (stopping_) break;
+            if (ec) {
+                report_outage(ec.message());
+                co_await wake_.wait_until(Clock::now() + backoff_.next());
+                continue;
+            }
+            open_session(std::move(socket_));
+            socket_ = tcp::socket(ctx_.strand);
+            co_await serve();
+            if (stopping_) break;
+            // The slave went away (or refused us): try again, but not in a tight loop.
+            co_await wake_.wait_until(Clock::now() + backoff_.next());
+        }
+    }
+
+    void open_session(tcp::socket socket) {
+        ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+        session_ = std::make_unique<Session>(ctx_, *this, serial_writer_, std::move(socket), role_,
+                                             alive_check_min_);
+    }
+
+    core::Task<void> serve() {
+        const std::string why = co_await session_->run();
+        const auto& s = *session_;
+        if (s.established()) {
+            if (s.protocol_error()) {
+                ctx_.events.emit(events::types::kProtocolError,
+                                 {.port = ctx_.id, .source = s.peer()}, why);
+            }
+            ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = s.peer()},
+                             why + "; sent " + std::to_string(s.tx()) + " bytes, received " +
+                                 std::to_string(s.rx()));
+        } else if (role_ == Role::Slave) {
+            ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+            ctx_.events.emit(events::types::kRefused, {.port = ctx_.id, .source = s.peer()},
+                             "not a pair master: " + why);
+        } else {
+            report_outage("no pair slave answered: " + why);
+        }
+        session_.reset();
+        drive_outputs(ctx_.serial, std::nullopt);  // the peer is gone: its lines are off
+        update_backpressure();
+    }
+
+    void report_outage(const std::string& why) {
+        last_error_ = why;
+        if (outage_reported_) return;  // once per outage, not per retry
+        outage_reported_ = true;
+        ctx_.events.emit(events::types::kUnreachable, {.port = ctx_.id, .source = where_},
+                         "pair slave " + where_ + ": " + why + " (retrying with backoff up to " +
+                             std::to_string(common::kReconnectMax.count() / 1000) + " s)");
+    }
+
+    void maybe_done() {
+        if (!stopping_ || !done_ || running_ != 0) return;
+        if (paused_) {
+            paused_ = false;
+            ctx_.pause_serial_reads(false);
+        }
+        auto done = std::move(done_);
+        done_ = nullptr;
+        asio::post(ctx_.strand, std::move(done));
+    }
+
+    PortContext& ctx_;
+    const Role role_;
+    const std::string host_;    // master: the slave's host
+    const std::uint16_t port_;  // master: the slave's port; slave: local_port
+    const std::uint8_t alive_check_min_;
+    tcp::acceptor acceptor_;
+    tcp::resolver resolver_;
+    tcp::socket socket_;  // master: the connection being made
+    common::SerialWriter serial_writer_;
+    core::Signal wake_;  // master: backoff over early (stop)
+    common::Backoff backoff_;
+    std::unique_ptr<Session> session_;
+    std::string where_;  // slave: listening address; master: the slave's host:port
+    std::string last_error_;
+    std::function<void()> done_;
+    int running_ = 0;
+    bool stopping_ = false;
+    bool paused_ = false;
+    bool outage_reported_ = false;
+};
+
+}  // namespace
+
+ModePtr create_master(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec) {
+    ec = {};
+    const auto& s = std::get<config::PairMasterSettings>(settings);
+    return std::make_unique<PairMode>(ctx, Role::Master, s.host, s.port, s.tcp_alive_check_min);
+}
+
+ModePtr create_slave(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec) {
+    ec = {};
+    const auto& s = std::get<config::PairSlaveSettings>(settings);
+    return std::make_unique<PairMode>(ctx, Role::Slave, std::string(), s.local_port,
+                                      s.tcp_alive_check_min);
+}
+
+}  // namespace sg::modes::pair

@@ -1,0 +1,486 @@
+// real_com_mode.cpp: Real COM mode (real_com_mode.h; shared/specs/realcom-aspp.md §1). Created by
+// the Port on its strand; both accept loops, every data session's reader and writer, every
+// command channel and the force-transmit timer run on that strand (no locks).
+//
+// Sessions: a data connection and a command connection, paired in order of acceptance (spec §1:
+// slot i of the data listener with slot i of the command listener); a command connection that
+// comes first waits for its data connection. When a session's data connection goes, its command
+// connection is closed, and when no session is left the serial buffers are flushed and the
+// port's configured line settings restored (LineControl::restore()).
+// Serial → network: on_serial_data → PackingStage → one shared chunk per frame, queued on every
+// session (fan-out); a jammed session is skipped (ignore_jammed_ip) or pauses the serial reads
+// (backpressure), exactly as TCP Server does. Network → serial: each data session's reader awaits
+// the shared SerialWriter.
+#include "modes/real_com/real_com_mode.h"
+
+#include <algorithm>
+#include <list>
+#include <set>
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "modes/common/packing_stage.h"
+#include "modes/common/serial_writer.h"
+#include "modes/common/stream_writer.h"
+#include "modes/common/tcp_options.h"
+#include "modes/real_com/command_channel.h"
+
+namespace sg::modes::real_com {
+
+namespace {
+
+using asio::ip::tcp;
+
+class RealComMode;
+
+/// The data half of a session, and the DataLink its command channel uses. Kept alive by its
+/// coroutines; the mode holds a plain pointer, removed when the last coroutine ends.
+class Session final : public std::enable_shared_from_this<Session>, public DataLink {
+public:
+    Session(tcp::socket socket, RealComMode& mode);
+    void start();
+    void enqueue(const common::Chunk& chunk);
+    /// Graceful end: queued bytes go out (bounded by kDrainTimeout), then close.
+    void drain();
+    /// Immediate end.
+    void end();
+
+    void attach(CommandChannel* command) {
+        command_ = command;
+        if (command_ != nullptr) command_->attach(this);
+    }
+    CommandChannel* command() const { return command_; }
+    bool ended() const { return ended_; }
+    std::size_t queued() const { return out_.queued(); }
+    PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
+
+    // DataLink
+    std::size_t pending_input() const override {
+        boost::system::error_code ec;
+        const std::size_t unread = socket_.is_open() ? socket_.available(ec) : 0;
+        const std::size_t socket_bytes = ec ? 0 : unread;
+        return socket_bytes - std::min(socket_bytes, discard_);
+    }
+    std::size_t in_flight() const override { return in_flight_; }
+    void discard_input() override {
+        boost::system::error_code ec;
+        const std::size_t unread = socket_.is_open() ? socket_.available(ec) : 0;
+        discard_ = ec ? 0 : unread;  // the reader drops this many bytes as they come
+    }
+    void close_link() override { end(); }
+
+private:
+    core::Task<void> reader();
+    core::Task<void> writer();
+    void spawn(core::Task<void> task);
+    void coroutine_done();
+
+    tcp::socket socket_;
+    RealComMode& mode_;
+    std::string peer_;
+    std::int64_t connected_at_;
+    common::StreamWriter out_;
+    asio::steady_timer drain_timer_;
+    CommandChannel* command_ = nullptr;
+    std::size_t in_flight_ = 0;  // read from the host, waiting for the serial writer
+    std::size_t discard_ = 0;    // FLUSH: bytes still to drop unread
+    bool draining_ = false;
+    bool ended_ = false;
+    bool jammed_ = false;
+    int running_ = 0;
+    std::uint64_t tx_ = 0;
+    std::uint64_t rx_ = 0;
+};
+
+class RealComMode final : public Mode {
+public:
+    RealComMode(PortContext& ctx, const config::RealComSettings& s)
+        : ctx_(ctx),
+          settings_(s),
+          data_acceptor_(ctx.strand),
+          command_acceptor_(ctx.strand),
+          serial_writer_(ctx),
+          line_(ctx),
+          packing_(
+              ctx.strand, s.packing, [this](std::span<const std::byte> f) { fan_out(f); },
+              [this] { maybe_done(); }) {
+        last_errors_ = ctx.serial.line_errors();
+    }
+
+    std::error_code start() override {
+        if (auto ec = listen(data_acceptor_, settings_.data_port)) return ec;
+        if (auto ec = listen(command_acceptor_, settings_.command_port)) return ec;
+        listening_ = ctx_.listen_address + ":" + std::to_string(settings_.data_port) + "/" +
+                     std::to_string(settings_.command_port);
+        spawn_loop(data_accept_loop());
+        spawn_loop(command_accept_loop());
+        return {};
+    }
+
+    void on_serial_data(std::span<const std::byte> bytes) override {
+        if (sessions_.empty()) return;  // the device drops serial data with no session
+        packing_.feed(bytes);
+    }
+
+    void on_serial_notification(const serial::Notification& n) override {
+        // Spec §4 event flags from what changed since the last notification.
+        using Kind = serial::Notification::Kind;
+        std::uint8_t events = 0;
+        std::uint64_t breaks = 0;
+        if (n.kind != Kind::ModemLinesChanged) {
+            if (n.errors.parity > last_errors_.parity) events |= aspp::event::kParityError;
+            if (n.errors.framing > last_errors_.framing) events |= aspp::event::kFramingError;
+            if (n.errors.overrun > last_errors_.overrun) events |= aspp::event::kHardwareOverrun;
+            if (n.errors.breaks > last_errors_.breaks) {
+                events |= aspp::event::kBreak;
+                breaks = n.errors.breaks - last_errors_.breaks;
+            }
+            last_errors_ = n.errors;
+        }
+        for (CommandChannel* c : std::set<CommandChannel*>(channels_)) {
+            c->on_line_event(events, breaks);
+        }
+    }
+
+    void stop(std::function<void()> done) override {
+        stopping_ = true;
+        done_ = std::move(done);
+        boost::system::error_code ignored;
+        data_acceptor_.close(ignored);
+        command_acceptor_.close(ignored);
+        packing_.flush();  // held bytes go out before the sessions drain
+        for (Session* s : std::list<Session*>(sessions_)) s->drain();
+        for (CommandChannel* c : std::set<CommandChannel*>(channels_)) c->close();
+        maybe_done();
+    }
+
+    ModeStatus status() const override {
+        ModeStatus st{"real_com", stopping_ ? "stopping" : "listening on " + listening_, {}};
+        for (const Session* s : sessions_) st.peers.push_back(s->status());
+        return st;
+    }
+
+    // ---- used by Session
+    PortContext& ctx() { return ctx_; }
+    const config::RealComSettings& settings() const { return settings_; }
+    common::SerialWriter& serial_writer() { return serial_writer_; }
+
+    void session_ended(Session* s) {
+        sessions_.remove(s);
+        if (CommandChannel* c = s->command()) {
+            // Spec §1: the data connection went, so the session's command connection goes too.
+            c->attach(nullptr);
+            c->close();
+        }
+        if (data_in_use() == 0 && !stopping_) {
+            // Spec §1: flush the serial buffers and restore the configured line settings, as the
+            // device does when it closes the serial port after the last session.
+            (void)ctx_.serial.flush(serial::FlushDirection::Both);
+            line_.restore();
+        }
+        update_backpressure();
+        maybe_done();
+    }
+
+    void update_backpressure() {
+        if (settings_.ignore_jammed_ip) return;
+        bool over = false;
+        bool below_half = true;
+        for (const Session* s : sessions_) {
+            over = over || s->queued() >= core::limits::kClientQueueBytes;
+            below_half = below_half && s->queued() < core::limits::kClientQueueBytes / 2;
+        }
+        if (!paused_ && over) {
+            paused_ = true;
+            ctx_.pause_serial_reads(true);
+        } else if (paused_ && below_half) {
+            paused_ = false;
+            ctx_.pause_serial_reads(false);
+        }
+    }
+
+    void failure(const char* what) {
+        ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                         std::string(what) + " ended by an unexpected exception");
+    }
+
+private:
+    ChannelRules rules() const {
+        const bool real_tty = settings_.max_connections == 1;
+        return {.line_control = real_tty || settings_.allow_driver_control,
+                .real_tty = real_tty,
+                .driver_mode = true};
+    }
+
+    // Connections being torn down do not count: a driver that reconnects at once is served.
+    std::size_t data_in_use() const {
+        return static_cast<std::size_t>(std::count_if(
+            sessions_.begin(), sessions_.end(), [](const Session* s) { return !s->ended(); }));
+    }
+    std::size_t commands_in_use() const {
+        return static_cast<std::size_t>(
+            std::count_if(channels_.begin(), channels_.end(),
+                          [](const CommandChannel* c) { return !c->closed(); }));
+    }
+
+    std::error_code listen(tcp::acceptor& acceptor, std::uint16_t port) {
+        boost::system::error_code ec;
+        auto address = asio::ip::make_address(ctx_.listen_address, ec);
+        if (ec) return ec;
+        tcp::endpoint ep(address, port);
+        if (acceptor.open(ep.protocol(), ec); ec) return ec;
+        if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
+        if (acceptor.bind(ep, ec); ec) return ec;
+        if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
+        return {};
+    }
+
+    void spawn_loop(core::Task<void> loop) {
+        ++running_;
+        asio::co_spawn(ctx_.strand, std::move(loop), [this](const std::exception_ptr& e) {
+            if (e) failure("accept loop");
+            --running_;
+            maybe_done();
+        });
+    }
+
+    /// Accepts one connection; refused ones (max connections, counted by `in_use` once the
+    /// connection is there) are closed here and come back closed. nullopt: the acceptor closed.
+    core::Task<std::optional<tcp::socket>> accept(tcp::acceptor& acceptor,
+                                                  std::size_t (RealComMode::*in_use)() const) {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(core::use_nothrow);
+            if (ec) {
+                if (stopping_ || ec == asio::error::operation_aborted) co_return std::nullopt;
+                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                                 "accept: " + ec.message());
+                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
+                (void)co_await t.async_wait(core::use_nothrow);
+                continue;
+            }
+            if ((this->*in_use)() >= settings_.max_connections) {
+                // Accepted and closed at once (FIN), so the host sees EOF rather than a timeout.
+                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+                ctx_.events.emit(
+                    events::types::kRefused,
+                    {.port = ctx_.id, .source = common::peer_string(socket)},
+                    "max connections (" + std::to_string(settings_.max_connections) + ") reached");
+                boost::system::error_code ignored;
+                socket.shutdown(tcp::socket::shutdown_both, ignored);
+                socket.close(ignored);
+                co_return tcp::socket(ctx_.strand);  // closed: the caller skips it
+            }
+            co_return std::move(socket);
+        }
+    }
+
+    core::Task<void> data_accept_loop() {
+        for (;;) {
+            auto socket = co_await accept(data_acceptor_, &RealComMode::data_in_use);
+            if (!socket) co_return;
+            if (!socket->is_open() || stopping_) continue;
+            const std::string peer = common::peer_string(*socket);
+            ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+            ctx_.events.emit(events::types::kConnected, {.port = ctx_.id, .source = peer},
+                             "Real COM data connection");
+            auto session = std::make_shared<Session>(std::move(*socket), *this);
+            sessions_.push_back(session.get());
+            // A command connection that came first is this session's (order of acceptance).
+            while (!waiting_.empty()) {
+                CommandChannel* c = waiting_.front();
+                waiting_.erase(waiting_.begin());
+                if (!c->closed()) {
+                    session->attach(c);
+                    break;
+                }
+            }
+            session->start();
+        }
+    }
+
+    core::Task<void> command_accept_loop() {
+        for (;;) {
+            auto socket = co_await accept(command_acceptor_, &RealComMode::commands_in_use);
+            if (!socket) co_return;
+            if (!socket->is_open() || stopping_) continue;
+            auto channel = std::make_shared<CommandChannel>(
+                std::move(*socket), line_, rules(), settings_.tcp_alive_check_min,
+                [this](CommandChannel& c) { channel_closed(c); });
+            channels_.insert(channel.get());
+            // Pair with the oldest data session that has no command connection yet.
+            auto it = std::find_if(sessions_.begin(), sessions_.end(), [](const Session* s) {
+                return s->command() == nullptr && !s->ended();
+            });
+            if (it != sessions_.end()) {
+                (*it)->attach(channel.get());
+            } else {
+                waiting_.push_back(channel.get());
+            }
+            channel->start();
+        }
+    }
+
+    void channel_closed(CommandChannel& c) {
+        channels_.erase(&c);
+        waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &c), waiting_.end());
+        for (Session* s : sessions_) {
+            if (s->command() == &c) s->attach(nullptr);
+        }
+        maybe_done();
+    }
+
+    void fan_out(std::span<const std::byte> frame) {
+        if (sessions_.empty()) return;
+        auto chunk = common::make_chunk(frame);
+        for (Session* s : sessions_) s->enqueue(chunk);
+        update_backpressure();
+    }
+
+    void maybe_done() {
+        if (!stopping_ || !done_ || running_ != 0 || packing_.waiting() || !sessions_.empty() ||
+            !channels_.empty()) {
+            return;
+        }
+        if (paused_) {
+            paused_ = false;
+            ctx_.pause_serial_reads(false);
+        }
+        auto done = std::move(done_);
+        done_ = nullptr;
+        asio::post(ctx_.strand, std::move(done));
+    }
+
+    PortContext& ctx_;
+    config::RealComSettings settings_;
+    tcp::acceptor data_acceptor_;
+    tcp::acceptor command_acceptor_;
+    common::SerialWriter serial_writer_;
+    LineControl line_;
+    common::PackingStage packing_;
+    std::list<Session*> sessions_;        // in order of acceptance
+    std::set<CommandChannel*> channels_;  // every open command channel
+    std::vector<CommandChannel*>
+        waiting_;  // command channels whose data connection is not here yet
+    serial::LineErrors last_errors_;
+    std::string listening_;
+    std::function<void()> done_;
+    int running_ = 0;
+    bool stopping_ = false;
+    bool paused_ = false;
+};
+
+// ---------------------------------------------------------------- Session
+
+Session::Session(tcp::socket socket, RealComMode& mode)
+    : socket_(std::move(socket)),
+      mode_(mode),
+      peer_(common::peer_string(socket_)),
+      connected_at_(core::now_utc_us()),
+      out_(mode.ctx().strand),
+      drain_timer_(mode.ctx().strand) {
+    boost::system::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);  // spec §5
+}
+
+void Session::spawn(core::Task<void> task) {
+    ++running_;
+    asio::co_spawn(mode_.ctx().strand, std::move(task),
+                   [self = shared_from_this()](const std::exception_ptr& e) {
+                       if (e) self->mode_.failure("Real COM session");
+                       self->coroutine_done();
+                   });
+}
+
+void Session::start() {
+    spawn(reader());
+    spawn(writer());
+}
+
+void Session::coroutine_done() {
+    if (--running_ != 0) return;
+    auto& ctx = mode_.ctx();
+    ctx.events.emit(events::types::kDisconnected, {.port = ctx.id, .source = peer_},
+                    "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
+    mode_.session_ended(this);
+}
+
+void Session::enqueue(const common::Chunk& chunk) {
+    if (ended_ || draining_) return;
+    if (out_.queued() + chunk->size() > core::limits::kClientQueueBytes &&
+        mode_.settings().ignore_jammed_ip) {
+        mode_.ctx().stats.jammed_drops.fetch_add(chunk->size(), std::memory_order_relaxed);
+        if (!jammed_) {
+            jammed_ = true;  // one event per jam episode
+            mode_.ctx().events.emit(events::types::kJammed,
+                                    {.port = mode_.ctx().id, .source = peer_});
+        }
+        return;
+    }
+    out_.push(chunk);
+}
+
+void Session::drain() {
+    if (ended_ || draining_) return;
+    draining_ = true;
+    out_.finish();
+    drain_timer_.expires_after(core::limits::kDrainTimeout);
+    drain_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->end();
+    });
+}
+
+void Session::end() {
+    if (ended_) return;
+    ended_ = true;
+    drain_timer_.cancel();
+    out_.abort();
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+}
+
+core::Task<void> Session::reader() {
+    std::vector<std::byte> buf(core::limits::kNetReadBytes);
+    auto& ctx = mode_.ctx();
+    while (!ended_) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        if (ec || ended_) break;  // EOF and reset are normal endings
+        rx_ += n;
+        ctx.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        if (command_ != nullptr) command_->note_traffic();  // spec §5: traffic on the session
+        if (draining_) continue;
+        std::span<const std::byte> data = std::span(buf).first(n);
+        if (discard_ != 0) {  // FLUSH tx: what the host had sent before is dropped
+            const std::size_t k = std::min(discard_, data.size());
+            discard_ -= k;
+            data = data.subspan(k);
+        }
+        if (data.empty()) continue;
+        in_flight_ = data.size();
+        auto wec = co_await mode_.serial_writer().write(data);
+        in_flight_ = 0;
+        if (wec) break;  // the Port sees the device failure on its read side
+    }
+    end();
+}
+
+core::Task<void> Session::writer() {
+    auto& ctx = mode_.ctx();
+    (void)co_await out_.run(socket_, [this, &ctx](std::size_t n) {
+        tx_ += n;
+        ctx.stats.net_tx_bytes.fetch_add(n, std::memory_order_relaxed);
+        if (jammed_ && out_.queued() < core::limits::kClientQueueBytes / 2) jammed_ = false;
+        mode_.update_backpressure();
+    });
+    end();  // drained, aborted or failed: the session is over either way
+}
+
+}  // namespace
+
+ModePtr create(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec) {
+    ec = {};
+    return std::make_unique<RealComMode>(ctx, std::get<config::RealComSettings>(settings));
+}
+
+}  // namespace sg::modes::real_com
