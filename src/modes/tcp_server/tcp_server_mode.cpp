@@ -39,6 +39,8 @@ class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, TcpServerMode& mode);
     void start();
+    /// Sends a frame now if the socket takes it, else queues it (see enqueue).
+    void offer(std::span<const std::byte> frame, Chunk& shared);
     /// Queues a frame unless this client is jammed and jammed clients are skipped.
     void enqueue(const Chunk& chunk);
     /// Graceful end: send what is queued (bounded by kDrainTimeout), then close.
@@ -280,8 +282,8 @@ private:
 
     void fan_out(std::span<const std::byte> frame) {
         if (sessions_.empty()) return;  // the device drops serial data with no client connected
-        auto chunk = std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end());
-        for (Session* s : sessions_) s->enqueue(chunk);
+        Chunk chunk;  // the frame's shared copy, made only if some client must queue it
+        for (Session* s : sessions_) s->offer(frame, chunk);
         update_backpressure();
     }
 
@@ -334,6 +336,7 @@ Session::Session(tcp::socket socket, TcpServerMode& mode)
       last_activity_(Clock::now()) {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);  // serial traffic is small and latency-bound
+    socket_.non_blocking(true, ignored);  // offer() writes directly and must never block
     common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);
 }
 
@@ -358,6 +361,38 @@ void Session::coroutine_done() {
     ctx.events.emit(events::types::kDisconnected, {.port = ctx.id, .source = peer_},
                     "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
     mode_.session_ended(this);
+}
+
+void Session::offer(std::span<const std::byte> frame, Chunk& shared) {
+    if (ended_ || draining_) return;
+    std::size_t sent = 0;
+    if (queue_.empty()) {
+        // Fast path: nothing queued and no write in flight (the writer pops only after its write
+        // completes), so the bytes may go straight into the socket — no copy, no wake-up, no
+        // extra trip through the event loop. What the socket does not take is queued.
+        boost::system::error_code ec;
+        sent = socket_.write_some(asio::buffer(frame.data(), frame.size()), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            sent = 0;
+        } else if (ec) {
+            end();  // reset by the peer: the reader and writer see it and finish
+            return;
+        }
+        if (sent != 0) {
+            tx_ += sent;
+            mode_.ctx().stats.net_tx_bytes.fetch_add(sent, std::memory_order_relaxed);
+            last_activity_ = Clock::now();
+            if (sent == frame.size()) return;
+        }
+    }
+    if (sent == 0) {
+        if (!shared)
+            shared = std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end());
+        enqueue(shared);
+    } else {
+        enqueue(std::make_shared<const std::vector<std::byte>>(
+            frame.begin() + static_cast<std::ptrdiff_t>(sent), frame.end()));
+    }
 }
 
 void Session::enqueue(const Chunk& chunk) {
