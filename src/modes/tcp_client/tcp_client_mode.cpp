@@ -53,8 +53,8 @@ public:
     void reconsider(const char* why);
 
     bool connected() const { return state_ == State::Connected; }
-    /// Connected, or making the first attempt after the control asked for a connection: data is
-    /// queued. A destination in backoff after a failure takes none.
+    /// Connected, or making a connect attempt: data is queued. A destination in backoff after a
+    /// failure takes none.
     bool accepting() const { return out_.has_value() && !out_->finishing(); }
     std::size_t queued() const { return out_ ? out_->queued() : 0; }
     PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
@@ -346,11 +346,9 @@ void Link::report_outage(const std::error_code& ec) {
 
 core::Task<void> Link::run() {
     auto& ctx = mode_.ctx();
-    bool fresh = true;  // the first attempt of this episode: data waits for it
     while (!mode_.stopping()) {
         if (!mode_.wants_connection()) {
             state_ = State::Idle;
-            fresh = true;
             if (out_) {
                 out_.reset();
                 mode_.update_backpressure();
@@ -359,7 +357,9 @@ core::Task<void> Link::run() {
             continue;
         }
         state_ = State::Connecting;
-        if (fresh && !out_) out_.emplace(ctx.strand);
+        // Data waits (bounded) for every attempt: serial bytes that arrive while the connect is in
+        // flight go out once it completes, however many attempts came before.
+        if (!out_) out_.emplace(ctx.strand);
         const auto ec =
             co_await common::connect(resolver_, socket_, dest_.host, dest_.port, dest_.local_port);
         if (mode_.stopping()) break;
@@ -369,7 +369,6 @@ core::Task<void> Link::run() {
             out_.reset();  // what waited for this attempt is dropped, as with no connection
             mode_.update_backpressure();
             if (!ec) continue;  // the control changed its mind meanwhile
-            fresh = false;
             report_outage(ec);
             state_ = State::Backoff;
             co_await wake_.wait_until(Clock::now() + backoff_.next());
@@ -404,7 +403,6 @@ core::Task<void> Link::run() {
         if (mode_.wants_connection()) {
             // The destination closed (or reset) a connection we still want: reconnect, but not
             // in a tight loop against a peer that accepts and closes at once.
-            fresh = true;
             state_ = State::Backoff;
             co_await wake_.wait_until(Clock::now() + backoff_.next());
         }

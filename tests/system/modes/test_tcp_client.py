@@ -112,6 +112,10 @@ def test_reconnects_when_the_destination_returns_and_logs_the_outage_once(admin_
 
     dest = listeners(port)
     c = dest.expect(timeout=30)  # the backoff is at most 10 s
+    # The listener's accept can finish before serve has seen its connect complete; serial bytes
+    # are only sent to a connected destination, so wait until the monitor lists it.
+    sgtest.wait_until(lambda: len(monitor(admin_gate, 1)["peers"]) == 1, sgtest.IO_TIMEOUT,
+                      what="the destination connected")
     pty.write(b"back")
     assert c.recv_exact(4) == b"back"
 
