@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "modes/common/backoff.h"
 #include "modes/common/connect.h"
+#include "modes/common/read_pause.h"
 #include "modes/common/tcp_options.h"
 #include "modes/pair/pair_session.h"
 
@@ -120,14 +121,7 @@ public:
     void update_backpressure() override {
         // No ignore_jammed_ip for a pair: the far serial line is the only consumer, so a slow
         // peer slows the serial reads (and through flow control, the local device).
-        const std::size_t q = session_ ? session_->queued() : 0;
-        if (!paused_ && q >= core::limits::kClientQueueBytes) {
-            paused_ = true;
-            ctx_.pause_serial_reads(true);
-        } else if (paused_ && q < core::limits::kClientQueueBytes / 2) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.update(session_ ? session_->queued() : 0);
     }
 
     void established() override {
@@ -227,10 +221,7 @@ private:
 
     void maybe_done() {
         if (!stopping_ || !done_ || running_ != 0) return;
-        if (paused_) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.release();
         auto done = std::move(done_);
         done_ = nullptr;
         asio::post(ctx_.strand, std::move(done));
@@ -253,7 +244,7 @@ private:
     std::function<void()> done_;
     int running_ = 0;
     bool stopping_ = false;
-    bool paused_ = false;
+    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
     bool outage_reported_ = false;
 };
 

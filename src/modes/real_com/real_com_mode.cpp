@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "modes/common/packing_stage.h"
+#include "modes/common/read_pause.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream_writer.h"
 #include "modes/common/tcp_options.h"
@@ -184,19 +185,9 @@ public:
 
     void update_backpressure() {
         if (settings_.ignore_jammed_ip) return;
-        bool over = false;
-        bool below_half = true;
-        for (const Session* s : sessions_) {
-            over = over || s->queued() >= core::limits::kClientQueueBytes;
-            below_half = below_half && s->queued() < core::limits::kClientQueueBytes / 2;
-        }
-        if (!paused_ && over) {
-            paused_ = true;
-            ctx_.pause_serial_reads(true);
-        } else if (paused_ && below_half) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        std::size_t fullest = 0;
+        for (const Session* s : sessions_) fullest = std::max(fullest, s->queued());
+        read_pause_.update(fullest);
     }
 
     void failure(const char* what) {
@@ -341,10 +332,7 @@ private:
             !channels_.empty()) {
             return;
         }
-        if (paused_) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.release();
         auto done = std::move(done_);
         done_ = nullptr;
         asio::post(ctx_.strand, std::move(done));
@@ -366,7 +354,7 @@ private:
     std::function<void()> done_;
     int running_ = 0;
     bool stopping_ = false;
-    bool paused_ = false;
+    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
 };
 
 // ---------------------------------------------------------------- Session

@@ -25,6 +25,7 @@
 #include "core/limits.h"
 #include "core/signal.h"
 #include "modes/common/packer.h"
+#include "modes/common/read_pause.h"
 #include "modes/common/tcp_options.h"
 #include "modes/rfc2217/com_port.h"
 #include "modes/rfc2217/telnet_codec.h"
@@ -225,14 +226,7 @@ public:
     }
 
     void update_backpressure() {
-        const std::size_t queued = session_ != nullptr ? session_->data_queued() : 0;
-        if (!paused_ && queued >= core::limits::kClientQueueBytes) {
-            paused_ = true;
-            ctx_.pause_serial_reads(true);
-        } else if (paused_ && queued < core::limits::kClientQueueBytes / 2) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.update(session_ != nullptr ? session_->data_queued() : 0);
     }
 
     void failure(const char* what) {
@@ -283,10 +277,7 @@ private:
         if (!stopping_ || !done_ || running_ != 0 || timer_waits_ != 0 || session_ != nullptr) {
             return;
         }
-        if (paused_) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.release();
         auto done = std::move(done_);
         done_ = nullptr;
         asio::post(ctx_.strand, std::move(done));
@@ -304,7 +295,7 @@ private:
     int running_ = 0;
     int timer_waits_ = 0;
     bool stopping_ = false;
-    bool paused_ = false;
+    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
 };
 
 // ---------------------------------------------------------------- Session

@@ -25,6 +25,7 @@
 #include "modes/common/backoff.h"
 #include "modes/common/connect.h"
 #include "modes/common/packing_stage.h"
+#include "modes/common/read_pause.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream_writer.h"
 #include "modes/common/tcp_options.h"
@@ -210,19 +211,9 @@ public:
 
     void update_backpressure() {
         if (settings_.ignore_jammed_ip) return;
-        bool over = false;
-        bool below_half = true;
-        for (const auto& link : links_) {
-            over = over || link->queued() >= core::limits::kClientQueueBytes;
-            below_half = below_half && link->queued() < core::limits::kClientQueueBytes / 2;
-        }
-        if (!paused_ && over) {
-            paused_ = true;
-            ctx_.pause_serial_reads(true);
-        } else if (paused_ && below_half) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        std::size_t fullest = 0;
+        for (const auto& link : links_) fullest = std::max(fullest, link->queued());
+        read_pause_.update(fullest);
     }
 
 private:
@@ -263,10 +254,7 @@ private:
 
     void maybe_done() {
         if (!stopping_ || !done_ || running_ != 0 || packing_.waiting()) return;
-        if (paused_) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.release();
         auto done = std::move(done_);
         done_ = nullptr;
         asio::post(ctx_.strand, std::move(done));
@@ -283,7 +271,7 @@ private:
     std::function<void()> done_;
     int running_ = 0;
     bool stopping_ = false;
-    bool paused_ = false;
+    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
 };
 
 // ---------------------------------------------------------------- Link
