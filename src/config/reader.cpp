@@ -57,11 +57,18 @@ bool Reader::has(std::string_view key) const {
 YAML::Node Reader::raw(std::string_view key) {
     read_.insert(std::string(key));
     if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-    return node_[std::string(key)];
+    // Look up through a const reference: yaml-cpp's non-const operator[] inserts a key it does not
+    // find, which invalidates any iteration over this mapping (found by config_yaml_fuzz).
+    const YAML::Node& map = node_;
+    YAML::Node n = map[std::string(key)];
+    // A missing key yields yaml-cpp's "zombie" node, which throws on most uses: hand out a plain
+    // undefined node instead.
+    return n.IsDefined() ? n : YAML::Node(YAML::NodeType::Undefined);
 }
 
 void Reader::problem(std::string_view key, std::string message) {
-    YAML::Node n = node_.IsMap() ? node_[std::string(key)] : node_;
+    const YAML::Node& map = node_;
+    YAML::Node n = map.IsMap() ? map[std::string(key)] : map;
     problems_.push_back(at(n.IsDefined() ? n : node_, key_path(key), std::move(message)));
 }
 

@@ -164,9 +164,12 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
 
     Reader ev = r.child("event_log");
     Reader types = ev.child("types");
+    std::vector<std::string> type_keys;  // collected first: reading must not disturb the iteration
     if (types.node().IsMap()) {
-        for (const auto& kv : types.node()) {
-            const std::string key = kv.first.Scalar();
+        for (const auto& kv : types.node()) type_keys.push_back(kv.first.Scalar());
+    }
+    {
+        for (const std::string& key : type_keys) {
             if (options.is_event_type && !options.is_event_type(key)) {
                 types.problem(key, "unknown event type");
                 types.raw(key);
