@@ -22,6 +22,20 @@ void set_alive_check(asio::ip::tcp::socket& s, std::uint8_t minutes) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
 }
 
+boost::system::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::string& address,
+                                 std::uint16_t port) {
+    using asio::ip::tcp;
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(address, ec);
+    if (ec) return ec;
+    tcp::endpoint ep(addr, port);
+    if (acceptor.open(ep.protocol(), ec); ec) return ec;
+    if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
+    if (acceptor.bind(ep, ec); ec) return ec;
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    return ec;
+}
+
 std::string peer_string(const asio::ip::tcp::socket& s) {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/asio.h"
 
@@ -12,6 +13,11 @@ namespace sg::modes::common {
 /// bounds how long unacknowledged data may wait, so a peer that vanished mid-transfer is dropped
 /// too.
 void set_alive_check(asio::ip::tcp::socket& s, std::uint8_t minutes);
+
+/// Opens, binds (SO_REUSEADDR) and listens on `address`:`port` — the one way every listening
+/// mode gets its socket. An error (bad address, EADDRINUSE, EACCES) leaves `acceptor` unusable.
+boost::system::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::string& address,
+                                 std::uint16_t port);
 
 /// "ip:port" of the peer, or "?" when the socket has none.
 std::string peer_string(const asio::ip::tcp::socket& s);

@@ -46,15 +46,8 @@ public:
     std::error_code start() override {
         drive_outputs(ctx_.serial, std::nullopt);  // no peer yet
         if (role_ == Role::Slave) {
-            boost::system::error_code ec;
-            auto address = asio::ip::make_address(ctx_.listen_address, ec);
-            if (ec) return ec;
-            tcp::endpoint ep(address, port_);
-            if (acceptor_.open(ep.protocol(), ec); ec) return ec;
-            if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
-            if (acceptor_.bind(ep, ec); ec) return ec;
-            if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
-            where_ = common::host_port(address.to_string(), port_);
+            if (auto ec = common::listen(acceptor_, ctx_.listen_address, port_)) return ec;
+            where_ = common::host_port(acceptor_.local_endpoint().address().to_string(), port_);
             spawn(accept_loop(), {});
         } else {
             where_ = common::host_port(host_, port_);

@@ -215,15 +215,7 @@ private:
     }
 
     std::error_code listen(tcp::acceptor& acceptor, std::uint16_t port) {
-        boost::system::error_code ec;
-        auto address = asio::ip::make_address(ctx_.listen_address, ec);
-        if (ec) return ec;
-        tcp::endpoint ep(address, port);
-        if (acceptor.open(ep.protocol(), ec); ec) return ec;
-        if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
-        if (acceptor.bind(ep, ec); ec) return ec;
-        if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
-        return {};
+        return common::listen(acceptor, ctx_.listen_address, port);
     }
 
     void spawn_loop(core::Task<void> loop) {

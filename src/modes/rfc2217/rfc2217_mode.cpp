@@ -132,15 +132,11 @@ public:
           force_timer_(ctx.strand) {}
 
     std::error_code start() override {
-        boost::system::error_code ec;
-        auto address = asio::ip::make_address(ctx_.listen_address, ec);
-        if (ec) return ec;
-        tcp::endpoint ep(address, settings_.local_port);
-        if (acceptor_.open(ep.protocol(), ec); ec) return ec;
-        if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
-        if (acceptor_.bind(ep, ec); ec) return ec;
-        if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
-        listening_ = ep.address().to_string() + ":" + std::to_string(settings_.local_port);
+        if (auto ec = common::listen(acceptor_, ctx_.listen_address, settings_.local_port)) {
+            return ec;
+        }
+        listening_ = acceptor_.local_endpoint().address().to_string() + ":" +
+                     std::to_string(settings_.local_port);
         // The line as configured: each client starts from it and leaves it so (restore_line()).
         if (auto st = ctx_.serial.settings(); st) configured_ = *st;
         ++running_;

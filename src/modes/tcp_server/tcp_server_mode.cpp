@@ -90,19 +90,16 @@ public:
           force_timer_(ctx.strand) {}
 
     std::error_code start() override {
-        boost::system::error_code ec;
-        auto address = asio::ip::make_address(ctx_.listen_address, ec);
-        if (ec) return ec;
-        tcp::endpoint ep(address, settings_.local_port);
-        if (acceptor_.open(ep.protocol(), ec); ec) return ec;
-        if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
-        if (acceptor_.bind(ep, ec); ec) return ec;
-        if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec) return ec;
-        listening_ = ep.address().to_string() + ":" + std::to_string(settings_.local_port);
+        if (auto ec = common::listen(acceptor_, ctx_.listen_address, settings_.local_port)) {
+            return ec;
+        }
+        listening_ = acceptor_.local_endpoint().address().to_string() + ":" +
+                     std::to_string(settings_.local_port);
         spawn_loop(accept_loop(), "accept loop");
         // The command port is an extra: when it cannot be had (taken, or privileged 965 + N for
         // an unprivileged serve) the data port still serves, and the event log says why.
-        if (auto cec = listen_commands(address)) {
+        if (auto cec =
+                common::listen(command_acceptor_, ctx_.listen_address, settings_.command_port)) {
             boost::system::error_code ignored;
             command_acceptor_.close(ignored);
             ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
@@ -176,16 +173,6 @@ public:
     void spdlog_failure(const char* what);
 
 private:
-    boost::system::error_code listen_commands(const asio::ip::address& address) {
-        boost::system::error_code ec;
-        tcp::endpoint ep(address, settings_.command_port);
-        if (command_acceptor_.open(ep.protocol(), ec); ec) return ec;
-        if (command_acceptor_.set_option(tcp::acceptor::reuse_address(true), ec); ec) return ec;
-        if (command_acceptor_.bind(ep, ec); ec) return ec;
-        command_acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-        return ec;
-    }
-
     void spawn_loop(core::Task<void> loop, const char* what) {
         ++running_;
         asio::co_spawn(ctx_.strand, std::move(loop), [this, what](const std::exception_ptr& e) {
