@@ -1,88 +1,106 @@
-// accounts.cpp: password policy, Argon2id hashing, first-administrator creation. Called by the
-// `setup` subcommand (and later the API); never on the data plane.
+// accounts.cpp: the account half of Accounts: first-administrator setup, create / update / remove
+// with the last-administrator guard (AZ-2), own password change (PW-6) and administrator reset
+// (PW-5). Called by the API's account handlers on their thread pool and by `serialgate setup`.
+// Argon2id runs before a transaction, never inside one, so a slow hash never holds the store lock;
+// a write that depends on what was read re-checks it inside its transaction.
 #include "security/accounts/accounts.h"
 
 #include <sodium.h>
 
-#include <algorithm>
-#include <cctype>
-
-#include "core/clock.h"
-
 namespace sg::security::accounts {
 
 namespace {
-core::Error refused(std::string msg) {
-    return core::make_error(core::Errc::refused, std::move(msg));
+constexpr const char* kAccountColumns =
+    "SELECT name, group_name, active, must_change_password, created_at, password_changed_at "
+    "FROM accounts";
+
+Account account_from(const store::Statement& s) {
+    return Account{.name = s.text(0),
+                   .group = s.text(1),
+                   .active = s.integer(2) != 0,
+                   .must_change_password = s.integer(3) != 0,
+                   .created_at_us = s.integer(4),
+                   .password_changed_at_us = s.integer(5)};
+}
+
+// AZ-2 is checked after the change, inside its transaction: BEGIN IMMEDIATE serialises writers,
+// so two concurrent demotions cannot both see "one admin left".
+core::Result<std::int64_t> active_admins(sqlite3* db) {
+    store::Statement s(db, "SELECT count(*) FROM accounts WHERE group_name = ? AND active = 1");
+    s.bind(1, kAdministrator);
+    if (!s.step()) return s.status().error();
+    return s.integer(0);
+}
+
+core::Result<std::optional<std::string>> password_hash_of(store::Store& store,
+                                                          std::string_view name) {
+    return store.with([&](sqlite3* db) -> core::Result<std::optional<std::string>> {
+        store::Statement s(db, "SELECT password_hash FROM accounts WHERE name = ?");
+        s.bind(1, name);
+        if (s.step()) return std::optional<std::string>(s.text(0));
+        if (auto st = s.status(); !st) return st.error();
+        return std::optional<std::string>();
+    });
+}
+
+// A new account starts unlocked even if its name was tried (and locked) while it did not exist;
+// a removed one leaves nothing behind.
+core::Status forget_failures(sqlite3* db, std::string_view name) {
+    store::Statement d(db, "DELETE FROM login_failures WHERE account = ?");
+    d.bind(1, name);
+    d.step();
+    return d.status();
+}
+
+Refused last_admin() {
+    return {"last_admin",
+            "the last active administrator cannot be deleted, disabled or moved to another group"};
+}
+
+bool same_secret(const Secret& a, const Secret& b) {
+    return a.size() == b.size() &&
+           sodium_memcmp(a.reveal().data(), b.reveal().data(), a.size()) == 0;
 }
 }  // namespace
 
-core::Status check_account_name(std::string_view name) {
-    if (name.empty() || name.size() > 32) {
-        return core::make_error(core::Errc::invalid_config,
-                                "account name must be 1 to 32 characters");
-    }
-    for (unsigned char c : name) {
-        if (!std::isalnum(c) && c != '-' && c != '_' && c != '.' && c != '@') {
-            return core::make_error(core::Errc::invalid_config,
-                                    "account name may contain only letters, digits and -_.@");
-        }
-    }
-    return {};
+Accounts::Accounts(store::Store& store, std::function<std::int64_t()> now_utc_us, HashCost cost)
+    : store_(store), now_(std::move(now_utc_us)), cost_(cost) {}
+
+Refused Accounts::store_failed() {
+    return {"store_error", "the account store could not be read or written"};
 }
 
-core::Status check_password(const Secret& password, std::string_view account,
-                            const config::PasswordPolicy& policy) {
-    const std::string_view pw = password.reveal();
-    if (pw.size() < policy.min_length) {
-        return refused("password must be at least " + std::to_string(policy.min_length) +
-                       " characters");
-    }
-    if (pw.size() > config::kMaxPasswordLength) {
-        return refused("password must be at most " + std::to_string(config::kMaxPasswordLength) +
-                       " characters");
-    }
-    for (unsigned char c : pw) {
-        if (c < 0x20 || c == 0x7f) return refused("password must not contain control characters");
-    }
-    if (pw == account) return refused("password must differ from the account name");
-    if (policy.strength_check) {
-        auto any = [&](auto pred) { return std::any_of(pw.begin(), pw.end(), pred); };
-        if (policy.require_digit && !any([](unsigned char c) { return std::isdigit(c) != 0; })) {
-            return refused("password must contain at least one digit");
-        }
-        if (policy.require_mixed_case &&
-            !(any([](unsigned char c) { return std::isupper(c) != 0; }) &&
-              any([](unsigned char c) { return std::islower(c) != 0; }))) {
-            return refused("password must contain upper and lower case letters");
-        }
-        if (policy.require_special &&
-            !any([](char c) { return kSpecialCharacters.find(c) != std::string_view::npos; })) {
-            return refused("password must contain at least one of " +
-                           std::string(kSpecialCharacters));
-        }
-    }
-    return {};
+std::optional<Refused> Accounts::write(const std::function<std::optional<Refused>(sqlite3*)>& fn) {
+    std::optional<Refused> refusal;
+    auto st = store_.transaction([&](sqlite3* db) -> core::Status {
+        refusal = fn(db);
+        if (refusal) return core::make_error(core::Errc::refused, "rolled back");
+        return {};
+    });
+    if (refusal) return refusal;
+    if (!st) return store_failed();
+    return std::nullopt;
 }
 
-core::Result<std::string> hash_password(const Secret& password) {
-    if (sodium_init() < 0)
-        return core::make_error(core::Errc::unsupported, "libsodium init failed");
-    char out[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str_alg(out, password.reveal().data(), password.reveal().size(),
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
-                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
-        return core::make_error(core::Errc::unsupported, "password hashing ran out of memory");
+core::Result<std::string> Accounts::hash(const Secret& password) {
+    {
+        std::lock_guard lock(mu_);
+        ++counters_.hashes;
     }
-    return std::string(out);
+    return hash_password(password, cost_);
 }
 
-bool verify_password(std::string_view hash, const Secret& password) {
-    if (sodium_init() < 0) return false;
-    std::string h(hash);
-    return crypto_pwhash_str_verify(h.c_str(), password.reveal().data(),
-                                    password.reveal().size()) == 0;
+bool Accounts::verify(std::string_view hash, const Secret& password) {
+    {
+        std::lock_guard lock(mu_);
+        ++counters_.verifications;
+    }
+    return verify_password(hash, password);
+}
+
+Accounts::Counters Accounts::counters() const {
+    std::lock_guard lock(mu_);
+    return counters_;
 }
 
 core::Result<std::int64_t> Accounts::count() {
@@ -97,22 +115,188 @@ core::Status Accounts::create_first_admin(std::string_view name, const Secret& p
                                           const config::PasswordPolicy& policy) {
     if (auto st = check_account_name(name); !st) return st;
     if (auto st = check_password(password, name, policy); !st) return st;
-    auto hash = hash_password(password);  // before the transaction: it is slow
-    if (!hash) return hash.error();
+    auto h = hash(password);  // before the transaction: it is slow
+    if (!h) return h.error();
     return store_.transaction([&](sqlite3* db) -> core::Status {
         store::Statement c(db, "SELECT count(*) FROM accounts");
         if (!c.step()) return c.status();
         if (c.integer(0) != 0) {
-            return refused(
+            return core::make_error(
+                core::Errc::refused,
                 "an account already exists: the first administrator is set up only once");
         }
-        const auto now = core::now_utc_us();
+        const auto now = now_();
         store::Statement ins(db,
                              "INSERT INTO accounts (name, group_name, password_hash, active, "
                              "created_at, password_changed_at) VALUES (?, ?, ?, 1, ?, ?)");
-        ins.bind(1, name).bind(2, kAdministrator).bind(3, *hash).bind(4, now).bind(5, now);
+        ins.bind(1, name).bind(2, kAdministrator).bind(3, *h).bind(4, now).bind(5, now);
         ins.step();
-        return ins.status();
+        if (auto st = ins.status(); !st) return st;
+        return forget_failures(db, name);
+    });
+}
+
+std::vector<Account> Accounts::list() {
+    return store_.with([](sqlite3* db) {
+        std::vector<Account> out;
+        store::Statement s(db, std::string(kAccountColumns) + " ORDER BY name");
+        while (s.step()) out.push_back(account_from(s));
+        return out;
+    });
+}
+
+std::optional<Account> Accounts::get(std::string_view name) {
+    return store_.with([&](sqlite3* db) -> std::optional<Account> {
+        store::Statement s(db, std::string(kAccountColumns) + " WHERE name = ?");
+        s.bind(1, name);
+        if (!s.step()) return std::nullopt;
+        return account_from(s);
+    });
+}
+
+std::optional<Refused> Accounts::create(const Account& a, const Secret& password,
+                                        const config::PasswordPolicy& policy) {
+    if (auto st = check_account_name(a.name); !st)
+        return Refused{"invalid_name", st.error().message};
+    if (!group(a.group)) return Refused{"invalid_group", "no such group"};
+    if (get(a.name)) return Refused{"exists", "an account with this name exists"};  // cheap first
+    if (auto st = check_password(password, a.name, policy); !st) {
+        return Refused{"weak_password", st.error().message};
+    }
+    auto h = hash(password);
+    if (!h) return store_failed();
+    return write([&](sqlite3* db) -> std::optional<Refused> {
+        store::Statement e(db, "SELECT 1 FROM accounts WHERE name = ?");
+        e.bind(1, a.name);
+        if (e.step()) return Refused{"exists", "an account with this name exists"};
+        store::Statement g(db, "SELECT 1 FROM groups WHERE name = ?");
+        g.bind(1, a.group);
+        if (!g.step()) {
+            if (!g.status()) return store_failed();
+            return Refused{"invalid_group", "no such group"};  // removed meanwhile
+        }
+        const auto now = now_();
+        store::Statement ins(db,
+                             "INSERT INTO accounts (name, group_name, password_hash, active, "
+                             "must_change_password, created_at, password_changed_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        ins.bind(1, a.name)
+            .bind(2, a.group)
+            .bind(3, *h)
+            .bind(4, std::int64_t{a.active})
+            .bind(5, std::int64_t{a.must_change_password})
+            .bind(6, now)
+            .bind(7, now);
+        ins.step();
+        if (!ins.status() || !forget_failures(db, a.name)) return store_failed();
+        return std::nullopt;
+    });
+}
+
+std::optional<Refused> Accounts::update(std::string_view name, std::optional<std::string> group,
+                                        std::optional<bool> active) {
+    return write([&](sqlite3* db) -> std::optional<Refused> {
+        store::Statement e(db, "SELECT 1 FROM accounts WHERE name = ?");
+        e.bind(1, name);
+        if (!e.step()) {
+            if (!e.status()) return store_failed();
+            return Refused{"not_found", "no such account"};
+        }
+        if (group) {
+            store::Statement g(db, "SELECT 1 FROM groups WHERE name = ?");
+            g.bind(1, *group);
+            if (!g.step()) {
+                if (!g.status()) return store_failed();
+                return Refused{"invalid_group", "no such group"};
+            }
+        }
+        store::Statement u(db,
+                           "UPDATE accounts SET group_name = coalesce(?, group_name), "
+                           "active = coalesce(?, active) WHERE name = ?");
+        if (group) {
+            u.bind(1, *group);
+        } else {
+            u.bind_null(1);
+        }
+        if (active) {
+            u.bind(2, std::int64_t{*active});
+        } else {
+            u.bind_null(2);
+        }
+        u.bind(3, name);
+        u.step();
+        if (!u.status()) return store_failed();
+        auto admins = active_admins(db);
+        if (!admins) return store_failed();
+        if (*admins == 0) return last_admin();  // rolls the update back
+        return std::nullopt;
+    });
+}
+
+std::optional<Refused> Accounts::remove(std::string_view name) {
+    return write([&](sqlite3* db) -> std::optional<Refused> {
+        store::Statement d(db, "DELETE FROM accounts WHERE name = ?");
+        d.bind(1, name);
+        d.step();
+        if (!d.status()) return store_failed();
+        if (sqlite3_changes(db) == 0) return Refused{"not_found", "no such account"};
+        if (!forget_failures(db, name)) return store_failed();
+        auto admins = active_admins(db);
+        if (!admins) return store_failed();
+        if (*admins == 0) return last_admin();  // rolls the delete back
+        return std::nullopt;
+    });
+}
+
+std::optional<Refused> Accounts::change_own_password(std::string_view name, const Secret& current,
+                                                     const Secret& next,
+                                                     const config::PasswordPolicy& policy) {
+    auto old = password_hash_of(store_, name);
+    if (!old) return store_failed();
+    if (!*old) return Refused{"not_found", "no such account"};
+    if (!verify(**old, current)) {
+        return Refused{"wrong_password", "the current password is not correct"};
+    }
+    if (auto st = check_password(next, name, policy); !st) {
+        return Refused{"weak_password", st.error().message};
+    }
+    if (same_secret(current, next)) {  // PW-6; `current` was just verified
+        return Refused{"same_password", "the new password must differ from the current one"};
+    }
+    auto h = hash(next);
+    if (!h) return store_failed();
+    return write([&](sqlite3* db) -> std::optional<Refused> {
+        // Only if nobody changed the password since we verified `current` (lost update).
+        store::Statement u(db,
+                           "UPDATE accounts SET password_hash = ?, must_change_password = 0, "
+                           "password_changed_at = ? WHERE name = ? AND password_hash = ?");
+        u.bind(1, *h).bind(2, now_()).bind(3, name).bind(4, **old);
+        u.step();
+        if (!u.status()) return store_failed();
+        if (sqlite3_changes(db) == 0) {
+            return Refused{"wrong_password", "the password was changed meanwhile"};
+        }
+        return std::nullopt;
+    });
+}
+
+std::optional<Refused> Accounts::reset_password(std::string_view name, const Secret& next,
+                                                const config::PasswordPolicy& policy) {
+    if (!get(name)) return Refused{"not_found", "no such account"};
+    if (auto st = check_password(next, name, policy); !st) {
+        return Refused{"weak_password", st.error().message};
+    }
+    auto h = hash(next);
+    if (!h) return store_failed();
+    return write([&](sqlite3* db) -> std::optional<Refused> {
+        store::Statement u(db,
+                           "UPDATE accounts SET password_hash = ?, must_change_password = 1, "
+                           "password_changed_at = ? WHERE name = ?");
+        u.bind(1, *h).bind(2, now_()).bind(3, name);
+        u.step();
+        if (!u.status()) return store_failed();
+        if (sqlite3_changes(db) == 0) return Refused{"not_found", "no such account"};
+        return std::nullopt;
     });
 }
 
