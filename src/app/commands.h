@@ -12,6 +12,7 @@ struct ServeOptions {
     std::string data_dir;
     std::string config_file;  // empty: the store's configuration
     bool demo = false;        // seed an empty store with the embedded demo configuration
+    int https_port = -1;      // >= 0: overrides https.port (0: the OS picks; printed at start)
 };
 int serve(const ServeOptions& options);
 

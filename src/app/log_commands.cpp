@@ -1,6 +1,5 @@
 // log_commands.cpp: `log show` — the event log as text, CSV or JSON (guide §3.6).
 #include <fmt/format.h>
-#include <strings.h>
 
 #include <nlohmann/json.hpp>
 
@@ -8,30 +7,10 @@
 #include "app/common.h"
 #include "app/exit_codes.h"
 #include "core/clock.h"
+#include "events/format.h"
 #include "events/log.h"
 
 namespace sg::app {
-
-namespace {
-std::string csv_field(const std::string& s) {
-    // RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it.
-    std::string v = s;
-    if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v = "'" + v;
-    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-    std::string out = "\"";
-    for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
-template <typename E>
-std::optional<E> parse_enum(const std::string& s,
-                            std::initializer_list<std::pair<const char*, E>> l) {
-    for (const auto& [n, e] : l) {
-        if (strcasecmp(s.c_str(), n) == 0) return e;
-    }
-    return std::nullopt;
-}
-}  // namespace
 
 int log_show(const LogShowOptions& o) {
     using events::Category;
@@ -41,11 +20,7 @@ int log_show(const LogShowOptions& o) {
     q.port = o.port;
     if (!o.type.empty()) q.type = o.type;
     if (!o.category.empty()) {
-        q.category = parse_enum<Category>(o.category, {{"system", Category::System},
-                                                       {"network", Category::Network},
-                                                       {"security", Category::Security},
-                                                       {"maintenance", Category::Maintenance},
-                                                       {"serial", Category::Serial}});
+        q.category = events::parse_category(o.category);
         if (!q.category) {
             fmt::print(stderr,
                        "serialgate: --category: '{}' is not one of system, network, "
@@ -55,16 +30,7 @@ int log_show(const LogShowOptions& o) {
         }
     }
     if (!o.severity.empty()) {
-        q.max_severity =
-            parse_enum<Severity>(o.severity, {{"error", Severity::Error},
-                                              {"1", Severity::Error},
-                                              {"warning", Severity::Warning},
-                                              {"2", Severity::Warning},
-                                              {"notice", Severity::Notice},
-                                              {"3", Severity::Notice},
-                                              {"informational", Severity::Informational},
-                                              {"info", Severity::Informational},
-                                              {"4", Severity::Informational}});
+        q.max_severity = events::parse_severity(o.severity);
         if (!q.max_severity) {
             fmt::print(stderr,
                        "serialgate: --severity: '{}' is not one of error, warning, notice, "
@@ -83,26 +49,11 @@ int log_show(const LogShowOptions& o) {
     }
     if (o.format == "json") {
         auto arr = nlohmann::json::array();
-        for (const auto& e : *list) {
-            arr.push_back({{"id", e.id},
-                           {"time", core::format_utc(e.time_us)},
-                           {"type", e.type_key},
-                           {"category", events::to_string(e.category)},
-                           {"severity", events::to_string(e.severity)},
-                           {"port", e.port ? nlohmann::json(*e.port) : nlohmann::json()},
-                           {"account", e.account},
-                           {"source", e.source},
-                           {"message", e.message}});
-        }
+        for (const auto& e : *list) arr.push_back(events::to_json(e));
         fmt::print("{}\n", arr.dump(2));
     } else if (o.format == "csv") {
-        fmt::print("id,time,type,category,severity,port,account,source,message\n");
-        for (const auto& e : *list) {
-            fmt::print("{},{},{},{},{},{},{},{},{}\n", e.id, core::format_utc(e.time_us),
-                       csv_field(e.type_key), events::to_string(e.category),
-                       events::to_string(e.severity), e.port ? std::to_string(*e.port) : "",
-                       csv_field(e.account), csv_field(e.source), csv_field(e.message));
-        }
+        fmt::print("{}", events::kCsvHeader);
+        for (const auto& e : *list) fmt::print("{}", events::to_csv_line(e));
     } else if (o.format == "text") {
         for (const auto& e : *list) {
             fmt::print("{} {:<13} {:<11} {:<26} {}{}{}{}\n", core::format_utc(e.time_us),

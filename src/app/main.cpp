@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
     serve->add_option("--config", serve_o.config_file,
                       "Provisioning file: validated and committed before start; re-read on SIGHUP");
     serve->add_flag("--demo", serve_o.demo, "Seed an empty store with the embedded demo ports");
+    serve
+        ->add_option("--https-port", serve_o.https_port,
+                     "HTTPS port of the API and web console (overrides https.port; 0 = any free)")
+        ->check(CLI::Range(0, 65535));
 
     std::string setup_dir, setup_admin;
     bool password_stdin = false;

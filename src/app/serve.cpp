@@ -11,6 +11,8 @@
 
 #include <csignal>
 #include <filesystem>
+#include <future>
+#include <mutex>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -21,6 +23,13 @@
 #include "events/log.h"
 #include "port/manager.h"
 #include "security/accounts/accounts.h"
+#include "web/api/api.h"
+#include "web/api/certificates.h"
+#include "web/http/server.h"
+
+#ifndef SG_VERSION
+#define SG_VERSION "0.0.0"
+#endif
 
 namespace sg::app {
 
@@ -29,8 +38,14 @@ namespace {
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 // How often the store is checked for commits by other processes: cheap (one PRAGMA).
 constexpr std::chrono::milliseconds kStoreWatchInterval{500};
+// Expired web sessions are ended and logged this often; the certificate is checked every
+// kCertificateCheckTicks ticks (CE-1: the host's addresses may change under us).
+constexpr std::chrono::seconds kHousekeepingInterval{5};
+constexpr int kCertificateCheckTicks = 12;
+// An API handler waits this long for the io thread (config commit, port status).
+constexpr std::chrono::seconds kIoWait{15};
 
-class Server {
+class Server final : public web::api::Device {
 public:
     Server(const ServeOptions& o, store::Store& store, events::Log& log, config::Config cfg,
            std::int64_t revision)
@@ -43,24 +58,163 @@ public:
           watch_timer_(io_),
           manager_(io_, log),
           control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
-                   [this](const std::string& request) { return control(request); }) {}
+                   [this](const std::string& request) { return control(request); }),
+          snapshot_(std::make_shared<const config::Config>(config_)),
+          api_(*this, store, log),
+          http_(io_,
+                [this](web::http::Request&& req, const web::http::Peer& peer) {
+                    return api_.handle(std::move(req), peer);
+                }),
+          housekeeping_(io_) {}
+
+    // ---- web::api::Device (called on the HTTP handler pool)
+    std::shared_ptr<const config::Config> config() override {
+        std::lock_guard lock(snapshot_mu_);
+        return snapshot_;
+    }
+
+    core::Result<std::int64_t> commit(config::Config next, const events::Fields& who) override {
+        auto done = std::make_shared<std::promise<core::Result<std::int64_t>>>();
+        auto fut = done->get_future();
+        asio::post(io_, [this, done, next = std::move(next), source = who.source]() mutable {
+            if (stopping_) {
+                done->set_value(core::make_error(core::Errc::busy, "SerialGate is stopping"));
+                return;
+            }
+            auto rev = store_.save_config(config::to_yaml(next));
+            if (!rev) {
+                done->set_value(rev.error());
+                return;
+            }
+            revision_ = *rev;
+            set_config(std::move(next));
+            manager_.apply(config_, data_plane_on_);
+            done->set_value(*rev);
+        });
+        if (fut.wait_for(kIoWait) != std::future_status::ready) {
+            return core::make_error(core::Errc::busy, "the device did not answer in time");
+        }
+        return fut.get();
+    }
+
+    nlohmann::json status() override {
+        auto done = std::make_shared<std::promise<nlohmann::json>>();
+        auto fut = done->get_future();
+        asio::post(io_, [this, done] {
+            done->set_value(status_json(config_, data_plane_on_, manager_.status()));
+        });
+        if (fut.wait_for(kIoWait) != std::future_status::ready) return {{"error", "busy"}};
+        return fut.get();
+    }
+
+    void accounts_changed() override {
+        asio::post(io_, [this] { check_first_account(); });
+    }
+
+    void certificate_changed() override {
+        asio::post(io_, [this] { reload_tls(); });
+    }
+
+    config::ParseOptions parse_options() override { return app::parse_options(); }
+    std::string version() override { return SG_VERSION; }
 
     int run() {
         data_plane_on_ = accounts_exist();
         if (!data_plane_on_) announce_data_plane_off();
         manager_.apply(config_, data_plane_on_);
         print_summary();
+        start_https();
         if (auto st = control_.start(); !st) {
             spdlog::warn("{} (`serialgate status` will not reach this serve)", st.error().message);
         }
         wait_signal();
         data_version_ = store_.data_version();
         watch();
+        housekeeping(0);
         io_.run();
         return exit_code_;
     }
 
 private:
+    void set_config(config::Config cfg) {
+        config_ = std::move(cfg);
+        log_.set_settings(config_.event_log);
+        std::lock_guard lock(snapshot_mu_);
+        snapshot_ = std::make_shared<const config::Config>(config_);
+    }
+
+    /// The management plane: HTTPS with the stored certificate (generated at first start).
+    void start_https() {
+        if (!config_.https.enabled) {
+            spdlog::info("HTTPS API off (https.enabled: false)");
+            return;
+        }
+        if (auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
+            !made) {
+            spdlog::error("HTTPS off: {}", made.error().message);
+            return;
+        }
+        auto tls = web::api::load_tls_context(store_);
+        if (!tls) {
+            spdlog::error("HTTPS off: {}", tls.error().message);
+            return;
+        }
+        const auto port = options_.https_port >= 0 ? static_cast<std::uint16_t>(options_.https_port)
+                                                   : config_.https.port;
+        if (auto st = http_.start(config_.https.listen_address, port, *tls); !st) {
+            log_.emit(events::types::kConfigRejected, {.source = "https"},
+                      fmt::format("HTTPS cannot listen on {}:{}: {}", config_.https.listen_address,
+                                  port, st.error().message));
+            spdlog::error("HTTPS cannot listen on {}:{}: {}", config_.https.listen_address, port,
+                          st.error().message);
+            return;
+        }
+        https_on_ = true;
+        spdlog::info("HTTPS API on https://{}:{}/api/v1/", config_.https.listen_address,
+                     http_.local_port());
+        if (config_.https.http_redirect) {
+            if (auto st = http_.start_redirect(config_.https.listen_address,
+                                               config_.https.http_port, http_.local_port());
+                !st) {
+                spdlog::error("HTTP redirect cannot listen on port {}: {}", config_.https.http_port,
+                              st.error().message);
+            }
+        }
+    }
+
+    void reload_tls() {
+        if (!https_on_) return;
+        auto tls = web::api::load_tls_context(store_);
+        if (!tls) {
+            spdlog::error("certificate not reloaded: {}", tls.error().message);
+            return;
+        }
+        http_.set_tls_context(*tls);
+    }
+
+    /// Ends expired sessions; checks the system certificate against the host's addresses.
+    void housekeeping(int tick) {
+        housekeeping_.expires_after(kHousekeepingInterval);
+        housekeeping_.async_wait([this, tick](boost::system::error_code ec) {
+            if (ec || stopping_) return;
+            api_.purge_sessions();
+            if (https_on_ && tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
+                auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
+                if (made && *made) reload_tls();
+            }
+            housekeeping(tick + 1);
+        });
+    }
+
+    void check_first_account() {
+        if (!data_plane_on_ && accounts_exist()) {
+            data_plane_on_ = true;
+            log_.emit(events::types::kDataPlaneOn, {});
+            manager_.apply(config_, true);
+            print_summary();
+        }
+    }
+
     bool accounts_exist() {
         security::accounts::Accounts accounts(store_);
         auto n = accounts.count();
@@ -108,10 +262,13 @@ private:
         if (stopping_) return;
         stopping_ = true;
         watch_timer_.cancel();
+        housekeeping_.cancel();
         control_.stop();
         manager_.stop([this] {
-            signals_.cancel();
-            io_.stop();
+            http_.stop([this] {
+                signals_.cancel();
+                io_.stop();
+            });
         });
     }
 
@@ -151,8 +308,7 @@ private:
     }
 
     void adopt(config::Config cfg, const std::string& source) {
-        config_ = std::move(cfg);
-        log_.set_settings(config_.event_log);
+        set_config(std::move(cfg));
         log_.emit(events::types::kConfigChanged, {.source = source},
                   fmt::format("revision {}", revision_));
         manager_.apply(config_, data_plane_on_);
@@ -180,12 +336,7 @@ private:
             if (v != data_version_) {
                 data_version_ = v;
                 reload_store(false);
-                if (!data_plane_on_ && accounts_exist()) {
-                    data_plane_on_ = true;
-                    log_.emit(events::types::kDataPlaneOn, {});
-                    manager_.apply(config_, true);
-                    print_summary();
-                }
+                check_first_account();
             }
             watch();
         });
@@ -201,6 +352,12 @@ private:
     asio::steady_timer watch_timer_;
     port::Manager manager_;
     ControlServer control_;
+    std::mutex snapshot_mu_;
+    std::shared_ptr<const config::Config> snapshot_;  // what API handlers read
+    web::api::Api api_;
+    web::http::Server http_;
+    asio::steady_timer housekeeping_;
+    bool https_on_ = false;
     std::int64_t data_version_ = 0;
     bool data_plane_on_ = false;
     bool stopping_ = false;
@@ -287,6 +444,7 @@ int serve(const ServeOptions& o) {
 const char* demo_config_yaml() {
     return R"(# The demo device: four simulated serial ports in TCP Server mode on loopback.
 system: {device_name: SerialGate-demo, listen_address: 127.0.0.1}
+https: {listen_address: 127.0.0.1, port: 8443}
 ports:
   - port: 1
     alias: echo

@@ -189,6 +189,30 @@ struct PasswordPolicy {
 
 inline constexpr std::size_t kMaxPasswordLength = 128;
 
+/// Login and web-session settings (device ref. §7, guide §3.4 and §4.3).
+struct LoginSettings {
+    bool lockout_enabled = true;                // device: off; SerialGate: on (guide recommends on)
+    std::uint8_t retry_failure_threshold = 5;   // 1..10 failures within the window lock the account
+    std::uint8_t lockout_duration_min = 5;      // 1..60
+    std::string login_message;                  // <= 240 chars, shown before login (plain text)
+    std::string login_failure_message;          // <= 240 chars; empty = the generic message
+    std::uint8_t max_web_sessions = 5;          // 1..10, device-wide (guide §4.3)
+    std::uint8_t max_sessions_per_account = 3;  // 1..10, and never above max_web_sessions
+    std::uint16_t session_timeout_min = 5;      // 1..1440, idle timeout
+    bool operator==(const LoginSettings&) const = default;
+};
+
+/// The HTTPS server of the management plane (guide §3.1, §3.3).
+struct HttpsSettings {
+    bool enabled = true;
+    std::uint16_t port = 443;
+    std::string listen_address = "0.0.0.0";
+    bool http_redirect = false;  // plain HTTP on http_port answers only 301 to HTTPS (WS-9)
+    std::uint16_t http_port = 80;
+    bool allow_rsa_1024 = false;  // CE-2: weak-key override for imported certificates (logged)
+    bool operator==(const HttpsSettings&) const = default;
+};
+
 struct EventLogSettings {
     /// Per event type (events/catalog.h key) on/off, overriding the catalog default.
     std::map<std::string, bool> types;
@@ -198,6 +222,8 @@ struct EventLogSettings {
 struct Config {
     SystemSettings system;
     PasswordPolicy password_policy;
+    LoginSettings login;
+    HttpsSettings https;
     EventLogSettings event_log;
     std::vector<PortConfig> ports;  // sorted by number, numbers unique
     bool operator==(const Config&) const = default;

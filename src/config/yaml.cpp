@@ -162,6 +162,36 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     pp.force_change_at_expiry = pw.boolean("force_change_at_expiry", pp.force_change_at_expiry);
     pw.finish();
 
+    Reader lg = r.child("login");
+    auto& ls = c.login;
+    ls.lockout_enabled = lg.boolean("lockout_enabled", ls.lockout_enabled);
+    ls.retry_failure_threshold = static_cast<std::uint8_t>(
+        lg.integer("retry_failure_threshold", ls.retry_failure_threshold, 1, 10));
+    ls.lockout_duration_min = static_cast<std::uint8_t>(
+        lg.integer("lockout_duration_min", ls.lockout_duration_min, 1, 60));
+    ls.login_message = lg.text("login_message", "", 240);
+    ls.login_failure_message = lg.text("login_failure_message", "", 240);
+    ls.max_web_sessions =
+        static_cast<std::uint8_t>(lg.integer("max_web_sessions", ls.max_web_sessions, 1, 10));
+    ls.max_sessions_per_account = static_cast<std::uint8_t>(
+        lg.integer("max_sessions_per_account", ls.max_sessions_per_account, 1, 10));
+    if (ls.max_sessions_per_account > ls.max_web_sessions) {
+        lg.problem("max_sessions_per_account", "must not exceed max_web_sessions");
+    }
+    ls.session_timeout_min = static_cast<std::uint16_t>(
+        lg.integer("session_timeout_min", ls.session_timeout_min, 1, 1440));
+    lg.finish();
+
+    Reader hs = r.child("https");
+    auto& h = c.https;
+    h.enabled = hs.boolean("enabled", h.enabled);
+    h.port = static_cast<std::uint16_t>(hs.integer("port", h.port, 1, 65535));
+    h.listen_address = hs.text("listen_address", h.listen_address, 64);
+    h.http_redirect = hs.boolean("http_redirect", h.http_redirect);
+    h.http_port = static_cast<std::uint16_t>(hs.integer("http_port", h.http_port, 1, 65535));
+    h.allow_rsa_1024 = hs.boolean("allow_rsa_1024", h.allow_rsa_1024);
+    hs.finish();
+
     Reader ev = r.child("event_log");
     Reader types = ev.child("types");
     std::vector<std::string> type_keys;  // collected first: reading must not disturb the iteration
@@ -217,8 +247,16 @@ std::vector<Problem> validate(const Config& c) {
         out.push_back({"system.listen_address", 0, 0,
                        "'" + c.system.listen_address + "' is not an IP address"});
     }
+    if (!valid_ipv4_or_6(c.https.listen_address)) {
+        out.push_back({"https.listen_address", 0, 0,
+                       "'" + c.https.listen_address + "' is not an IP address"});
+    }
     std::map<std::uint32_t, std::size_t> numbers;
     std::map<std::uint16_t, std::string> tcp_ports;  // listening port -> who
+    if (c.https.enabled) tcp_ports.emplace(c.https.port, "https.port");
+    if (c.https.http_redirect && !tcp_ports.emplace(c.https.http_port, "https.http_port").second) {
+        out.push_back({"https.http_port", 0, 0, "the HTTP redirect cannot share the HTTPS port"});
+    }
     std::map<std::uint16_t, std::string> udp_ports;
     std::map<std::string, std::uint32_t> devices;
     std::map<std::string, int> null_modem_ends;
@@ -285,6 +323,29 @@ std::string to_yaml(const Config& c) {
     e << YAML::Key << "require_special" << YAML::Value << pp.require_special;
     e << YAML::Key << "lifetime_days" << YAML::Value << pp.lifetime_days;
     e << YAML::Key << "force_change_at_expiry" << YAML::Value << pp.force_change_at_expiry;
+    e << YAML::EndMap;
+
+    const auto& ls = c.login;
+    e << YAML::Key << "login" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "lockout_enabled" << YAML::Value << ls.lockout_enabled;
+    e << YAML::Key << "retry_failure_threshold" << YAML::Value << int{ls.retry_failure_threshold};
+    e << YAML::Key << "lockout_duration_min" << YAML::Value << int{ls.lockout_duration_min};
+    e << YAML::Key << "login_message" << YAML::Value << YAML::DoubleQuoted << ls.login_message;
+    e << YAML::Key << "login_failure_message" << YAML::Value << YAML::DoubleQuoted
+      << ls.login_failure_message;
+    e << YAML::Key << "max_web_sessions" << YAML::Value << int{ls.max_web_sessions};
+    e << YAML::Key << "max_sessions_per_account" << YAML::Value << int{ls.max_sessions_per_account};
+    e << YAML::Key << "session_timeout_min" << YAML::Value << ls.session_timeout_min;
+    e << YAML::EndMap;
+
+    const auto& h = c.https;
+    e << YAML::Key << "https" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "enabled" << YAML::Value << h.enabled;
+    e << YAML::Key << "port" << YAML::Value << h.port;
+    e << YAML::Key << "listen_address" << YAML::Value << h.listen_address;
+    e << YAML::Key << "http_redirect" << YAML::Value << h.http_redirect;
+    e << YAML::Key << "http_port" << YAML::Value << h.http_port;
+    e << YAML::Key << "allow_rsa_1024" << YAML::Value << h.allow_rsa_1024;
     e << YAML::EndMap;
 
     e << YAML::Key << "event_log" << YAML::Value << YAML::BeginMap;

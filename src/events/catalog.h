@@ -46,6 +46,45 @@ inline constexpr Type kAccountCreated{"security.account_created", Category::Secu
                                       Severity::Notice, "Account created"};
 inline constexpr Type kSetupRefused{"security.setup_refused", Category::Security, Severity::Warning,
                                     "First-account setup refused"};
+// Security: the management plane's audit trail (AU-2); each carries account and source address.
+inline constexpr Type kLoginSucceeded{"security.login_succeeded", Category::Security,
+                                      Severity::Informational, "Login succeeded"};
+inline constexpr Type kLoginFailed{"security.login_failed", Category::Security, Severity::Warning,
+                                   "Login failed"};
+inline constexpr Type kAccountLocked{"security.account_locked", Category::Security,
+                                     Severity::Warning, "Account locked after failed logins"};
+inline constexpr Type kAccountUnlocked{"security.account_unlocked", Category::Security,
+                                       Severity::Notice, "Account unlocked by an administrator"};
+inline constexpr Type kLoginThrottled{"security.login_throttled", Category::Security,
+                                      Severity::Warning,
+                                      "Logins from a source throttled"};  // <= 1/source/minute
+inline constexpr Type kLogout{"security.logout", Category::Security, Severity::Informational,
+                              "Logout"};
+inline constexpr Type kSessionEnded{"security.session_ended", Category::Security, Severity::Notice,
+                                    "Session ended by an administrator"};
+inline constexpr Type kSessionExpired{"security.session_expired", Category::Security,
+                                      Severity::Informational, "Session expired"};
+inline constexpr Type kSessionRefused{"security.session_refused", Category::Security,
+                                      Severity::Warning, "Login refused: too many sessions"};
+inline constexpr Type kAccountChanged{"security.account_changed", Category::Security,
+                                      Severity::Notice, "Account changed"};
+inline constexpr Type kAccountDeleted{"security.account_deleted", Category::Security,
+                                      Severity::Notice, "Account deleted"};
+inline constexpr Type kPasswordChanged{"security.password_changed", Category::Security,
+                                       Severity::Notice, "Password changed"};
+inline constexpr Type kGroupChanged{"security.group_changed", Category::Security, Severity::Notice,
+                                    "Group changed"};
+inline constexpr Type kPolicyChanged{"security.policy_changed", Category::Security,
+                                     Severity::Notice, "Security settings changed"};
+inline constexpr Type kCertificateChanged{"security.certificate_changed", Category::Security,
+                                          Severity::Notice, "HTTPS certificate changed"};
+inline constexpr Type kCertificateRefused{"security.certificate_refused", Category::Security,
+                                          Severity::Warning, "Certificate import refused"};
+inline constexpr Type kWeakCertificate{"security.certificate_weak_key", Category::Security,
+                                       Severity::Warning,
+                                       "Certificate with a weak key accepted by override"};
+inline constexpr Type kAccessDenied{"security.access_denied", Category::Security, Severity::Warning,
+                                    "Request refused: no privilege or CSRF"};
 // Serial
 inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
                                  "Client connected"};

@@ -343,6 +343,9 @@ def make_config(ports, **sections):
         "system": {"device_name": "SerialGate", "listen_address": LOOPBACK},
         "event_log": {"types": {"serial.connected": True, "serial.disconnected": True,
                                 "serial.refused": True}},
+        # The HTTPS API listens on 443 by default; data-plane tests switch it off, API tests
+        # (tests/system/web/) turn it on with a free port.
+        "https": {"enabled": False},
         "ports": ports,
     }
     for k, v in sections.items():
@@ -395,6 +398,7 @@ class Gate:
         self.data_dir = self.work / name
         self.procs = []  # (Popen, stderr path)
         self.proc = None
+        self.https_port = None  # the --https-port of the last serve
         self._ended = set()  # serve processes stopped or killed on purpose
         self._files = 0
 
@@ -461,6 +465,12 @@ class Gate:
             path = config if isinstance(config, Path) else self.write_config(config)
             cmd += ["--config", str(path)]
         cmd += [str(a) for a in args]
+        if "--https-port" not in cmd:
+            # Never the real 443: a stored configuration (no --config) has HTTPS on by default.
+            (self.https_port,) = free_ports(1)
+            cmd += ["--https-port", str(self.https_port)]
+        else:
+            self.https_port = int(cmd[cmd.index("--https-port") + 1])
         err = self.work / f"serve-{len(self.procs) + 1}.stderr"
         with open(err, "wb") as ef:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=ef,

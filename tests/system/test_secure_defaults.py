@@ -44,11 +44,13 @@ def test_no_listener_before_first_admin_then_setup_turns_data_plane_on(gate, fre
 
 
 def test_no_listener_without_config_or_admin(gate):
-    """An empty installation: serve runs, logs that the data plane is off, listens on nothing."""
+    """An empty installation: serve runs, logs that the data plane is off, and listens only on
+    HTTPS — the one service the device enables by default (guide §3.1; IA-1, IA-3)."""
     proc = gate.serve()
     gate.wait_event("system.data_plane_off", timeout=sgtest.START_TIMEOUT)
+    gate.wait_listening([gate.https_port])
     assert proc.poll() is None, gate.stderr_text()
-    assert gate.listening() == set(), sorted(gate.listening())
+    assert gate.listening() == {("tcp", gate.https_port)}, sorted(gate.listening())
     gate.stop()
 
 
@@ -61,7 +63,9 @@ def test_import_before_admin_does_not_listen(gate, free_ports):
     gate.wait_event("maintenance.config_imported")
     time.sleep(1.5)  # "picked up within a second": give serve time to (wrongly) apply it
     assert proc.poll() is None, gate.stderr_text()
-    assert gate.listening() == set(), sorted(gate.listening())
+    # The imported document has HTTPS off: it takes effect at the next start, so only the
+    # HTTPS port of this start listens — no data-plane port.
+    assert gate.listening() == {("tcp", gate.https_port)}, sorted(gate.listening())
     assert connection_refused(local)
     gate.setup_admin()
     gate.wait_listening([local], timeout=sgtest.APPLY_TIMEOUT)

@@ -1,0 +1,73 @@
+// format.cpp: JSON and CSV of events, and the filter words (see format.h). Pure functions.
+#include "events/format.h"
+
+#include <fmt/format.h>
+#include <strings.h>
+
+#include "core/clock.h"
+
+namespace sg::events {
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+    std::string v = s;
+    if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v = "'" + v;
+    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+    std::string out = "\"";
+    for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+template <typename E>
+std::optional<E> parse_enum(std::string_view s,
+                            std::initializer_list<std::pair<const char*, E>> l) {
+    const std::string v(s);
+    for (const auto& [n, e] : l) {
+        if (strcasecmp(v.c_str(), n) == 0) return e;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Category> parse_category(std::string_view s) {
+    return parse_enum<Category>(s, {{"system", Category::System},
+                                    {"network", Category::Network},
+                                    {"security", Category::Security},
+                                    {"maintenance", Category::Maintenance},
+                                    {"serial", Category::Serial}});
+}
+
+std::optional<Severity> parse_severity(std::string_view s) {
+    return parse_enum<Severity>(s, {{"error", Severity::Error},
+                                    {"1", Severity::Error},
+                                    {"warning", Severity::Warning},
+                                    {"2", Severity::Warning},
+                                    {"notice", Severity::Notice},
+                                    {"3", Severity::Notice},
+                                    {"informational", Severity::Informational},
+                                    {"info", Severity::Informational},
+                                    {"4", Severity::Informational}});
+}
+
+nlohmann::json to_json(const Event& e) {
+    return {{"id", e.id},
+            {"time", core::format_utc(e.time_us)},
+            {"type", e.type_key},
+            {"category", to_string(e.category)},
+            {"severity", to_string(e.severity)},
+            {"port", e.port ? nlohmann::json(*e.port) : nlohmann::json()},
+            {"account", e.account},
+            {"source", e.source},
+            {"message", e.message}};
+}
+
+std::string to_csv_line(const Event& e) {
+    return fmt::format("{},{},{},{},{},{},{},{},{}\n", e.id, core::format_utc(e.time_us),
+                       csv_field(e.type_key), to_string(e.category), to_string(e.severity),
+                       e.port ? std::to_string(*e.port) : "", csv_field(e.account),
+                       csv_field(e.source), csv_field(e.message));
+}
+
+}  // namespace sg::events

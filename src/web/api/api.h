@@ -1,0 +1,118 @@
+// api.h: the REST API under /api/v1 (issue 4, docs/openapi.yaml). One route table maps method and
+// path to a handler, the session it needs and the privilege (menu area, read or write) it checks
+// (AZ-1); authentication, CSRF (WS-4) and the forced password change (PW-5) are enforced here,
+// once, before any handler runs. `handle` is the http::Handler: it runs on the HTTP server's
+// handler pool, may block on SQLite and Argon2id, and is thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/log.h"
+#include "security/accounts/accounts.h"
+#include "store/store.h"
+#include "web/api/device.h"
+#include "web/api/sessions.h"
+#include "web/http/server.h"
+
+namespace sg::web::api {
+
+struct Call;
+
+/// AU-2: refusals are logged at most once per source per minute.
+class ThrottleLog {
+public:
+    bool should_log(const std::string& source, std::int64_t now_us);
+
+private:
+    std::mutex mu_;
+    std::map<std::string, std::int64_t> last_;
+};
+
+class Api {
+public:
+    /// `cost` is ST-1's Argon2id cost; only unit tests pass a cheaper one.
+    Api(Device& device, store::Store& store, events::Log& log,
+        std::function<std::int64_t()> now_utc_us = core::now_utc_us,
+        security::accounts::HashCost cost = {});
+
+    http::Response handle(http::Request&& req, const http::Peer& peer);
+
+    /// Ends expired sessions and logs them (AU-2); the app calls it every few seconds.
+    void purge_sessions();
+
+    Sessions& sessions() { return sessions_; }
+
+    /// One row of the route table (public for the OpenAPI coverage test).
+    struct Route {
+        boost::beast::http::verb method;
+        std::string_view pattern;  // "/api/v1/accounts/{}": {} matches one path segment
+        enum class Auth { Public, Session, SessionDuringForcedChange } auth;
+        security::accounts::Area area;
+        bool write;
+        http::Response (Api::*handler)(Call&);
+    };
+    static const std::vector<Route>& routes();
+
+private:
+    friend struct Call;
+    // auth_handlers.cpp
+    http::Response identity(Call&);
+    http::Response login_message(Call&);
+    http::Response setup(Call&);
+    http::Response login(Call&);
+    http::Response logout(Call&);
+    http::Response session_info(Call&);
+    http::Response change_own_password(Call&);
+    // account_handlers.cpp
+    http::Response list_accounts(Call&);
+    http::Response create_account(Call&);
+    http::Response get_account(Call&);
+    http::Response update_account(Call&);
+    http::Response delete_account(Call&);
+    http::Response reset_password(Call&);
+    http::Response unlock_account(Call&);
+    http::Response list_groups(Call&);
+    http::Response put_group(Call&);
+    http::Response delete_group(Call&);
+    http::Response list_sessions(Call&);
+    http::Response end_session(Call&);
+    // config_handlers.cpp
+    http::Response get_section(Call&);
+    http::Response put_section(Call&);
+    http::Response get_config(Call&);
+    http::Response put_config(Call&);
+    http::Response list_ports(Call&);
+    http::Response get_port(Call&);
+    http::Response put_port(Call&);
+    http::Response delete_port(Call&);
+    http::Response status(Call&);
+    http::Response port_status(Call&);
+    http::Response time(Call&);
+    // event_handlers.cpp
+    http::Response list_events(Call&);
+    http::Response export_events(Call&);
+    http::Response event_types(Call&);
+    // cert_handlers.cpp
+    http::Response get_certificate(Call&);
+    http::Response download_certificate(Call&);
+    http::Response import_certificate(Call&);
+    http::Response regenerate_certificate(Call&);
+
+    http::Response commit(Call& call, config::Config next, std::string_view what);
+
+    Device& device_;
+    store::Store& store_;
+    events::Log& log_;
+    std::function<std::int64_t()> now_;
+    security::accounts::Accounts accounts_;
+    Sessions sessions_;
+    ThrottleLog throttle_log_;
+};
+
+}  // namespace sg::web::api

@@ -1,0 +1,310 @@
+// api_test.cpp: the API's request pipeline without a network — routing, authentication, CSRF,
+// forced password change, privileges and config validation — against a real store and a fake
+// device. The HTTPS path is covered by tests/system/web/.
+#include "web/api/api.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "security/accounts/testing.h"
+#include "web/api/config_json.h"
+
+namespace sg::web::api {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using security::accounts::FakeClock;
+using security::accounts::HashCostForTests;
+
+class FakeDevice : public Device {
+public:
+    std::shared_ptr<const config::Config> config() override { return cfg; }
+    core::Result<std::int64_t> commit(config::Config next, const events::Fields&) override {
+        cfg = std::make_shared<const config::Config>(std::move(next));
+        return ++commits;
+    }
+    nlohmann::json status() override { return {{"ports", nlohmann::json::array()}}; }
+    void accounts_changed() override { ++account_changes; }
+    void certificate_changed() override {}
+    config::ParseOptions parse_options() override { return {}; }
+    std::string version() override { return "test"; }
+
+    std::shared_ptr<const config::Config> cfg = std::make_shared<const config::Config>();
+    std::int64_t commits = 0;
+    int account_changes = 0;
+};
+
+struct Client {
+    std::string cookie;
+    std::string csrf;
+};
+
+class ApiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = std::filesystem::temp_directory_path() /
+               ("sg_api_" + std::to_string(::getpid()) + "_" + info->name());
+        std::filesystem::remove_all(dir_);
+        auto s = store::Store::open(dir_);
+        ASSERT_TRUE(s.ok()) << s.error().message;
+        store_ = std::move(*s);
+        log_ = std::make_unique<events::Log>(*store_);
+        api_ = std::make_unique<Api>(device_, *store_, *log_, clock_.fn(),
+                                     HashCostForTests::cheapest());
+    }
+    void TearDown() override {
+        api_.reset();
+        log_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    http::Response call(bhttp::verb method, const std::string& target,
+                        const nlohmann::json& body = nullptr, const Client* c = nullptr,
+                        const std::string& source = "127.0.0.1") {
+        http::Request req{method, target, 11};
+        req.set(bhttp::field::host, "127.0.0.1:8443");
+        if (!body.is_null()) {
+            req.set(bhttp::field::content_type, "application/json");
+            req.body() = body.dump();
+            req.prepare_payload();
+        }
+        if (c) {
+            req.set(bhttp::field::cookie, std::string(kCookieName) + "=" + c->cookie);
+            req.set("X-CSRF-Token", c->csrf);
+        }
+        http::Peer peer{boost::asio::ip::make_address(source), 40000};
+        return api_->handle(std::move(req), peer);
+    }
+    static nlohmann::json json(const http::Response& r) {
+        return nlohmann::json::parse(r.body(), nullptr, false);
+    }
+    void setup_admin() {
+        auto r = call(bhttp::verb::post, "/api/v1/setup",
+                      {{"account", "admin"}, {"password", "admin-password-1"}});
+        ASSERT_EQ(r.result(), bhttp::status::created) << r.body();
+    }
+    Client login(const std::string& name, const std::string& password) {
+        auto r =
+            call(bhttp::verb::post, "/api/v1/login", {{"account", name}, {"password", password}});
+        EXPECT_EQ(r.result(), bhttp::status::ok) << r.body();
+        const std::string set_cookie(r[bhttp::field::set_cookie]);
+        std::smatch m;
+        const std::regex re(
+            "^__Host-sg_session=([A-Za-z0-9_-]{43}); Path=/; Secure; HttpOnly; SameSite=Strict$");
+        EXPECT_TRUE(std::regex_match(set_cookie, m, re)) << set_cookie;
+        return Client{m.size() > 1 ? m[1].str() : "", json(r).value("csrf_token", "")};
+    }
+
+    FakeClock clock_;
+    FakeDevice device_;
+    std::filesystem::path dir_;
+    std::unique_ptr<store::Store> store_;
+    std::unique_ptr<events::Log> log_;
+    std::unique_ptr<Api> api_;
+};
+
+TEST(Routes, EachMethodAndPatternOnce) {
+    std::set<std::pair<int, std::string_view>> seen;
+    for (const auto& r : Api::routes()) {
+        EXPECT_TRUE(seen.emplace(static_cast<int>(r.method), r.pattern).second) << r.pattern;
+        EXPECT_EQ(r.pattern.substr(0, 8), "/api/v1/");
+    }
+}
+
+TEST_F(ApiTest, BeforeSetupOnlyPublicRoutesAnswer) {
+    for (const auto& r : Api::routes()) {
+        if (r.auth == Api::Route::Auth::Public) continue;
+        std::string target(r.pattern);
+        if (auto p = target.find("{}"); p != std::string::npos) target.replace(p, 2, "1");
+        auto res = call(r.method, target);
+        EXPECT_EQ(res.result(), bhttp::status::unauthorized) << target;
+        EXPECT_EQ(json(res)["error"], "unauthenticated");
+    }
+    auto id = call(bhttp::verb::get, "/api/v1/identity");
+    EXPECT_EQ(id.result(), bhttp::status::ok);
+    EXPECT_EQ(json(id)["setup_required"], true);
+    for (auto [name, pw] :
+         {std::pair{"admin", "admin"}, {"admin", "moxa"}, {"root", "root"}, {"admin", ""}}) {
+        auto res = call(bhttp::verb::post, "/api/v1/login", {{"account", name}, {"password", pw}});
+        EXPECT_EQ(res.result(), bhttp::status::unauthorized) << name << "/" << pw;
+    }
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/nope").result(), bhttp::status::not_found);
+}
+
+TEST_F(ApiTest, SetupOnceThenConflict) {
+    auto weak =
+        call(bhttp::verb::post, "/api/v1/setup", {{"account", "admin"}, {"password", "short"}});
+    EXPECT_EQ(weak.result(), bhttp::status::bad_request);
+    EXPECT_EQ(json(weak)["error"], "weak_password");
+    setup_admin();
+    EXPECT_EQ(device_.account_changes, 1);
+    auto again = call(bhttp::verb::post, "/api/v1/setup",
+                      {{"account", "other"}, {"password", "other-password-1"}});
+    EXPECT_EQ(again.result(), bhttp::status::conflict);
+    auto admin = login("admin", "admin-password-1");
+    auto list = json(call(bhttp::verb::get, "/api/v1/accounts", nullptr, &admin));
+    ASSERT_TRUE(list.is_array());
+    EXPECT_EQ(list.size(), 1u);
+}
+
+TEST_F(ApiTest, CsrfTokenAndOriginGuardWrites) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    Client no_token{admin.cookie, ""};
+    auto r = call(bhttp::verb::put, "/api/v1/system", {{"device_name", "x"}}, &no_token);
+    EXPECT_EQ(r.result(), bhttp::status::forbidden);
+    EXPECT_EQ(json(r)["error"], "csrf");
+    Client wrong{admin.cookie, admin.csrf + "x"};
+    EXPECT_EQ(call(bhttp::verb::put, "/api/v1/system", {{"device_name", "x"}}, &wrong).result(),
+              bhttp::status::forbidden);
+    EXPECT_EQ(device_.commits, 0);
+    auto ok = call(bhttp::verb::put, "/api/v1/system", {{"device_name", "plc-gw"}}, &admin);
+    EXPECT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+    EXPECT_EQ(device_.cfg->system.device_name, "plc-gw");
+    // A foreign Origin is refused even with the right token.
+    http::Request req{bhttp::verb::put, "/api/v1/system", 11};
+    req.set(bhttp::field::host, "127.0.0.1:8443");
+    req.set(bhttp::field::origin, "https://evil.example");
+    req.set(bhttp::field::cookie, std::string(kCookieName) + "=" + admin.cookie);
+    req.set("X-CSRF-Token", admin.csrf);
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = R"({"device_name":"evil"})";
+    auto evil = api_->handle(std::move(req), {boost::asio::ip::make_address("127.0.0.1"), 1});
+    EXPECT_EQ(evil.result(), bhttp::status::forbidden);
+    EXPECT_EQ(device_.cfg->system.device_name, "plc-gw");
+}
+
+TEST_F(ApiTest, OperatorMustChangePasswordThenIsKeptOutOfSecurityAndAccounts) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    auto created =
+        call(bhttp::verb::post, "/api/v1/accounts",
+             {{"name", "op"}, {"group", "Operator"}, {"password", "operator-pass-1"}}, &admin);
+    ASSERT_EQ(created.result(), bhttp::status::created) << created.body();
+    auto op = login("op", "operator-pass-1");
+    auto blocked = call(bhttp::verb::get, "/api/v1/ports", nullptr, &op);
+    EXPECT_EQ(blocked.result(), bhttp::status::forbidden);
+    EXPECT_EQ(json(blocked)["error"], "password_change_required");
+    auto same =
+        call(bhttp::verb::put, "/api/v1/session/password",
+             {{"current_password", "operator-pass-1"}, {"new_password", "operator-pass-1"}}, &op);
+    EXPECT_EQ(same.result(), bhttp::status::bad_request);
+    auto changed =
+        call(bhttp::verb::put, "/api/v1/session/password",
+             {{"current_password", "operator-pass-1"}, {"new_password", "operator-pass-2"}}, &op);
+    ASSERT_EQ(changed.result(), bhttp::status::no_content) << changed.body();
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/ports", nullptr, &op).result(), bhttp::status::ok);
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/system", nullptr, &op).result(), bhttp::status::ok);
+    for (const auto& r : Api::routes()) {
+        if (r.area != security::accounts::Area::Security &&
+            r.area != security::accounts::Area::Accounts) {
+            continue;
+        }
+        std::string target(r.pattern);
+        if (auto p = target.find("{}"); p != std::string::npos) target.replace(p, 2, "admin");
+        nlohmann::json body = r.write ? nlohmann::json::object() : nlohmann::json();
+        EXPECT_EQ(call(r.method, target, body, &op).result(), bhttp::status::forbidden) << target;
+    }
+}
+
+TEST_F(ApiTest, LastAdministratorStays) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    EXPECT_EQ(call(bhttp::verb::delete_, "/api/v1/accounts/admin", nullptr, &admin).result(),
+              bhttp::status::conflict);
+    auto demote =
+        call(bhttp::verb::patch, "/api/v1/accounts/admin", {{"group", "Operator"}}, &admin);
+    EXPECT_EQ(demote.result(), bhttp::status::conflict);
+    EXPECT_EQ(json(demote)["error"], "last_admin");
+    EXPECT_EQ(
+        call(bhttp::verb::patch, "/api/v1/accounts/admin", {{"active", false}}, &admin).result(),
+        bhttp::status::conflict);
+}
+
+TEST_F(ApiTest, LockoutAnswers423EvenWithTheRightPassword) {
+    setup_admin();
+    config::Config c;
+    c.login.retry_failure_threshold = 2;
+    device_.cfg = std::make_shared<const config::Config>(c);
+    for (int i = 0; i < 2; ++i) {
+        auto r = call(bhttp::verb::post, "/api/v1/login",
+                      {{"account", "admin"}, {"password", "wrong-password"}});
+        EXPECT_EQ(r.result(), bhttp::status::unauthorized);
+    }
+    auto locked = call(bhttp::verb::post, "/api/v1/login",
+                       {{"account", "admin"}, {"password", "admin-password-1"}});
+    EXPECT_EQ(locked.result(), bhttp::status::locked);
+    EXPECT_FALSE(locked[bhttp::field::retry_after].empty());
+    clock_.advance(6 * FakeClock::kMinute);
+    login("admin", "admin-password-1");
+}
+
+TEST_F(ApiTest, SameAnswerForUnknownAccountAndWrongPassword) {
+    setup_admin();
+    auto unknown = call(bhttp::verb::post, "/api/v1/login",
+                        {{"account", "ghost"}, {"password", "whatever-1"}});
+    auto wrong = call(bhttp::verb::post, "/api/v1/login",
+                      {{"account", "admin"}, {"password", "whatever-1"}});
+    EXPECT_EQ(unknown.result(), wrong.result());
+    EXPECT_EQ(unknown.body(), wrong.body());
+}
+
+TEST_F(ApiTest, InvalidPortSettingIsRefusedAndChangesNothing) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    auto ok = call(
+        bhttp::verb::put, "/api/v1/ports/1",
+        {{"device", "sim:echo"}, {"mode", {{"type", "tcp_server"}, {"local_port", 4001}}}}, &admin);
+    ASSERT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+    const auto commits = device_.commits;
+    auto bad =
+        call(bhttp::verb::put, "/api/v1/ports/1",
+             {{"device", "sim:echo"},
+              {"mode", {{"type", "tcp_server"}, {"local_port", 4001}, {"max_connections", 9}}}},
+             &admin);
+    EXPECT_EQ(bad.result(), bhttp::status::bad_request);
+    auto problems = json(bad)["problems"];
+    ASSERT_TRUE(problems.is_array() && !problems.empty()) << bad.body();
+    EXPECT_EQ(problems[0]["path"], "ports[0].mode.max_connections");
+    EXPECT_EQ(device_.commits, commits);
+    auto port = json(call(bhttp::verb::get, "/api/v1/ports/1", nullptr, &admin));
+    EXPECT_EQ(port["mode"]["max_connections"], 1);
+}
+
+TEST_F(ApiTest, ConfigRoundTripsThroughJson) {
+    auto doc = config_to_json(config::Config{});
+    auto back = config_from_json(doc, {});
+    ASSERT_TRUE(std::holds_alternative<config::Config>(back));
+    EXPECT_EQ(std::get<config::Config>(back), config::Config{});
+}
+
+TEST_F(ApiTest, LogoutEndsTheSession) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    EXPECT_EQ(call(bhttp::verb::post, "/api/v1/logout", nullptr, &admin).result(),
+              bhttp::status::no_content);
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &admin).result(),
+              bhttp::status::unauthorized);
+}
+
+TEST_F(ApiTest, MalformedBodiesAreRefusedPlainly) {
+    setup_admin();
+    http::Request req{bhttp::verb::post, "/api/v1/login", 11};
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = std::string(100, '[');
+    auto r = api_->handle(std::move(req), {boost::asio::ip::make_address("127.0.0.1"), 1});
+    EXPECT_EQ(r.result(), bhttp::status::bad_request);
+    http::Request req2{bhttp::verb::post, "/api/v1/login", 11};
+    req2.set(bhttp::field::content_type, "text/plain");
+    req2.body() = "{}";
+    EXPECT_EQ(
+        api_->handle(std::move(req2), {boost::asio::ip::make_address("127.0.0.1"), 1}).result(),
+        bhttp::status::unsupported_media_type);
+}
+
+}  // namespace
+}  // namespace sg::web::api

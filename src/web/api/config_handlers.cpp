@@ -1,0 +1,209 @@
+// config_handlers.cpp: reading and changing the configuration (issue 4 §3): sections (system,
+// password policy, login settings, HTTPS, event-log settings), serial ports with their modes, and
+// the whole document. A change is validated whole by the schema (config_json.h), committed in one
+// transaction and applied by the device; a refused change leaves everything as it was. Run on the
+// HTTP handler pool.
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "web/api/api.h"
+#include "web/api/call.h"
+#include "web/api/config_json.h"
+#include "web/api/handlers.h"
+
+namespace sg::web::api {
+
+namespace {
+
+/// The configuration section a path names, and the event that records a change of it.
+struct Section {
+    std::string_view path;
+    std::string_view key;
+    const events::Type* changed;
+};
+
+constexpr Section kSections[] = {
+    {"/api/v1/system", "system", &events::types::kConfigChanged},
+    {"/api/v1/password-policy", "password_policy", &events::types::kPolicyChanged},
+    {"/api/v1/login-settings", "login", &events::types::kPolicyChanged},
+    {"/api/v1/https", "https", &events::types::kPolicyChanged},
+    {"/api/v1/event-log/settings", "event_log", &events::types::kConfigChanged},
+};
+
+const Section* section_of(std::string_view path) {
+    for (const auto& s : kSections) {
+        if (s.path == path) return &s;
+    }
+    return nullptr;
+}
+
+std::optional<std::uint32_t> port_number(std::string_view s) {
+    std::uint32_t n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || p != s.data() + s.size() || n == 0 || n > 256) return std::nullopt;
+    return n;
+}
+
+/// "old -> new" for each changed scalar of two JSON trees (AU-2: old and new of non-secret values).
+void diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& at,
+          std::vector<std::string>& out) {
+    if (out.size() > 20) return;
+    if (a.is_object() && b.is_object()) {
+        for (const auto& [k, v] : b.items()) {
+            diff(a.contains(k) ? a[k] : nlohmann::json(), v, at.empty() ? k : at + "." + k, out);
+        }
+        for (const auto& [k, v] : a.items()) {
+            if (!b.contains(k))
+                out.push_back(fmt::format("{} removed", at.empty() ? k : at + "." + k));
+        }
+        return;
+    }
+    if (a != b) out.push_back(fmt::format("{}: {} -> {}", at, a.dump(), b.dump()));
+}
+
+std::string describe_change(const nlohmann::json& before, const nlohmann::json& after) {
+    std::vector<std::string> changes;
+    diff(before, after, "", changes);
+    std::string s;
+    for (const auto& c : changes) s += (s.empty() ? "" : "; ") + c.substr(0, 200);
+    return s.empty() ? "no change" : s;
+}
+
+}  // namespace
+
+http::Response Api::commit(Call& call, config::Config next, std::string_view what) {
+    const auto current = device_.config();
+    if (next == *current) return json_response(call, bhttp::status::ok, {{"changed", false}});
+    const auto change = describe_change(config_to_json(*current), config_to_json(next));
+    const bool https_changed = !(next.https == current->https);
+    auto rev = device_.commit(std::move(next), call.who());
+    if (!rev) {
+        log_.emit(events::types::kConfigRejected, call.who(),
+                  fmt::format("{}: {}", what, rev.error().message));
+        return error(call, bhttp::status::conflict, "not_applied", rev.error().message);
+    }
+    const auto* section = section_of(call.path);
+    log_.emit(section ? *section->changed : events::types::kConfigChanged, call.who(),
+              fmt::format("{} (revision {}): {}", what, *rev, change));
+    nlohmann::json out{{"changed", true}, {"revision", *rev}};
+    // The listener of the plane that carries this very request is not torn down under it: HTTPS
+    // settings apply at the next start of serve (docs/configuration.md).
+    if (https_changed) out["restart_required"] = true;
+    return json_response(call, bhttp::status::ok, out);
+}
+
+http::Response Api::get_section(Call& call) {
+    const auto* s = section_of(call.path);
+    SG_ASSERT(s);
+    auto doc = config_to_json(*device_.config());
+    return json_response(call, bhttp::status::ok, doc[std::string(s->key)]);
+}
+
+http::Response Api::put_section(Call& call) {
+    const auto* s = section_of(call.path);
+    SG_ASSERT(s);
+    http::Response err;
+    auto body = call.body(err);
+    if (!body) return err;
+    auto doc = config_to_json(*device_.config());
+    doc[std::string(s->key)] = std::move(*body);
+    auto parsed = config_from_json(doc, device_.parse_options());
+    if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
+        return json_response(call, bhttp::status::bad_request, problems_json(*problems));
+    }
+    return commit(call, std::move(std::get<config::Config>(parsed)), s->key);
+}
+
+http::Response Api::get_config(Call& call) {
+    return json_response(call, bhttp::status::ok, config_to_json(*device_.config()));
+}
+
+http::Response Api::put_config(Call& call) {
+    http::Response err;
+    auto body = call.body(err);
+    if (!body) return err;
+    auto parsed = config_from_json(*body, device_.parse_options());
+    if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
+        return json_response(call, bhttp::status::bad_request, problems_json(*problems));
+    }
+    return commit(call, std::move(std::get<config::Config>(parsed)), "configuration");
+}
+
+http::Response Api::list_ports(Call& call) {
+    auto doc = config_to_json(*device_.config());
+    return json_response(call, bhttp::status::ok,
+                         doc.contains("ports") ? doc["ports"] : nlohmann::json::array());
+}
+
+http::Response Api::get_port(Call& call) {
+    auto n = port_number(call.params[0]);
+    if (!n) return error(call, bhttp::status::not_found, "not_found");
+    auto doc = config_to_json(*device_.config());
+    for (const auto& p : doc.value("ports", nlohmann::json::array())) {
+        if (p.value("port", 0u) == *n) return json_response(call, bhttp::status::ok, p);
+    }
+    return error(call, bhttp::status::not_found, "not_found");
+}
+
+http::Response Api::put_port(Call& call) {
+    auto n = port_number(call.params[0]);
+    if (!n) return error(call, bhttp::status::bad_request, "invalid_field", "port number 1..256");
+    http::Response err;
+    auto body = call.body(err);
+    if (!body) return err;
+    (*body)["port"] = *n;  // the path names the port
+    auto doc = config_to_json(*device_.config());
+    auto& ports = doc["ports"];
+    if (!ports.is_array()) ports = nlohmann::json::array();
+    bool replaced = false;
+    for (auto& p : ports) {
+        if (p.value("port", 0u) == *n) {
+            p = *body;
+            replaced = true;
+        }
+    }
+    if (!replaced) ports.push_back(*body);
+    auto parsed = config_from_json(doc, device_.parse_options());
+    if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
+        return json_response(call, bhttp::status::bad_request, problems_json(*problems));
+    }
+    auto& cfg = std::get<config::Config>(parsed);
+    std::sort(cfg.ports.begin(), cfg.ports.end(),
+              [](const auto& a, const auto& b) { return a.number < b.number; });
+    return commit(call, std::move(cfg), fmt::format("port {}", *n));
+}
+
+http::Response Api::delete_port(Call& call) {
+    auto n = port_number(call.params[0]);
+    if (!n) return error(call, bhttp::status::not_found, "not_found");
+    config::Config next = *device_.config();
+    const auto before = next.ports.size();
+    std::erase_if(next.ports, [&](const auto& p) { return p.number == *n; });
+    if (next.ports.size() == before) return error(call, bhttp::status::not_found, "not_found");
+    return commit(call, std::move(next), fmt::format("port {} removed", *n));
+}
+
+http::Response Api::status(Call& call) {
+    return json_response(call, bhttp::status::ok, device_.status());
+}
+
+http::Response Api::port_status(Call& call) {
+    auto n = port_number(call.params[0]);
+    if (!n) return error(call, bhttp::status::not_found, "not_found");
+    auto all = device_.status();
+    for (const auto& p : all.value("ports", nlohmann::json::array())) {
+        if (p.value("number", 0u) == *n) return json_response(call, bhttp::status::ok, p);
+    }
+    return error(call, bhttp::status::not_found, "not_found");
+}
+
+http::Response Api::time(Call& call) {
+    // SerialGate runs on a host: its clock is the host's (kept by the host's NTP client); SNTP of
+    // its own comes with the services issue.
+    return json_response(
+        call, bhttp::status::ok,
+        {{"utc", core::format_utc(now_())}, {"time_zone", "UTC"}, {"source", "host"}});
+}
+
+}  // namespace sg::web::api

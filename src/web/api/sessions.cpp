@@ -1,0 +1,173 @@
+// sessions.cpp: the session table of the management plane (WS-1, WS-2, WS-7, AZ-4). Called from
+// API handlers on the handler pool; one mutex guards the table, each call is short.
+#include "web/api/sessions.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/assert.h"
+
+namespace sg::web::api {
+
+namespace {
+
+std::string sha256_hex(std::string_view s) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    return std::string(hex, crypto_hash_sha256_BYTES * 2);
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::string raw(bytes, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    std::string hex(bytes * 2 + 1, '\0');
+    sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                   raw.size());
+    hex.resize(bytes * 2);
+    return hex;
+}
+
+}  // namespace
+
+bool tokens_equal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size() || a.empty()) return false;
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_token() {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    std::string out(sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                    '\0');
+    sodium_bin2base64(out.data(), out.size(), raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    out.resize(std::strlen(out.c_str()));
+    sodium_memzero(raw, sizeof raw);
+    return out;
+}
+
+Sessions::Sessions(std::function<std::int64_t()> now_utc_us) : now_(std::move(now_utc_us)) {
+    SG_ASSERT(sodium_init() >= 0);
+}
+
+bool Sessions::expired(const SessionView& s, const config::LoginSettings& settings,
+                       std::int64_t now) const {
+    const std::int64_t idle_us = std::int64_t{settings.session_timeout_min} * 60 * 1000 * 1000;
+    return now - s.last_used_us >= idle_us || now - s.created_us >= kSessionAbsoluteUs;
+}
+
+std::vector<SessionView> Sessions::purge_locked(const config::LoginSettings& settings,
+                                                std::int64_t now) {
+    std::vector<SessionView> gone;
+    for (auto it = by_hash_.begin(); it != by_hash_.end();) {
+        if (expired(it->second, settings, now)) {
+            gone.push_back(std::move(it->second));
+            it = by_hash_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
+std::variant<Sessions::Created, std::string> Sessions::create(
+    std::string_view account, std::string_view group, std::string_view source,
+    bool must_change_password, const config::LoginSettings& settings) {
+    const std::int64_t now = now_();
+    std::lock_guard lock(mu_);
+    (void)purge_locked(settings, now);  // expired sessions do not count against the caps
+    std::size_t mine = 0;
+    for (const auto& [_, s] : by_hash_) mine += s.account == account ? 1 : 0;
+    if (by_hash_.size() >= settings.max_web_sessions || mine >= settings.max_sessions_per_account) {
+        return std::string("too_many_sessions");
+    }
+    Created c;
+    c.cookie_value = random_token();  // WS-1: a fresh id at every login (no fixation)
+    c.view = SessionView{.public_id = random_hex(8),
+                         .account = std::string(account),
+                         .group = std::string(group),
+                         .source = std::string(source),
+                         .created_us = now,
+                         .last_used_us = now,
+                         .must_change_password = must_change_password,
+                         .csrf_token = random_token()};
+    by_hash_.emplace(sha256_hex(c.cookie_value), c.view);
+    return c;
+}
+
+std::optional<SessionView> Sessions::touch(std::string_view cookie_value,
+                                           const config::LoginSettings& settings) {
+    if (cookie_value.empty() || cookie_value.size() > 128) return std::nullopt;
+    const std::int64_t now = now_();
+    const std::string key = sha256_hex(cookie_value);
+    std::lock_guard lock(mu_);
+    auto it = by_hash_.find(key);
+    if (it == by_hash_.end()) return std::nullopt;
+    if (expired(it->second, settings, now)) return std::nullopt;  // purge() reports it
+    it->second.last_used_us = now;
+    return it->second;
+}
+
+bool Sessions::end_by_cookie(std::string_view cookie_value) {
+    const std::string key = sha256_hex(cookie_value);
+    std::lock_guard lock(mu_);
+    return by_hash_.erase(key) > 0;
+}
+
+std::optional<SessionView> Sessions::end(std::string_view public_id) {
+    std::lock_guard lock(mu_);
+    for (auto it = by_hash_.begin(); it != by_hash_.end(); ++it) {
+        if (it->second.public_id == public_id) {
+            SessionView v = std::move(it->second);
+            by_hash_.erase(it);
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+std::size_t Sessions::end_account(std::string_view account, std::string_view keep_public_id) {
+    std::lock_guard lock(mu_);
+    std::size_t n = 0;
+    for (auto it = by_hash_.begin(); it != by_hash_.end();) {
+        if (it->second.account == account && it->second.public_id != keep_public_id) {
+            it = by_hash_.erase(it);
+            ++n;
+        } else {
+            ++it;
+        }
+    }
+    return n;
+}
+
+void Sessions::set_must_change(std::string_view public_id, bool value) {
+    std::lock_guard lock(mu_);
+    for (auto& [_, s] : by_hash_) {
+        if (s.public_id == public_id) s.must_change_password = value;
+    }
+}
+
+std::vector<SessionView> Sessions::list(const config::LoginSettings& settings) {
+    const std::int64_t now = now_();
+    std::lock_guard lock(mu_);
+    std::vector<SessionView> out;
+    for (const auto& [_, s] : by_hash_) {
+        if (!expired(s, settings, now)) out.push_back(s);
+    }
+    std::sort(out.begin(), out.end(), [](const SessionView& a, const SessionView& b) {
+        return a.created_us < b.created_us;
+    });
+    return out;
+}
+
+std::vector<SessionView> Sessions::purge(const config::LoginSettings& settings) {
+    const std::int64_t now = now_();
+    std::lock_guard lock(mu_);
+    return purge_locked(settings, now);
+}
+
+}  // namespace sg::web::api

@@ -1,0 +1,81 @@
+// sessions.h: web sessions of the management plane (WS-1, WS-2, WS-7, AZ-4, guide §4.3). A session
+// id is 256 bits from the OS CSPRNG, handed to the browser once in the cookie and kept here only
+// as its SHA-256; each session has its own CSRF token (WS-4). Sessions live in memory: a restart
+// logs everyone out, which is the safe direction. Thread-safe (API handlers run on a pool).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/settings.h"
+#include "core/clock.h"
+
+namespace sg::web::api {
+
+/// WS-2: a session ends 8 h after login whatever its activity.
+inline constexpr std::int64_t kSessionAbsoluteUs = 8LL * 3600 * 1000 * 1000;
+/// WS-3: the `__Host-` prefix makes the browser refuse it without Secure, with a Domain, or with a
+/// Path other than "/".
+inline constexpr std::string_view kCookieName = "__Host-sg_session";
+
+struct SessionView {
+    std::string public_id;  // random, shown to administrators; not the cookie
+    std::string account;
+    std::string group;
+    std::string source;  // peer address at login
+    std::int64_t created_us = 0;
+    std::int64_t last_used_us = 0;
+    bool must_change_password = false;
+    std::string csrf_token;
+};
+
+class Sessions {
+public:
+    explicit Sessions(std::function<std::int64_t()> now_utc_us = core::now_utc_us);
+
+    struct Created {
+        std::string cookie_value;  // the secret: goes out once in Set-Cookie, never logged
+        SessionView view;
+    };
+    /// "too_many_sessions" when the device-wide or the per-account cap is reached (WS-7).
+    std::variant<Created, std::string> create(std::string_view account, std::string_view group,
+                                              std::string_view source, bool must_change_password,
+                                              const config::LoginSettings& settings);
+    /// The live session for a cookie value, its idle clock restarted; nullopt when unknown,
+    /// idle longer than session_timeout_min, or older than kSessionAbsoluteUs.
+    std::optional<SessionView> touch(std::string_view cookie_value,
+                                     const config::LoginSettings& settings);
+    bool end_by_cookie(std::string_view cookie_value);
+    std::optional<SessionView> end(std::string_view public_id);
+    /// Ends every session of `account` except `keep_public_id` (PW-6, AZ-4); returns how many.
+    std::size_t end_account(std::string_view account, std::string_view keep_public_id = {});
+    void set_must_change(std::string_view public_id, bool value);
+    /// Live sessions, oldest first.
+    std::vector<SessionView> list(const config::LoginSettings& settings);
+    /// Removes expired sessions and returns them (the caller logs "session expired", AU-2).
+    std::vector<SessionView> purge(const config::LoginSettings& settings);
+
+private:
+    bool expired(const SessionView& s, const config::LoginSettings& settings,
+                 std::int64_t now) const;
+    std::vector<SessionView> purge_locked(const config::LoginSettings& settings, std::int64_t now);
+
+    std::function<std::int64_t()> now_;
+    std::mutex mu_;
+    std::map<std::string, SessionView, std::less<>> by_hash_;  // hex SHA-256(cookie) -> session
+};
+
+/// Constant-time comparison for tokens (ST-4).
+bool tokens_equal(std::string_view a, std::string_view b);
+/// 32 random bytes, base64url without padding (43 characters).
+std::string random_token();
+
+}  // namespace sg::web::api

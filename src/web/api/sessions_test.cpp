@@ -1,0 +1,105 @@
+#include "web/api/sessions.h"
+
+#include <gtest/gtest.h>
+
+namespace sg::web::api {
+namespace {
+
+struct Fixture : ::testing::Test {
+    std::int64_t now = 1'000'000'000'000;
+    Sessions sessions{[this] { return now; }};
+    config::LoginSettings settings;
+    Sessions::Created login(const std::string& account) {
+        auto r = sessions.create(account, "Administrator", "127.0.0.1", false, settings);
+        EXPECT_TRUE(std::holds_alternative<Sessions::Created>(r));
+        return std::get<Sessions::Created>(r);
+    }
+};
+
+TEST_F(Fixture, CookieIsRandom256BitsAndCsrfDiffers) {
+    auto a = login("a");
+    auto b = login("a");
+    EXPECT_EQ(a.cookie_value.size(), 43u);  // 32 bytes base64url
+    EXPECT_NE(a.cookie_value, b.cookie_value);
+    EXPECT_NE(a.view.csrf_token, a.cookie_value);
+    EXPECT_NE(a.view.public_id, b.view.public_id);
+    auto v = sessions.touch(a.cookie_value, settings);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->account, "a");
+    EXPECT_FALSE(sessions.touch(a.cookie_value + "x", settings));
+    EXPECT_FALSE(sessions.touch("", settings));
+}
+
+TEST_F(Fixture, IdleTimeoutAndTouchRestartsIt) {
+    settings.session_timeout_min = 1;
+    auto a = login("a");
+    now += 50'000'000;
+    EXPECT_TRUE(sessions.touch(a.cookie_value, settings));
+    now += 50'000'000;  // 100 s after login, 50 s after the last use
+    EXPECT_TRUE(sessions.touch(a.cookie_value, settings));
+    now += 61'000'000;
+    EXPECT_FALSE(sessions.touch(a.cookie_value, settings));
+    auto gone = sessions.purge(settings);
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0].account, "a");
+}
+
+TEST_F(Fixture, AbsoluteLifetimeEndsAnActiveSession) {
+    settings.session_timeout_min = 1440;
+    auto a = login("a");
+    for (int i = 0; i < 8 * 60; ++i) {
+        now += 60'000'000;
+        if (!sessions.touch(a.cookie_value, settings)) {
+            EXPECT_GE(i, 8 * 60 - 1);
+            return;
+        }
+    }
+    FAIL() << "session outlived 8 h";
+}
+
+TEST_F(Fixture, DeviceWideAndPerAccountCaps) {
+    settings.max_web_sessions = 3;
+    settings.max_sessions_per_account = 2;
+    login("a");
+    login("a");
+    auto r = sessions.create("a", "Administrator", "x", false, settings);
+    ASSERT_TRUE(std::holds_alternative<std::string>(r));
+    EXPECT_EQ(std::get<std::string>(r), "too_many_sessions");
+    login("b");
+    r = sessions.create("c", "Operator", "x", false, settings);
+    EXPECT_TRUE(std::holds_alternative<std::string>(r));
+}
+
+TEST_F(Fixture, ExpiredSessionsDoNotCountAgainstTheCap) {
+    settings.max_web_sessions = 1;
+    settings.session_timeout_min = 1;
+    login("a");
+    now += 120'000'000;
+    login("b");
+}
+
+TEST_F(Fixture, EndByIdByCookieAndByAccount) {
+    auto a1 = login("a");
+    auto a2 = login("a");
+    auto b = login("b");
+    EXPECT_EQ(sessions.end_account("a", a1.view.public_id), 1u);
+    EXPECT_TRUE(sessions.touch(a1.cookie_value, settings));
+    EXPECT_FALSE(sessions.touch(a2.cookie_value, settings));
+    auto ended = sessions.end(b.view.public_id);
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(ended->account, "b");
+    EXPECT_FALSE(sessions.touch(b.cookie_value, settings));
+    EXPECT_TRUE(sessions.end_by_cookie(a1.cookie_value));
+    EXPECT_FALSE(sessions.touch(a1.cookie_value, settings));
+    EXPECT_TRUE(sessions.list(settings).empty());
+}
+
+TEST(Tokens, ConstantTimeCompareRejectsEmptyAndLengthMismatch) {
+    EXPECT_TRUE(tokens_equal("abc", "abc"));
+    EXPECT_FALSE(tokens_equal("abc", "abd"));
+    EXPECT_FALSE(tokens_equal("abc", "abcd"));
+    EXPECT_FALSE(tokens_equal("", ""));
+}
+
+}  // namespace
+}  // namespace sg::web::api

@@ -1,0 +1,52 @@
+// limits.h: every bound of the HTTPS server in one struct (STYLE.md §3.9, NE-5, NE-6). Passed to
+// web::http::Server by value at construction; the fuzz target and precheck() read the same struct,
+// so what the fuzzer explores is what the server enforces.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace sg::web::http {
+
+struct Limits {
+    /// Request line + header fields, bytes. Beyond: 431 and close.
+    std::size_t header_bytes = 8 * 1024;
+    /// Request body, bytes (after de-chunking). Beyond: 413 and close.
+    std::size_t body_bytes = 256 * 1024;
+
+    /// TCP accept → TLS handshake finished (NE-6: 10 s). Covers a client that never speaks.
+    std::chrono::seconds handshake_timeout{10};
+    /// First byte of a request → complete header block; for the first request, from the end of
+    /// the handshake (NE-6: full request headers in 10 s). A slowloris client is cut here.
+    std::chrono::seconds header_timeout{10};
+    /// End of header → complete body.
+    std::chrono::seconds body_timeout{30};
+    /// Keep-alive: end of a response → first byte of the next request.
+    std::chrono::seconds idle_timeout{30};
+    /// One response written; a client that stops reading is cut here.
+    std::chrono::seconds write_timeout{30};
+    /// Graceful TLS close (our close_notify out, theirs in); then the socket is closed anyway.
+    std::chrono::seconds shutdown_timeout{2};
+
+    /// HTTPS + redirect connections in total (NE-5: 128); beyond: accepted, closed at once.
+    std::size_t max_connections = 128;
+    /// Concurrent connections from one source address (NE-5: 16); beyond: closed at once.
+    std::size_t max_connections_per_source = 16;
+    /// Token bucket per source address: refill rate (requests/s) and depth. Empty → 429 +
+    /// Retry-After, the handler is not called (NE-5: 50/s, burst 100).
+    double requests_per_second_per_source = 50;
+    double burst_per_source = 100;
+    /// Source addresses remembered (connection counts, buckets). When full, idle entries are
+    /// evicted, so a spray of source addresses cannot grow memory (NE-8). Must exceed
+    /// max_connections so that an entry without connections always exists to evict.
+    std::size_t max_sources = 4096;
+
+    /// Requests served on one connection; the last one is answered with Connection: close.
+    std::size_t max_requests_per_connection = 1000;
+    /// Threads running the handler (it may block on SQLite or Argon2id).
+    std::size_t handler_threads = 2;
+    /// Requests waiting for a handler thread; beyond: 503 + Retry-After.
+    std::size_t max_queued_requests = 256;
+};
+
+}  // namespace sg::web::http

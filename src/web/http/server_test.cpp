@@ -1,0 +1,630 @@
+#include "web/http/server.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace sg::web::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+// How long any client operation may take before the test gives up (never reached when the
+// server behaves; keeps a broken server from hanging the suite).
+constexpr auto kClientDeadline = 5s;
+
+// ---- a self-signed ECDSA P-256 certificate, made in memory
+
+struct TestCert {
+    std::shared_ptr<ssl::context> ctx;
+    std::string fingerprint;  // SHA-256 of the DER certificate, hex
+};
+
+std::string hex(const unsigned char* p, unsigned n) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s;
+    for (unsigned i = 0; i < n; ++i) {
+        s += kHex[p[i] >> 4U];
+        s += kHex[p[i] & 0xFU];
+    }
+    return s;
+}
+
+std::string fingerprint_of(X509* x) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    X509_digest(x, EVP_sha256(), md, &n);
+    return hex(md, n);
+}
+
+TestCert make_cert(const char* cn, long serial) {
+    EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                               -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509_sign(x, key, EVP_sha256());
+    TestCert out;
+    out.ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(out.ctx->native_handle(), TLS1_2_VERSION);
+    SSL_CTX_use_certificate(out.ctx->native_handle(), x);
+    SSL_CTX_use_PrivateKey(out.ctx->native_handle(), key);
+    out.fingerprint = fingerprint_of(x);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return out;
+}
+
+// ---- clients: asynchronous Beast streams driven by their own io_context, every operation
+// under kClientDeadline.
+
+template <typename Stream>
+class ClientBase {
+public:
+    /// Reads one response; `head`: the request was HEAD (no body follows).
+    std::pair<ErrorCode, bhttp::response<bhttp::string_body>> read_response(bool head = false) {
+        bhttp::response_parser<bhttp::string_body> p;
+        p.skip(head);
+        ErrorCode result;
+        lowest().expires_after(kClientDeadline);
+        bhttp::async_read(stream_, buf_, p, [&](ErrorCode ec, std::size_t) { result = ec; });
+        run();
+        return {result, p.release()};
+    }
+    ErrorCode write(std::string_view bytes) {
+        ErrorCode result;
+        lowest().expires_after(kClientDeadline);
+        asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                          [&](ErrorCode ec, std::size_t) { result = ec; });
+        run();
+        return result;
+    }
+    std::pair<ErrorCode, bhttp::response<bhttp::string_body>> get(const std::string& target,
+                                                                  bool head = false) {
+        const std::string req =
+            std::string(head ? "HEAD " : "GET ") + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        if (auto ec = write(req)) return {ec, {}};
+        return read_response(head);
+    }
+    /// Reads until the server closes; returns how long that took (or kClientDeadline + 1 s
+    /// when it did not close).
+    SteadyClock::duration wait_closed() {
+        const auto t = SteadyClock::now();
+        lowest().expires_after(kClientDeadline);
+        for (;;) {
+            ErrorCode result;
+            char byte[256];
+            stream_.async_read_some(asio::buffer(byte),
+                                    [&](ErrorCode ec, std::size_t) { result = ec; });
+            run();
+            if (result == beast::error::timeout) return kClientDeadline + 1s;
+            if (result) return SteadyClock::now() - t;
+        }
+    }
+
+protected:
+    template <typename... Args>
+    explicit ClientBase(Args&&... args) : stream_(std::forward<Args>(args)...) {}
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    void run() {
+        io_.restart();
+        io_.run();
+    }
+    ErrorCode connect_tcp(std::uint16_t port) {
+        ErrorCode result;
+        lowest().expires_after(kClientDeadline);
+        lowest().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                               [&](ErrorCode ec) { result = ec; });
+        run();
+        return result;
+    }
+
+    static inline asio::io_context io_;  // one per test thread's clients; run on demand
+    Stream stream_;
+    beast::flat_buffer buf_;
+};
+
+class TlsClient : public ClientBase<beast::ssl_stream<beast::tcp_stream>> {
+public:
+    TlsClient() : ClientBase(beast::tcp_stream(io_), client_ctx()) {}
+
+    ErrorCode connect(std::uint16_t port) {
+        if (auto ec = connect_tcp(port)) return ec;
+        ErrorCode result;
+        lowest().expires_after(kClientDeadline);
+        stream_.async_handshake(ssl::stream_base::client, [&](ErrorCode ec) { result = ec; });
+        run();
+        return result;
+    }
+    std::string peer_fingerprint() {
+        X509* x = SSL_get1_peer_certificate(stream_.native_handle());
+        if (x == nullptr) return {};
+        std::string f = fingerprint_of(x);
+        X509_free(x);
+        return f;
+    }
+
+private:
+    static ssl::context& client_ctx() {
+        static ssl::context ctx = [] {
+            ssl::context c(ssl::context::tls_client);
+            c.set_verify_mode(ssl::verify_none);  // the test certificates are self-signed
+            return c;
+        }();
+        return ctx;
+    }
+};
+
+class TcpClient : public ClientBase<beast::tcp_stream> {
+public:
+    TcpClient() : ClientBase(io_) {}
+    ErrorCode connect(std::uint16_t port) { return connect_tcp(port); }
+};
+
+std::string header(const bhttp::response<bhttp::string_body>& res, std::string_view name) {
+    return std::string(res[name]);
+}
+
+void expect_security_headers(const bhttp::response<bhttp::string_body>& res) {
+    EXPECT_EQ(header(res, "Strict-Transport-Security"), "max-age=63072000");
+    EXPECT_EQ(header(res, "Content-Security-Policy"),
+              "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+              "frame-ancestors 'none'");
+    EXPECT_EQ(header(res, "X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(header(res, "X-Frame-Options"), "DENY");
+    EXPECT_EQ(header(res, "Referrer-Policy"), "no-referrer");
+    EXPECT_EQ(header(res, "Cross-Origin-Opener-Policy"), "same-origin");
+    EXPECT_EQ(header(res, "Cross-Origin-Resource-Policy"), "same-origin");
+    EXPECT_EQ(header(res, "Permissions-Policy"),
+              "camera=(), microphone=(), geolocation=(), usb=(), serial=()");
+    EXPECT_EQ(header(res, "Cache-Control"), "no-store");
+    EXPECT_EQ(res.count(bhttp::field::server), 0U);
+    EXPECT_EQ(res.count("X-Powered-By"), 0U);
+}
+
+/// Test limits: short deadlines so that timeouts are observable within the 20 s budget.
+Limits test_limits() {
+    Limits lim;
+    lim.handshake_timeout = 1s;
+    lim.header_timeout = 1s;
+    lim.body_timeout = 2s;
+    lim.idle_timeout = 3s;
+    lim.write_timeout = 2s;
+    lim.shutdown_timeout = 1s;
+    return lim;
+}
+
+// ---- the fixture: a Server on an io_context run by one thread, like the daemon.
+
+class ServerTest : public ::testing::Test {
+protected:
+    ServerTest() : cert1_(make_cert("one", 1)), cert2_(make_cert("two", 2)) {}
+
+    /// Echoes the method and target; sets headers that must not reach the client.
+    Response echo(Request&& req, const Peer& peer) {
+        ++calls_;
+        {
+            const std::lock_guard lock(mutex_);
+            handler_thread_ = std::this_thread::get_id();
+            last_peer_ = peer;
+        }
+        Response res{bhttp::status::ok, req.version()};
+        res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+        res.set(bhttp::field::server, "Boost.Beast/345");  // WS-6: removed by the server
+        res.set("X-Powered-By", "tests");
+        res.set(bhttp::field::set_cookie, "from_handler=1");
+        res.body() =
+            std::string(req.method_string()) + " " + std::string(req.target()) + " " + req.body();
+        if (req.target() == "/throw") throw std::runtime_error("handler bug");
+        if (req.target() == "/error") return error_response(bhttp::status::not_found, "not_found");
+        return res;
+    }
+
+    void start(Limits lim = test_limits()) {
+        server_ = std::make_unique<Server>(
+            io_, [this](Request&& r, const Peer& p) { return echo(std::move(r), p); }, lim);
+        const auto st = server_->start("127.0.0.1", 0, cert1_.ctx);
+        ASSERT_TRUE(st) << st.error().message;
+        port_ = server_->local_port();
+        ASSERT_NE(port_, 0);
+        io_thread_ = std::thread([this] { io_.run(); });
+    }
+
+    /// stop() on the io thread; true when `done` ran within the bound.
+    bool stop_server(std::chrono::seconds bound = 5s) {
+        std::promise<void> done;
+        auto f = done.get_future();
+        asio::post(io_, [&] { server_->stop([&] { done.set_value(); }); });
+        return f.wait_for(bound) == std::future_status::ready;
+    }
+
+    /// Counters once every connection has ended (stop() waits for that), so that a counter
+    /// bumped just after the socket closed is included.
+    Stats final_stats() {
+        EXPECT_TRUE(stop_server());
+        stopped_ = true;
+        return server_->stats();
+    }
+
+    void TearDown() override {
+        if (server_ && !stopped_) {
+            EXPECT_TRUE(stop_server());
+        }
+        work_.reset();
+        io_.stop();
+        if (io_thread_.joinable()) io_thread_.join();
+        server_.reset();
+    }
+
+    TestCert cert1_;
+    TestCert cert2_;
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+    std::thread io_thread_;
+    std::unique_ptr<Server> server_;
+    std::uint16_t port_ = 0;
+    bool stopped_ = false;
+    std::atomic<int> calls_{0};
+    std::mutex mutex_;
+    std::thread::id handler_thread_;
+    Peer last_peer_;
+};
+
+TEST_F(ServerTest, GetReachesHandlerOffTheIoThreadAndCarriesSecurityHeaders) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    EXPECT_EQ(c.peer_fingerprint(), cert1_.fingerprint);
+    auto [ec, res] = c.get("/api/v1/x?y=1");
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 200U);
+    EXPECT_EQ(res.body(), "GET /api/v1/x?y=1 ");
+    EXPECT_EQ(header(res, "Content-Length"), std::to_string(res.body().size()));
+    expect_security_headers(res);
+    const std::lock_guard lock(mutex_);
+    EXPECT_NE(handler_thread_, io_thread_.get_id());
+    EXPECT_EQ(last_peer_.address, asio::ip::make_address("127.0.0.1"));
+    EXPECT_NE(last_peer_.port, 0);
+    EXPECT_EQ(last_peer_.to_string(), "127.0.0.1:" + std::to_string(last_peer_.port));
+}
+
+TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    auto [ec1, r1] = c.get("/one");
+    ASSERT_FALSE(ec1);
+    EXPECT_TRUE(r1.keep_alive());
+    auto [ec2, r2] = c.get("/two");
+    ASSERT_FALSE(ec2) << ec2.message();
+    EXPECT_EQ(r2.body(), "GET /two ");
+    EXPECT_EQ(server_->stats().connections, 1U);
+    EXPECT_EQ(server_->stats().requests, 2U);
+}
+
+TEST_F(ServerTest, PostBodyHeadAndHttp10) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    ASSERT_FALSE(
+        c.write("POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "2\r\n{}\r\n0\r\n\r\n"));
+    auto [ec, res] = c.read_response();
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(res.body(), "POST /p {}");
+    // HEAD: the length of the GET body, no body bytes (the next read would see them).
+    auto [ech, head] = c.get("/h", /*head=*/true);
+    ASSERT_FALSE(ech);
+    EXPECT_EQ(header(head, "Content-Length"), "8");  // "HEAD /h "
+    EXPECT_TRUE(head.body().empty());
+    auto [ecg, after] = c.get("/g");
+    ASSERT_FALSE(ecg);
+    EXPECT_EQ(after.body(), "GET /g ");
+    // HTTP/1.0 without keep-alive: answered as 1.0, then closed.
+    TlsClient c10;
+    ASSERT_FALSE(c10.connect(port_));
+    ASSERT_FALSE(c10.write("GET /old HTTP/1.0\r\n\r\n"));
+    auto [ec10, r10] = c10.read_response();
+    ASSERT_FALSE(ec10);
+    EXPECT_EQ(r10.version(), 10U);
+    EXPECT_EQ(r10.body(), "GET /old ");
+    EXPECT_LT(c10.wait_closed(), 3s);
+}
+
+TEST_F(ServerTest, HeaderOverLimitIs431) {
+    Limits lim = test_limits();
+    lim.header_bytes = 1024;
+    start(lim);
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    ASSERT_FALSE(
+        c.write("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n"));
+    auto [ec, res] = c.read_response();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 431U);
+    EXPECT_EQ(res.body(), R"({"error":"header_too_large"})");
+    expect_security_headers(res);
+    EXPECT_LT(c.wait_closed(), 3s);
+    EXPECT_EQ(calls_.load(), 0);
+    EXPECT_EQ(server_->stats().rejected_size, 1U);
+}
+
+TEST_F(ServerTest, BodyOverLimitIs413) {
+    Limits lim = test_limits();
+    lim.body_bytes = 1000;
+    start(lim);
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    // Announced length over the limit: refused before a body byte is read.
+    ASSERT_FALSE(c.write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"));
+    auto [ec, res] = c.read_response();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 413U);
+    EXPECT_EQ(res.body(), R"({"error":"body_too_large"})");
+    expect_security_headers(res);
+    EXPECT_LT(c.wait_closed(), 3s);
+    // Chunked: the limit is found while reading.
+    TlsClient c2;
+    ASSERT_FALSE(c2.connect(port_));
+    ASSERT_FALSE(
+        c2.write("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "800\r\n" +
+                 std::string(0x800, 'x') + "\r\n0\r\n\r\n"));
+    auto [ec2, res2] = c2.read_response();
+    ASSERT_FALSE(ec2) << ec2.message();
+    EXPECT_EQ(res2.result_int(), 413U);
+    EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, GarbageIs400) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    ASSERT_FALSE(c.write("\x01\x02\x03 nonsense \xff\r\n\r\n"));
+    auto [ec, res] = c.read_response();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 400U);
+    EXPECT_EQ(res.body(), R"({"error":"bad_request"})");
+    EXPECT_EQ(header(res, "Content-Type"), "application/json; charset=utf-8");
+    expect_security_headers(res);
+    EXPECT_LT(c.wait_closed(), 3s);
+    // A method nothing serves: the server's own precheck, not the handler.
+    TlsClient c2;
+    ASSERT_FALSE(c2.connect(port_));
+    ASSERT_FALSE(c2.write("TRACE / HTTP/1.1\r\nHost: a\r\n\r\n"));
+    auto [ec2, res2] = c2.read_response();
+    ASSERT_FALSE(ec2);
+    EXPECT_EQ(res2.result_int(), 501U);
+    EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, SlowlorisIsCutAtHeaderTimeout) {
+    start();  // header_timeout 1 s
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    ASSERT_FALSE(c.write("GET / HTTP/1.1\r\nHost: a\r\nX-Slow: a"));  // and never the rest
+    const auto took = c.wait_closed();
+    EXPECT_GE(took, 500ms);
+    EXPECT_LT(took, 4s);
+    EXPECT_EQ(calls_.load(), 0);
+    EXPECT_EQ(final_stats().timeouts, 1U);
+}
+
+TEST_F(ServerTest, SilentTcpClientIsCutAtHandshakeTimeout) {
+    start();  // handshake_timeout 1 s
+    TcpClient c;
+    ASSERT_FALSE(c.connect(port_));
+    const auto took = c.wait_closed();
+    EXPECT_GE(took, 500ms);
+    EXPECT_LT(took, 4s);
+    const Stats st = final_stats();
+    EXPECT_EQ(st.handshake_failures, 1U);
+    EXPECT_EQ(st.timeouts, 1U);
+}
+
+TEST_F(ServerTest, PerSourceConnectionCap) {
+    Limits lim = test_limits();
+    lim.max_connections_per_source = 2;
+    start(lim);
+    TlsClient a;
+    TlsClient b;
+    ASSERT_FALSE(a.connect(port_));
+    ASSERT_FALSE(b.connect(port_));
+    TlsClient third;
+    EXPECT_TRUE(third.connect(port_));  // closed at accept: the handshake cannot finish
+    EXPECT_EQ(server_->stats().rejected_connections, 1U);
+    // The two admitted ones still work.
+    auto [ec, res] = a.get("/a");
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(res.result_int(), 200U);
+}
+
+TEST_F(ServerTest, TotalConnectionCap) {
+    Limits lim = test_limits();
+    lim.max_connections = 1;
+    start(lim);
+    TlsClient a;
+    ASSERT_FALSE(a.connect(port_));
+    TlsClient b;
+    EXPECT_TRUE(b.connect(port_));
+    EXPECT_EQ(server_->stats().rejected_connections, 1U);
+}
+
+TEST_F(ServerTest, TokenBucketAnswers429WithRetryAfter) {
+    Limits lim = test_limits();
+    lim.burst_per_source = 3;
+    lim.requests_per_second_per_source = 0.001;
+    start(lim);
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    for (int i = 0; i < 3; ++i) {
+        auto [ec, res] = c.get("/ok");
+        ASSERT_FALSE(ec);
+        EXPECT_EQ(res.result_int(), 200U) << i;
+    }
+    auto [ec, res] = c.get("/limited");
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(res.result_int(), 429U);
+    EXPECT_EQ(header(res, "Retry-After"), "1000");
+    EXPECT_EQ(res.body(), R"({"error":"too_many_requests"})");
+    expect_security_headers(res);
+    EXPECT_EQ(calls_.load(), 3);
+    EXPECT_EQ(server_->stats().rejected_rate, 1U);
+}
+
+TEST_F(ServerTest, FullBacklogAnswers503) {
+    Limits lim = test_limits();
+    lim.max_queued_requests = 0;  // nothing may wait for a handler thread
+    start(lim);
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    auto [ec, res] = c.get("/x");
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(res.result_int(), 503U);
+    EXPECT_EQ(header(res, "Retry-After"), "1");
+    EXPECT_EQ(calls_.load(), 0);
+}
+
+TEST_F(ServerTest, HandlerExceptionIs500AndErrorsKeepTheConnection) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    auto [ec, res] = c.get("/throw");
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(res.result_int(), 500U);
+    EXPECT_EQ(res.body(), R"({"error":"internal_error"})");
+    EXPECT_TRUE(res.keep_alive());
+    // error_response() says "Connection: close" by default; the server decides keep-alive.
+    auto [ec2, res2] = c.get("/error");
+    ASSERT_FALSE(ec2);
+    EXPECT_EQ(res2.result_int(), 404U);
+    EXPECT_TRUE(res2.keep_alive());
+    expect_security_headers(res2);
+    auto [ec3, res3] = c.get("/after");
+    ASSERT_FALSE(ec3);
+    EXPECT_EQ(res3.result_int(), 200U);
+}
+
+TEST_F(ServerTest, MaxRequestsPerConnection) {
+    Limits lim = test_limits();
+    lim.max_requests_per_connection = 2;
+    start(lim);
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    auto [ec1, r1] = c.get("/1");
+    ASSERT_FALSE(ec1);
+    EXPECT_TRUE(r1.keep_alive());
+    auto [ec2, r2] = c.get("/2");
+    ASSERT_FALSE(ec2);
+    EXPECT_FALSE(r2.keep_alive());
+    EXPECT_EQ(header(r2, "Connection"), "close");
+    EXPECT_LT(c.wait_closed(), 3s);
+}
+
+TEST_F(ServerTest, SetTlsContextSwapsCertificateForNewConnectionsOnly) {
+    start();
+    TlsClient old_conn;
+    ASSERT_FALSE(old_conn.connect(port_));
+    ASSERT_EQ(old_conn.peer_fingerprint(), cert1_.fingerprint);
+    server_->set_tls_context(cert2_.ctx);
+    TlsClient fresh;
+    ASSERT_FALSE(fresh.connect(port_));
+    EXPECT_EQ(fresh.peer_fingerprint(), cert2_.fingerprint);
+    // CE-3: the established keep-alive connection goes on working with its certificate.
+    auto [ec, res] = old_conn.get("/still");
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 200U);
+    EXPECT_EQ(old_conn.peer_fingerprint(), cert1_.fingerprint);
+    auto [ec2, res2] = fresh.get("/new");
+    ASSERT_FALSE(ec2);
+    EXPECT_EQ(res2.result_int(), 200U);
+}
+
+TEST_F(ServerTest, RedirectAnswers301WithoutCookie) {
+    start();
+    const auto st = server_->start_redirect("127.0.0.1", 0, 8443);
+    ASSERT_TRUE(st) << st.error().message;
+    ASSERT_NE(server_->redirect_port(), 0);
+    TcpClient c;
+    ASSERT_FALSE(c.connect(server_->redirect_port()));
+    ASSERT_FALSE(
+        c.write("GET /api/v1/x?y=1 HTTP/1.1\r\nHost: device.test:8080\r\n"
+                "Cookie: __Host-sg_session=abc\r\n\r\n"));
+    auto [ec, res] = c.read_response();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 301U);
+    EXPECT_EQ(header(res, "Location"), "https://device.test:8443/api/v1/x?y=1");
+    EXPECT_EQ(res.count(bhttp::field::set_cookie), 0U);
+    EXPECT_FALSE(res.keep_alive());
+    expect_security_headers(res);
+    EXPECT_LT(c.wait_closed(), 3s);
+    EXPECT_EQ(calls_.load(), 0);  // never the handler
+    // A request without Host cannot be redirected.
+    TcpClient bad;
+    ASSERT_FALSE(bad.connect(server_->redirect_port()));
+    ASSERT_FALSE(bad.write("GET / HTTP/1.0\r\n\r\n"));
+    auto [ec2, res2] = bad.read_response();
+    ASSERT_FALSE(ec2);
+    EXPECT_EQ(res2.result_int(), 400U);
+}
+
+TEST_F(ServerTest, StartErrorsAreValues) {
+    start();
+    Server other(
+        io_, [](Request&&, const Peer&) { return Response{}; }, test_limits());
+    const auto in_use = other.start("127.0.0.1", port_, cert1_.ctx);
+    ASSERT_FALSE(in_use);
+    EXPECT_EQ(in_use.error().code, std::errc::address_in_use);
+    const auto bad = other.start("not-an-address", 0, cert1_.ctx);
+    ASSERT_FALSE(bad);
+    EXPECT_FALSE(other.start("127.0.0.1", 0, nullptr));
+    // A Server never started stops at once.
+    std::promise<void> done;
+    asio::post(io_, [&] { other.stop([&] { done.set_value(); }); });
+    EXPECT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+}
+
+TEST_F(ServerTest, StopCompletesWithIdleKeepAliveClient) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    auto [ec, res] = c.get("/x");
+    ASSERT_FALSE(ec);
+    ASSERT_TRUE(res.keep_alive());
+    // The client sits idle and does not read: stop still completes (shutdown_timeout 1 s).
+    EXPECT_TRUE(stop_server());
+    stopped_ = true;
+    EXPECT_EQ(server_->stats().active, 0U);
+    EXPECT_LT(c.wait_closed(), 2s);  // closed already
+    // Nothing listens any more.
+    TcpClient after;
+    EXPECT_TRUE(after.connect(port_));
+}
+
+}  // namespace
+}  // namespace sg::web::http
