@@ -92,9 +92,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     parser.body_limit(limits.body_bytes);
     parser.eager(true);
     boost::beast::error_code ec;
-    parser.put(boost::asio::buffer(input), ec);
-    if (ec || !parser.is_done()) {
-        parser.put_eof(ec);
+    std::string_view rest(input);
+    while (!rest.empty() && !parser.is_done()) {
+        const auto used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+        if (ec == bhttp::error::need_more) break;
+        if (ec || used == 0) return 0;
+        rest.remove_prefix(used);
+    }
+    if (!parser.is_done()) {
+        if (!parser.got_some()) return 0;
+        parser.put_eof(ec);  // a body delimited by the end of the stream
         if (ec || !parser.is_done()) return 0;
     }
     web::http::Peer peer{boost::asio::ip::make_address("127.0.0.1"), 40000};
