@@ -21,7 +21,8 @@ std::unique_ptr<store::Store> open_store(const std::string& data_dir, int& exit_
 
 config::ParseOptions parse_options() {
     return config::ParseOptions{
-        .is_event_type = [](std::string_view k) { return events::is_type(k); }};
+        .is_event_type = [](std::string_view k) { return events::is_type(k); },
+        .is_mandatory_event = [](std::string_view k) { return events::is_mandatory(k); }};
 }
 
 core::Result<config::Config> load_config(store::Store& store, std::int64_t* revision) {

@@ -205,7 +205,15 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
                 types.raw(key);
                 continue;
             }
-            c.event_log.types[key] = types.boolean(key, true);
+            const bool on = types.boolean(key, true);
+            if (!on && options.is_mandatory_event && options.is_mandatory_event(key)) {
+                // AU-3: Security Error/Warning events are always recorded.
+                types.problem(key,
+                              "a Security event of severity Error or Warning cannot be "
+                              "switched off");
+                continue;
+            }
+            c.event_log.types[key] = on;
         }
     }
     types.finish();

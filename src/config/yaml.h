@@ -26,6 +26,8 @@ std::string format_problem(std::string_view source, const Problem& p);
 struct ParseOptions {
     /// Accepts an event type key of the event catalog; unset accepts any key.
     std::function<bool(std::string_view)> is_event_type;
+    /// An event type that cannot be switched off (AU-3); unset: none.
+    std::function<bool(std::string_view)> is_mandatory_event;
 };
 
 struct ParseResult {

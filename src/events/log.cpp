@@ -27,7 +27,13 @@ void Log::set_settings(const config::EventLogSettings& settings) {
     }
 }
 
+bool is_mandatory(std::string_view key) {
+    const Type* t = find(key);
+    return t != nullptr && mandatory(*t);
+}
+
 bool Log::enabled(const Type& type) const {
+    if (mandatory(type)) return true;  // AU-3: never switched off
     std::lock_guard lock(mu_);
     auto it = overrides_.find(type.key);
     return it == overrides_.end() ? type.default_on : it->second;

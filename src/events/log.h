@@ -70,5 +70,12 @@ core::Result<std::vector<Event>> read(store::Store& store, const Query& query);
 
 /// Whether a key names a catalog type (config validation).
 bool is_type(std::string_view key);
+/// AU-3: Security events of severity Error and Warning cannot be switched off.
+inline bool mandatory(const Type& t) {
+    return t.category == Category::Security &&
+           (t.severity == Severity::Error || t.severity == Severity::Warning);
+}
+/// mandatory() by key (config validation); false for unknown keys.
+bool is_mandatory(std::string_view key);
 
 }  // namespace sg::events

@@ -88,5 +88,13 @@ TEST_F(LogTest, KeepsOnlyTheNewestCapacityEvents) {
     EXPECT_EQ(all->back().message, std::to_string(total - 1));
 }
 
+TEST(Mandatory, SecurityErrorsAndWarningsCannotBeSwitchedOff) {
+    EXPECT_TRUE(mandatory(types::kLoginFailed));
+    EXPECT_TRUE(is_mandatory("security.account_locked"));
+    EXPECT_FALSE(is_mandatory("security.login_succeeded"));
+    EXPECT_FALSE(is_mandatory("serial.refused"));  // Warning, but not Security
+    EXPECT_FALSE(is_mandatory("no.such.type"));
+}
+
 }  // namespace
 }  // namespace sg::events

@@ -63,25 +63,40 @@ http::Response Api::create_account(Call& call) {
     if (!body) return err;
     auto name = string_field(*body, "name");
     auto group = string_field(*body, "group");
-    auto password = string_field(*body, "password");
+    auto password = secret_field(*body, "password");
     if (!name || !group || !password) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "name, group and password are required strings");
     }
-    const auto active = body->value("active", true);
-    Secret secret(std::move(*password));
-    acc::Account a{.name = *name,
-                   .group = *group,
-                   .active = active,
-                   // PW-5: a password set by an administrator is changed at first login.
-                   .must_change_password = body->value("must_change_password", true)};
+    auto flag = [&](const char* key, bool def) -> std::optional<bool> {
+        auto it = body->find(key);
+        if (it == body->end()) return def;
+        if (!it->is_boolean()) return std::nullopt;
+        return it->get<bool>();
+    };
+    const auto active = flag("active", true);
+    // PW-5: a password set by an administrator is changed at first login.
+    const auto must_change = flag("must_change_password", true);
+    if (!active || !must_change) {
+        return error(call, bhttp::status::bad_request, "invalid_field",
+                     "active and must_change_password are booleans");
+    }
+    for (const auto& [key, _] : body->items()) {
+        if (key != "name" && key != "group" && key != "password" && key != "active" &&
+            key != "must_change_password") {
+            return error(call, bhttp::status::bad_request, "invalid_field", key.substr(0, 32));
+        }
+    }
+    const Secret& secret = *password;
+    acc::Account a{
+        .name = *name, .group = *group, .active = *active, .must_change_password = *must_change};
     if (auto refused = accounts_.create(a, secret, device_.config()->password_policy)) {
         return refusal(call, *refused);
     }
     log_.emit(events::types::kAccountCreated, call.who(),
-              fmt::format("account {} in group {}{}", *name, *group, active ? "" : " (inactive)"));
+              fmt::format("account {} in group {}{}", *name, *group, *active ? "" : " (inactive)"));
     auto created = accounts_.get(*name);
-    if (!created) return error(call, bhttp::status::internal_server_error, "internal");
+    if (!created) return error(call, bhttp::status::internal_server_error, "internal_error");
     return json_response(call, bhttp::status::created,
                          account_json(*created, accounts_.lock_state(*name)));
 }
@@ -90,6 +105,15 @@ http::Response Api::update_account(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
+    if (body->empty()) {
+        return error(call, bhttp::status::bad_request, "invalid_field", "nothing to change");
+    }
+    for (const auto& [key, _] : body->items()) {
+        if (key != "group" && key != "active") {
+            // A password is reset with PUT /accounts/{name}/password, never here.
+            return error(call, bhttp::status::bad_request, "invalid_field", key.substr(0, 32));
+        }
+    }
     std::optional<std::string> group;
     std::optional<bool> active;
     if (auto it = body->find("group"); it != body->end()) {
@@ -134,9 +158,9 @@ http::Response Api::reset_password(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
-    auto password = string_field(*body, "password");
+    auto password = secret_field(*body, "password");
     if (!password) return error(call, bhttp::status::bad_request, "invalid_field", "password");
-    Secret secret(std::move(*password));
+    const Secret& secret = *password;
     const std::string& name = call.params[0];
     if (name == call.account()) {
         // One's own password goes through PUT /session/password, which asks for the current one.

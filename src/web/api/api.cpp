@@ -5,6 +5,7 @@
 #include "web/api/api.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "web/api/call.h"
 #include "web/api/handlers.h"
@@ -201,6 +202,13 @@ Api::Api(Device& device, store::Store& store, events::Log& log,
       sessions_(now_) {}
 
 http::Response Api::handle(http::Request&& req, const http::Peer& peer) {
+    auto res = dispatch(req, peer);
+    // ST-4: a body may hold a password or a private key; it does not outlive the request.
+    if (!req.body().empty()) sodium_memzero(req.body().data(), req.body().size());
+    return res;
+}
+
+http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
     const std::string_view target = req.target();
     const std::size_t q = target.find('?');
     Call call{
@@ -227,8 +235,21 @@ http::Response Api::handle(http::Request&& req, const http::Peer& peer) {
     }
     if (!route) {
         // IA-1/IA-4: without a session an unknown path says no more than a known one.
+        const auto cfg = device_.config();
+        if (!sessions_.touch(cookie_of(req), cfg->login)) {
+            return error(call, bhttp::status::unauthorized, "unauthenticated");
+        }
         if (!path_known) return error(call, bhttp::status::not_found, "not_found");
-        return error(call, bhttp::status::method_not_allowed, "method_not_allowed");
+        std::string allow;
+        for (const Route& r : routes()) {
+            std::vector<std::string> ignored;
+            if (match(r.pattern, segs, ignored)) {
+                allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(r.method));
+            }
+        }
+        auto res = error(call, bhttp::status::method_not_allowed, "method_not_allowed");
+        res.set(bhttp::field::allow, allow);
+        return res;
     }
 
     const bool writes = req.method() != verb::get && req.method() != verb::head;
@@ -264,6 +285,12 @@ http::Response Api::handle(http::Request&& req, const http::Peer& peer) {
         }
     }
     return (this->*route->handler)(call);
+}
+
+bool Api::allowed(const Call& call, security::accounts::Area area, bool write) {
+    if (!call.session) return false;
+    const auto group = accounts_.group(call.session->group);
+    return group && group->allows(area, write);
 }
 
 void Api::purge_sessions() {
@@ -370,6 +397,15 @@ http::Response text_response(const Call& call, bhttp::status status, std::string
     res.body() = std::move(body);
     res.prepare_payload();
     return res;
+}
+
+std::optional<security::Secret> secret_field(nlohmann::json& body, const char* name) {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_string()) return std::nullopt;
+    auto& s = it->get_ref<std::string&>();
+    security::Secret out{std::string(s)};
+    sodium_memzero(s.data(), s.size());
+    return out;
 }
 
 std::optional<std::string> string_field(const nlohmann::json& body, const char* name) {

@@ -61,6 +61,7 @@ public:
 
 private:
     friend struct Call;
+    http::Response dispatch(http::Request& req, const http::Peer& peer);
     // auth_handlers.cpp
     http::Response identity(Call&);
     http::Response login_message(Call&);
@@ -105,6 +106,8 @@ private:
     http::Response regenerate_certificate(Call&);
 
     http::Response commit(Call& call, config::Config next, std::string_view what);
+    /// Whether the caller's group has `area` (for handlers that span two areas).
+    bool allowed(const Call& call, security::accounts::Area area, bool write);
 
     Device& device_;
     store::Store& store_;

@@ -28,7 +28,10 @@ public:
     nlohmann::json status() override { return {{"ports", nlohmann::json::array()}}; }
     void accounts_changed() override { ++account_changes; }
     void certificate_changed() override {}
-    config::ParseOptions parse_options() override { return {}; }
+    config::ParseOptions parse_options() override {
+        return {.is_event_type = [](std::string_view k) { return events::is_type(k); },
+                .is_mandatory_event = [](std::string_view k) { return events::is_mandatory(k); }};
+    }
     std::string version() override { return "test"; }
 
     std::shared_ptr<const config::Config> cfg = std::make_shared<const config::Config>();
@@ -132,7 +135,6 @@ TEST_F(ApiTest, BeforeSetupOnlyPublicRoutesAnswer) {
         auto res = call(bhttp::verb::post, "/api/v1/login", {{"account", name}, {"password", pw}});
         EXPECT_EQ(res.result(), bhttp::status::unauthorized) << name << "/" << pw;
     }
-    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/nope").result(), bhttp::status::not_found);
 }
 
 TEST_F(ApiTest, SetupOnceThenConflict) {
@@ -280,6 +282,70 @@ TEST_F(ApiTest, ConfigRoundTripsThroughJson) {
     auto back = config_from_json(doc, {});
     ASSERT_TRUE(std::holds_alternative<config::Config>(back));
     EXPECT_EQ(std::get<config::Config>(back), config::Config{});
+}
+
+TEST_F(ApiTest, StringsThatLookLikeNumbersStayStrings) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    auto r = call(bhttp::verb::put, "/api/v1/system", {{"device_name", "007"}}, &admin);
+    ASSERT_EQ(r.result(), bhttp::status::ok) << r.body();
+    r = call(bhttp::verb::put, "/api/v1/login-settings", {{"login_message", "true"}}, &admin);
+    ASSERT_EQ(r.result(), bhttp::status::ok) << r.body();
+    EXPECT_EQ(json(call(bhttp::verb::get, "/api/v1/system", nullptr, &admin))["device_name"],
+              "007");
+    EXPECT_EQ(
+        json(call(bhttp::verb::get, "/api/v1/login-settings", nullptr, &admin))["login_message"],
+        "true");
+}
+
+TEST_F(ApiTest, WholeConfigNeedsSecurityTooAndMandatoryEventsStayOn) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    ASSERT_EQ(call(bhttp::verb::post, "/api/v1/accounts",
+                   {{"name", "op"},
+                    {"group", "Operator"},
+                    {"password", "operator-pass-1"},
+                    {"must_change_password", false}},
+                   &admin)
+                  .result(),
+              bhttp::status::created);
+    auto op = login("op", "operator-pass-1");
+    // Operator has Maintenance but not Security: the whole document holds Security sections.
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/config", nullptr, &op).result(),
+              bhttp::status::forbidden);
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/config", nullptr, &admin).result(),
+              bhttp::status::ok);
+    // AU-3: a Security Warning event cannot be switched off; Informational ones can.
+    auto off = call(bhttp::verb::put, "/api/v1/event-log/settings",
+                    {{"types", {{"security.login_failed", false}}}}, &admin);
+    EXPECT_EQ(off.result(), bhttp::status::bad_request) << off.body();
+    auto info_off = call(bhttp::verb::put, "/api/v1/event-log/settings",
+                         {{"types", {{"security.login_succeeded", false}}}}, &admin);
+    EXPECT_EQ(info_off.result(), bhttp::status::ok) << info_off.body();
+}
+
+TEST_F(ApiTest, BadTypesAreFieldErrorsNot500) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    auto r = call(
+        bhttp::verb::post, "/api/v1/accounts",
+        {{"name", "x"}, {"group", "Operator"}, {"password", "operator-pass-1"}, {"active", "yes"}},
+        &admin);
+    EXPECT_EQ(r.result(), bhttp::status::bad_request);
+    EXPECT_EQ(json(r)["error"], "invalid_field");
+    r = call(bhttp::verb::patch, "/api/v1/accounts/admin", {{"password", "x"}}, &admin);
+    EXPECT_EQ(r.result(), bhttp::status::bad_request);
+}
+
+TEST_F(ApiTest, UnknownPathWithoutSessionIs401AndWrongMethodNamesAllow) {
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/nope").result(), bhttp::status::unauthorized);
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/nope", nullptr, &admin).result(),
+              bhttp::status::not_found);
+    auto r = call(bhttp::verb::post, "/api/v1/ports", nlohmann::json::object(), &admin);
+    EXPECT_EQ(r.result(), bhttp::status::method_not_allowed);
+    EXPECT_EQ(r[bhttp::field::allow], "GET");
 }
 
 TEST_F(ApiTest, LogoutEndsTheSession) {

@@ -59,12 +59,12 @@ http::Response Api::setup(Call& call) {
     auto body = call.body(err);
     if (!body) return err;
     auto name = string_field(*body, "account");
-    auto password = string_field(*body, "password");
+    auto password = secret_field(*body, "password");
     if (!name || !password) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "account and password are required strings");
     }
-    Secret secret(std::move(*password));
+    const Secret& secret = *password;
     if (auto n = accounts_.count(); n && *n > 0) {
         log_.emit(events::types::kSetupRefused, call.who(), "an account exists already");
         return error(call, bhttp::status::conflict, "setup_done");
@@ -82,7 +82,7 @@ http::Response Api::setup(Call& call) {
             log_.emit(events::types::kSetupRefused, call.who(), "an account exists already");
             return error(call, bhttp::status::conflict, "setup_done");
         }
-        return error(call, bhttp::status::internal_server_error, "internal");
+        return error(call, bhttp::status::internal_server_error, "internal_error");
     }
     log_.emit(events::types::kAccountCreated, {.account = *name, .source = call.peer.to_string()},
               "first administrator (setup)");
@@ -96,12 +96,12 @@ http::Response Api::login(Call& call) {
     auto body = call.body(err);
     if (!body) return err;
     auto name = string_field(*body, "account");
-    auto password = string_field(*body, "password");
+    auto password = secret_field(*body, "password");
     if (!name || !password) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "account and password are required strings");
     }
-    Secret secret(std::move(*password));
+    const Secret& secret = *password;
     const auto cfg = device_.config();
     const std::string source = call.peer.address.to_string();
     auto r = accounts_.login(*name, secret, source, cfg->login, cfg->password_policy);
@@ -202,17 +202,22 @@ http::Response Api::change_own_password(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
-    auto current = string_field(*body, "current_password");
-    auto next = string_field(*body, "new_password");
+    auto current = secret_field(*body, "current_password");
+    auto next = secret_field(*body, "new_password");
     if (!current || !next) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "current_password and new_password are required strings");
     }
-    Secret cur(std::move(*current));
-    Secret nxt(std::move(*next));
+    const Secret& cur = *current;
+    const Secret& nxt = *next;
     const auto cfg = device_.config();
     if (auto refused =
             accounts_.change_own_password(call.account(), cur, nxt, cfg->password_policy)) {
+        if (refused->code == "wrong_password") {
+            // A stolen session guessing the password shows in the audit trail.
+            log_.emit(events::types::kLoginFailed, call.who(),
+                      "wrong current password on a password change");
+        }
         return refusal(call, *refused);
     }
     // PW-6: every other session of this account ends; this one goes on.

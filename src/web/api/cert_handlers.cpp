@@ -88,7 +88,7 @@ http::Response Api::get_certificate(Call& call) {
     auto stored = certs::load(store_);
     if (!stored || !stored->has_value()) return error(call, bhttp::status::not_found, "not_found");
     auto info = certs::describe((*stored)->pair.cert_pem);
-    if (!info) return error(call, bhttp::status::internal_server_error, "internal");
+    if (!info) return error(call, bhttp::status::internal_server_error, "internal_error");
     auto j = info_json(*info, certs::to_string((*stored)->source));
     j["installed"] = core::format_utc((*stored)->installed_at_us);
     return json_response(call, bhttp::status::ok, j);
@@ -109,13 +109,12 @@ http::Response Api::import_certificate(Call& call) {
     auto body = call.body(err);
     if (!body) return err;
     auto cert = string_field(*body, "certificate");
-    auto key = string_field(*body, "private_key");
+    auto key = secret_field(*body, "private_key");
     if (!cert || !key) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "certificate and private_key are required PEM strings");
     }
-    security::Secret key_pem(std::move(*key));
-    (*body)["private_key"] = nullptr;  // no second copy of the key lingers in the parsed body
+    const security::Secret& key_pem = *key;
     const auto cfg = device_.config();
     auto result =
         certs::validate_import(*cert, key_pem.reveal(),
@@ -127,7 +126,7 @@ http::Response Api::import_certificate(Call& call) {
     }
     auto& imported = std::get<certs::Imported>(result);
     if (auto st = certs::save(store_, imported.pair, certs::Source::User, now_()); !st) {
-        return error(call, bhttp::status::internal_server_error, "internal");
+        return error(call, bhttp::status::internal_server_error, "internal_error");
     }
     device_.certificate_changed();
     log_.emit(events::types::kCertificateChanged, call.who(),
@@ -144,7 +143,7 @@ http::Response Api::import_certificate(Call& call) {
 
 http::Response Api::regenerate_certificate(Call& call) {
     auto info = regenerate_system_certificate(store_, now_());
-    if (!info) return error(call, bhttp::status::internal_server_error, "internal");
+    if (!info) return error(call, bhttp::status::internal_server_error, "internal_error");
     device_.certificate_changed();
     log_.emit(events::types::kCertificateChanged, call.who(),
               fmt::format("self-signed certificate regenerated on request: {}",

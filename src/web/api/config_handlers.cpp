@@ -41,7 +41,7 @@ const Section* section_of(std::string_view path) {
 std::optional<std::uint32_t> port_number(std::string_view s) {
     std::uint32_t n = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || p != s.data() + s.size() || n == 0 || n > 256) return std::nullopt;
+    if (ec != std::errc() || p != s.data() + s.size() || n == 0 || n > 4096) return std::nullopt;
     return n;
 }
 
@@ -116,10 +116,19 @@ http::Response Api::put_section(Call& call) {
 }
 
 http::Response Api::get_config(Call& call) {
+    // The document holds the Security sections (password policy, login, HTTPS): reading or
+    // writing it whole needs the Security privilege as well as Maintenance (AZ-1).
+    if (!allowed(call, security::accounts::Area::Security, false)) {
+        return error(call, bhttp::status::forbidden, "forbidden");
+    }
+    log_.emit(events::types::kConfigExported, call.who(), "through the API");
     return json_response(call, bhttp::status::ok, config_to_json(*device_.config()));
 }
 
 http::Response Api::put_config(Call& call) {
+    if (!allowed(call, security::accounts::Area::Security, true)) {
+        return error(call, bhttp::status::forbidden, "forbidden");
+    }
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
@@ -127,7 +136,11 @@ http::Response Api::put_config(Call& call) {
     if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
         return json_response(call, bhttp::status::bad_request, problems_json(*problems));
     }
-    return commit(call, std::move(std::get<config::Config>(parsed)), "configuration");
+    auto res = commit(call, std::move(std::get<config::Config>(parsed)), "configuration");
+    if (res.result() == bhttp::status::ok) {
+        log_.emit(events::types::kConfigImported, call.who(), "whole document through the API");
+    }
+    return res;
 }
 
 http::Response Api::list_ports(Call& call) {
@@ -148,7 +161,7 @@ http::Response Api::get_port(Call& call) {
 
 http::Response Api::put_port(Call& call) {
     auto n = port_number(call.params[0]);
-    if (!n) return error(call, bhttp::status::bad_request, "invalid_field", "port number 1..256");
+    if (!n) return error(call, bhttp::status::bad_request, "invalid_field", "port number 1..4096");
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
@@ -181,11 +194,14 @@ http::Response Api::delete_port(Call& call) {
     const auto before = next.ports.size();
     std::erase_if(next.ports, [&](const auto& p) { return p.number == *n; });
     if (next.ports.size() == before) return error(call, bhttp::status::not_found, "not_found");
-    return commit(call, std::move(next), fmt::format("port {} removed", *n));
+    auto res = commit(call, std::move(next), fmt::format("port {} removed", *n));
+    return res.result() == bhttp::status::ok ? no_content(call) : res;
 }
 
 http::Response Api::status(Call& call) {
-    return json_response(call, bhttp::status::ok, device_.status());
+    auto s = device_.status();
+    if (s.contains("error")) return error(call, bhttp::status::service_unavailable, "busy");
+    return json_response(call, bhttp::status::ok, s);
 }
 
 http::Response Api::port_status(Call& call) {

@@ -10,30 +10,56 @@ namespace sg::web::api {
 
 namespace {
 
-/// yaml-cpp keeps scalars untyped; the printer quotes strings that would read as another type,
-/// and we type the rest as YAML 1.2's core schema does.
-nlohmann::json scalar(const YAML::Node& n) {
+/// Keys whose values are strings whatever they look like: a device named "007" or a login
+/// message "true" must come back as written (yaml-cpp keeps scalars untyped, and the printer does
+/// not quote them). Every other scalar is typed as YAML 1.2's core schema does.
+bool string_key(std::string_view key) {
+    static constexpr std::string_view kKeys[] = {"device_name",
+                                                 "location",
+                                                 "description",
+                                                 "contact",
+                                                 "listen_address",
+                                                 "login_message",
+                                                 "login_failure_message",
+                                                 "alias",
+                                                 "device",
+                                                 "host",
+                                                 "begin",
+                                                 "end",
+                                                 "type",
+                                                 "parity",
+                                                 "flow_control",
+                                                 "interface",
+                                                 "delimiter_process",
+                                                 "connection_control",
+                                                 "stop_bits",
+                                                 "delimiter_1",
+                                                 "delimiter_2"};
+    for (auto k : kKeys) {
+        if (k == key) return true;
+    }
+    return false;
+}
+
+nlohmann::json scalar(const YAML::Node& n, std::string_view key) {
     const std::string& s = n.Scalar();
-    if (n.Tag() == "!") return s;  // quoted in the document: a string
+    if (n.Tag() == "!" || string_key(key)) return s;
     if (s == "true") return true;
     if (s == "false") return false;
     if (s == "~" || s == "null") return nullptr;
     if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) != 0 || s[0] == '-')) {
         std::int64_t v = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec == std::errc() && p == s.data() + s.size()) {
-            // 0x0a (delimiters) reads as a string in YAML 1.2 and stays one.
-            return v;
-        }
+        if (ec == std::errc() && p == s.data() + s.size()) return v;
     }
     return s;
 }
 
-nlohmann::json to_json(const YAML::Node& n) {
+nlohmann::json to_json(const YAML::Node& n, std::string_view key = {}) {
     switch (n.Type()) {
         case YAML::NodeType::Map: {
             nlohmann::json o = nlohmann::json::object();
-            for (const auto& kv : n) o[kv.first.Scalar()] = to_json(kv.second);
+            for (const auto& kv : n) o[kv.first.Scalar()] = to_json(kv.second, kv.first.Scalar());
             return o;
         }
         case YAML::NodeType::Sequence: {
@@ -41,7 +67,7 @@ nlohmann::json to_json(const YAML::Node& n) {
             for (const auto& v : n) a.push_back(to_json(v));
             return a;
         }
-        case YAML::NodeType::Scalar: return scalar(n);
+        case YAML::NodeType::Scalar: return scalar(n, key);
         default: return nullptr;
     }
 }

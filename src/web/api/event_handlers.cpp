@@ -31,7 +31,7 @@ std::variant<events::Query, std::string> query_of(const Call& call) {
         return v;
     };
     if (auto p = call.query_param("port")) {
-        auto v = number(*p, 256);
+        auto v = number(*p, 4096);
         if (!v || *v == 0) return std::string("port");
         q.port = static_cast<std::uint32_t>(*v);
     }
@@ -55,7 +55,7 @@ http::Response Api::list_events(Call& call) {
         return error(call, bhttp::status::bad_request, "invalid_query", *bad);
     }
     auto list = events::read(store_, std::get<events::Query>(q));
-    if (!list) return error(call, bhttp::status::internal_server_error, "internal");
+    if (!list) return error(call, bhttp::status::internal_server_error, "internal_error");
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& e : *list) arr.push_back(events::to_json(e));
     return json_response(call, bhttp::status::ok, arr);
@@ -69,7 +69,7 @@ http::Response Api::export_events(Call& call) {
     auto& query = std::get<events::Query>(q);
     if (!call.query_param("limit")) query.limit = core::limits::kEventLogCapacity;
     auto list = events::read(store_, query);
-    if (!list) return error(call, bhttp::status::internal_server_error, "internal");
+    if (!list) return error(call, bhttp::status::internal_server_error, "internal_error");
     std::string csv(events::kCsvHeader);
     for (const auto& e : *list) csv += events::to_csv_line(e);
     auto res = text_response(call, bhttp::status::ok, std::move(csv), "text/csv; charset=utf-8");
