@@ -111,6 +111,7 @@ http::Response Api::update_account(Call& call) {
     for (const auto& [key, _] : body->items()) {
         if (key != "group" && key != "active") {
             // A password is reset with PUT /accounts/{name}/password, never here.
+            (void)secret_field(*body, "password");  // wiped before the body is freed (ST-4)
             return error(call, bhttp::status::bad_request, "invalid_field", key.substr(0, 32));
         }
     }

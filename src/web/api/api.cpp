@@ -1,7 +1,8 @@
-// api.cpp: the route table and the checks every request passes before its handler (issue 4 §3):
-// route lookup (404/405), session from the cookie (401, WS-1..WS-3), forced password change (403,
-// PW-5), CSRF token and Origin for state-changing requests (403, WS-4), privilege of the caller's
-// group for the route's menu area (403, AZ-1). Runs on the HTTP handler pool.
+// api.cpp: the route table and the checks every request passes before its handler (issue 4 §3),
+// in this order: route lookup (401 for anything unmatched without a session, else 404/405), session
+// from the cookie (401, WS-1..WS-3), CSRF token and Origin for state-changing requests (403,
+// WS-4), forced password change (403, PW-5), privilege of the caller's group for the route's menu
+// area (403, AZ-1). Runs on the HTTP handler pool.
 #include "web/api/api.h"
 
 #include <fmt/format.h>
@@ -245,6 +246,7 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
             std::vector<std::string> ignored;
             if (match(r.pattern, segs, ignored)) {
                 allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(r.method));
+                if (r.method == verb::get) allow += ", HEAD";
             }
         }
         auto res = error(call, bhttp::status::method_not_allowed, "method_not_allowed");
@@ -290,7 +292,12 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
 bool Api::allowed(const Call& call, security::accounts::Area area, bool write) {
     if (!call.session) return false;
     const auto group = accounts_.group(call.session->group);
-    return group && group->allows(area, write);
+    if (group && group->allows(area, write)) return true;
+    log_.emit(events::types::kAccessDenied, call.who(),
+              fmt::format("{} {}: group {} lacks {} {}", std::string_view(call.req.method_string()),
+                          call.path, call.session->group, write ? "write" : "read",
+                          security::accounts::to_string(area)));
+    return false;
 }
 
 void Api::purge_sessions() {

@@ -86,7 +86,8 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> load_tls_context(store:
 
 http::Response Api::get_certificate(Call& call) {
     auto stored = certs::load(store_);
-    if (!stored || !stored->has_value()) return error(call, bhttp::status::not_found, "not_found");
+    if (!stored) return error(call, bhttp::status::internal_server_error, "internal_error");
+    if (!stored->has_value()) return error(call, bhttp::status::not_found, "not_found");
     auto info = certs::describe((*stored)->pair.cert_pem);
     if (!info) return error(call, bhttp::status::internal_server_error, "internal_error");
     auto j = info_json(*info, certs::to_string((*stored)->source));
@@ -97,7 +98,8 @@ http::Response Api::get_certificate(Call& call) {
 http::Response Api::download_certificate(Call& call) {
     // CE-4: the certificate chain only; the private key never leaves the store.
     auto stored = certs::load(store_);
-    if (!stored || !stored->has_value()) return error(call, bhttp::status::not_found, "not_found");
+    if (!stored) return error(call, bhttp::status::internal_server_error, "internal_error");
+    if (!stored->has_value()) return error(call, bhttp::status::not_found, "not_found");
     auto res =
         text_response(call, bhttp::status::ok, (*stored)->pair.cert_pem, "application/x-pem-file");
     res.set(bhttp::field::content_disposition, "attachment; filename=\"serialgate.pem\"");

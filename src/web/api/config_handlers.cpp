@@ -121,7 +121,9 @@ http::Response Api::get_config(Call& call) {
     if (!allowed(call, security::accounts::Area::Security, false)) {
         return error(call, bhttp::status::forbidden, "forbidden");
     }
-    log_.emit(events::types::kConfigExported, call.who(), "through the API");
+    if (call.req.method() == bhttp::verb::get) {
+        log_.emit(events::types::kConfigExported, call.who(), "through the API");
+    }
     return json_response(call, bhttp::status::ok, config_to_json(*device_.config()));
 }
 
@@ -208,6 +210,7 @@ http::Response Api::port_status(Call& call) {
     auto n = port_number(call.params[0]);
     if (!n) return error(call, bhttp::status::not_found, "not_found");
     auto all = device_.status();
+    if (all.contains("error")) return error(call, bhttp::status::service_unavailable, "busy");
     for (const auto& p : all.value("ports", nlohmann::json::array())) {
         if (p.value("number", 0u) == *n) return json_response(call, bhttp::status::ok, p);
     }

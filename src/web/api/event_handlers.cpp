@@ -85,7 +85,8 @@ http::Response Api::event_types(Call& call) {
                        {"category", events::to_string(t->category)},
                        {"severity", events::to_string(t->severity)},
                        {"title", t->title},
-                       {"enabled", log_.enabled(*t)}});
+                       {"enabled", log_.enabled(*t)},
+                       {"mandatory", events::mandatory(*t)}});
     }
     return json_response(call, bhttp::status::ok, arr);
 }
