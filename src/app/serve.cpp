@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -61,7 +63,7 @@ public:
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
           api_(*this, store, log),
-          http_(io_,
+          http_(web_io_,
                 [this](web::http::Request&& req, const web::http::Peer& peer) {
                     return api_.handle(std::move(req), peer);
                 }),
@@ -131,7 +133,16 @@ public:
         data_version_ = store_.data_version();
         watch();
         housekeeping(0);
+        auto web_guard = asio::make_work_guard(web_io_);
+        std::thread web_thread([this] {
+            // Below the data plane: under CPU contention the serial bytes go first.
+            (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
+            web_io_.run();
+        });
         io_.run();
+        web_guard.reset();
+        web_io_.stop();
+        web_thread.join();
         return exit_code_;
     }
 
@@ -265,9 +276,11 @@ private:
         housekeeping_.cancel();
         control_.stop();
         manager_.stop([this] {
-            http_.stop([this] {
-                signals_.cancel();
-                io_.stop();
+            http_.stop([this] {  // runs on the web thread
+                asio::post(io_, [this] {
+                    signals_.cancel();
+                    io_.stop();
+                });
             });
         });
     }
@@ -348,6 +361,9 @@ private:
     config::Config config_;
     std::int64_t revision_;
     asio::io_context io_{1};
+    // The management plane's own io_context and thread (ADR 0004): TLS handshakes and HTTP
+    // parsing never run on the data plane's thread.
+    asio::io_context web_io_{1};
     asio::signal_set signals_;
     asio::steady_timer watch_timer_;
     port::Manager manager_;

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <semaphore>
+#include <thread>
 
 namespace sg::security::accounts {
 
@@ -137,8 +139,29 @@ core::Status check_password(const Secret& password, std::string_view account,
     return {};
 }
 
+namespace {
+
+/// At most (cores - 1) Argon2id runs at once, at least one: a login flood can take every core
+/// but one, never the one the serial data plane needs (issue 4 benchmark: echo p99 under a brute
+/// force). Each run also holds 64 MiB (ST-1), so this bounds memory too.
+std::counting_semaphore<64>& argon2_slots() {
+    static std::counting_semaphore<64> slots(static_cast<std::ptrdiff_t>(
+        std::clamp<unsigned>(std::thread::hardware_concurrency(), 2, 65) - 1));
+    return slots;
+}
+
+struct Argon2Slot {
+    Argon2Slot() { argon2_slots().acquire(); }
+    ~Argon2Slot() { argon2_slots().release(); }
+    Argon2Slot(const Argon2Slot&) = delete;
+    Argon2Slot& operator=(const Argon2Slot&) = delete;
+};
+
+}  // namespace
+
 core::Result<std::string> hash_password(const Secret& password, const HashCost& cost) {
     if (!init_sodium()) return core::make_error(core::Errc::unsupported, "libsodium init failed");
+    const Argon2Slot slot;
     char out[crypto_pwhash_STRBYTES];
     const std::string_view pw = password.reveal();
     if (crypto_pwhash_str_alg(out, pw.data(), pw.size(), cost.opslimit(), cost.memlimit(),
@@ -152,6 +175,7 @@ bool verify_password(std::string_view hash, const Secret& password) {
     if (!init_sodium()) return false;
     const std::string h(hash);  // libsodium wants a NUL-terminated string
     const std::string_view pw = password.reveal();
+    const Argon2Slot slot;
     return crypto_pwhash_str_verify(h.c_str(), pw.data(), pw.size()) == 0;
 }
 

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "web/api/call.h"
 #include "web/api/handlers.h"
@@ -203,6 +205,13 @@ Api::Api(Device& device, store::Store& store, events::Log& log,
       sessions_(now_) {}
 
 http::Response Api::handle(http::Request&& req, const http::Peer& peer) {
+    // The handler threads yield to the data plane: a login flood's Argon2id runs compete with the
+    // io thread for CPU only at a low priority (nice 10; Linux nice is per thread).
+    thread_local const bool lowered = [] {
+        (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+        return true;
+    }();
+    (void)lowered;
     auto res = dispatch(req, peer);
     // ST-4: a body may hold a password or a private key; it does not outlive the request.
     if (!req.body().empty()) sodium_memzero(req.body().data(), req.body().size());

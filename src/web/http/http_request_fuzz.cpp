@@ -24,7 +24,7 @@ using sg::web::http::Limits;
 using sg::web::http::Request;
 using sg::web::http::Response;
 
-// The server's read buffer: header_bytes plus this slack (server.cpp, kBufferSlack).
+// The server's read buffer: header_bytes plus this slack (session.cpp, kBufferSlack).
 constexpr std::size_t kBufferSlack = 8 * 1024;
 constexpr int kMaxRequests = 16;  // per input, as pipelined keep-alive requests
 

@@ -212,9 +212,11 @@ Limits test_limits() {
     Limits lim;
     lim.handshake_timeout = 1s;
     lim.header_timeout = 1s;
-    lim.body_timeout = 2s;
-    lim.idle_timeout = 3s;
-    lim.write_timeout = 2s;
+    // The others are longer than any bound checked below, so that a deadline mixed up with
+    // another (the idle one armed for the header, say) makes a test fail.
+    lim.body_timeout = 5s;
+    lim.idle_timeout = 10s;
+    lim.write_timeout = 5s;
     lim.shutdown_timeout = 1s;
     return lim;
 }

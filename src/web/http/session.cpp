@@ -1,0 +1,328 @@
+// session.cpp: one management-plane connection, as a coroutine on its own strand (STYLE.md
+// §3.3-3.5). Started by Server::Impl::admit() on the accept strand via start_session(). HTTPS:
+// TLS handshake, then per request read → precheck → token bucket → handler on the pool → write,
+// each read and write under its NE-6 deadline (beast::tcp_stream::expires_after: the deadline
+// covers the whole composed operation, so one byte per second does not extend it). Redirect
+// (WS-9): one request on plain TCP, answered 301 without the handler, then closed.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <limits>
+#include <optional>
+
+#include "web/http/precheck.h"
+#include "web/http/server_impl.h"
+
+namespace sg::web::http::detail {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using Parser = bhttp::request_parser<bhttp::string_body>;
+using SteadyClock = std::chrono::steady_clock;
+using ErrorCode = boost::system::error_code;
+
+namespace {
+
+/// Bytes asked of the stream while waiting for the first byte of a keep-alive request.
+constexpr std::size_t kFirstRead = 4096;
+/// Read buffer slack above the header limit: the parser must see header_bytes + 1 to say 431
+/// (header_limit) before the buffer itself is full.
+constexpr std::size_t kBufferSlack = 8 * 1024;
+
+// Handler dispatch: post to the pool, resume on the caller's strand with the response.
+template <typename Token>
+auto async_handle(Server::Impl& impl, Request req, Peer peer, Token&& token) {
+    return asio::async_initiate<Token, void(Response)>(
+        [&impl](auto completion, Request r, Peer p) {
+            // Keeps the io_context from running out of work while the handler runs.
+            auto work = asio::make_work_guard(asio::get_associated_executor(completion));
+            asio::post(impl.pool_, [&impl, completion = std::move(completion),
+                                    work = std::move(work), r = std::move(r),
+                                    p = std::move(p)]() mutable {
+                // `impl` is alive: `completion` holds the coroutine that holds the connection
+                // that holds the Impl. Nothing below the post touches impl.
+                impl.backlog_.fetch_sub(1, std::memory_order_relaxed);
+                Response res = impl.call_handler(std::move(r), p);
+                asio::post(work.get_executor(),
+                           [completion = std::move(completion), res = std::move(res)]() mutable {
+                               std::move(completion)(std::move(res));
+                           });
+            });
+        },
+        token, std::move(req), std::move(peer));
+}
+
+enum class Read { request, closed, reply };
+struct ReadResult {
+    Read kind = Read::closed;
+    bool graceful = false;  // closed: still worth a TLS close_notify (stop() while idle)
+    Response reply;         // reply: send, then close
+};
+
+// ---------------------------------------------------------------------------------------------
+// Session<Stream>: what HTTPS and redirect connections share — buffer, parser, deadlines.
+
+template <typename Stream>
+class Session : public Connection {
+public:
+    Session(std::shared_ptr<Server::Impl> impl, Stream stream, Peer peer)
+        : impl_(std::move(impl)),
+          stream_(std::move(stream)),
+          buffer_(impl_->limits_.header_bytes + kBufferSlack),
+          peer_(std::move(peer)) {}
+
+    void close() override {
+        closing_ = true;
+        tcp().cancel();  // pending read/handshake completes with operation_aborted
+    }
+    core::Executor executor() override { return stream_.get_executor(); }
+    const Peer& peer() const { return peer_; }
+
+protected:
+    beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+    /// The one failure funnel: peers reset, close and stall all the time on a public port, so
+    /// these are counted and logged at debug only.
+    void fail(const ErrorCode& ec, const char* what) {
+        if (ec == beast::error::timeout) {
+            impl_->counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
+        }
+        spdlog::debug("http {}: {}: {}", peer_.to_string(), what, ec.message());
+    }
+
+    ReadResult read_failed(const ErrorCode& ec, const char* what) {
+        if (auto reply = parse_error_response(ec)) {
+            if (reply->result() != bhttp::status::bad_request) {
+                impl_->counters_.rejected_size.fetch_add(1, std::memory_order_relaxed);
+            }
+            fail(ec, what);
+            return {Read::reply, false, std::move(*reply)};
+        }
+        fail(ec, what);
+        // A timeout has closed the socket already; a peer that left gets no close_notify.
+        return {Read::closed, closing_ && ec != beast::error::timeout, {}};
+    }
+
+    /// Reads one request into parser_ under the NE-6 deadlines. `first`: straight after the
+    /// handshake (no idle phase). `read_body`: false for the redirect, which answers after the
+    /// header and closes.
+    core::Task<ReadResult> read_request(bool first, bool read_body) {
+        const Limits& lim = impl_->limits_;
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(lim.header_bytes, std::numeric_limits<std::uint32_t>::max())));
+        parser_->body_limit(lim.body_bytes);
+        if (closing_) co_return ReadResult{Read::closed, true, {}};
+
+        if (!first && buffer_.size() == 0) {
+            // Keep-alive: the next request may take idle_timeout to start; once its first byte
+            // is here, the whole header must follow within header_timeout (slowloris).
+            tcp().expires_after(lim.idle_timeout);
+            auto [ec, n] =
+                co_await stream_.async_read_some(buffer_.prepare(kFirstRead), core::use_nothrow);
+            if (ec) {
+                // Idle timeout and a client leaving are the normal end of keep-alive.
+                spdlog::debug("http {}: idle: {}", peer_.to_string(), ec.message());
+                co_return ReadResult{Read::closed, closing_, {}};
+            }
+            buffer_.commit(n);
+        }
+
+        tcp().expires_after(lim.header_timeout);
+        if (auto [ec, n] =
+                co_await bhttp::async_read_header(stream_, buffer_, *parser_, core::use_nothrow);
+            ec) {
+            co_return read_failed(ec, "read header");
+        }
+        if (auto reply = precheck(parser_->get(), lim)) {
+            if (reply->result() == bhttp::status::payload_too_large) {
+                impl_->counters_.rejected_size.fetch_add(1, std::memory_order_relaxed);
+            }
+            co_return ReadResult{Read::reply, false, std::move(*reply)};
+        }
+        if (read_body && !parser_->is_done()) {
+            if (expects_continue(parser_->get())) {
+                // Sizes are already checked (precheck), so the client may send the body.
+                bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+                tcp().expires_after(lim.write_timeout);
+                if (auto [ec, n] = co_await bhttp::async_write(stream_, cont, core::use_nothrow);
+                    ec) {
+                    fail(ec, "write 100-continue");
+                    co_return ReadResult{Read::closed, false, {}};
+                }
+            }
+            tcp().expires_after(lim.body_timeout);
+            if (auto [ec, n] =
+                    co_await bhttp::async_read(stream_, buffer_, *parser_, core::use_nothrow);
+                ec) {
+                co_return read_failed(ec, "read body");
+            }
+        }
+        impl_->counters_.requests.fetch_add(1, std::memory_order_relaxed);
+        co_return ReadResult{Read::request, false, {}};
+    }
+
+    /// Writes a finalized response under write_timeout; only the header for HEAD.
+    core::Task<bool> write(Response& res, bool head_only) {
+        tcp().expires_after(impl_->limits_.write_timeout);
+        ErrorCode ec;
+        if (head_only) {
+            bhttp::response_serializer<bhttp::string_body> sr{res};
+            std::tie(ec, std::ignore) =
+                co_await bhttp::async_write_header(stream_, sr, core::use_nothrow);
+        } else {
+            std::tie(ec, std::ignore) =
+                co_await bhttp::async_write(stream_, res, core::use_nothrow);
+        }
+        if (ec) fail(ec, "write");
+        co_return !ec;
+    }
+
+    std::shared_ptr<Server::Impl> impl_;
+    Stream stream_;
+    beast::flat_buffer buffer_;  // bounded: header_bytes + slack (a body streams through it)
+    std::optional<Parser> parser_;
+    Peer peer_;
+    bool closing_ = false;  // close() was called (stop)
+};
+
+using SslStream = beast::ssl_stream<beast::tcp_stream>;
+
+class HttpsSession final : public Session<SslStream> {
+public:
+    HttpsSession(std::shared_ptr<Server::Impl> impl, tcp::socket socket,
+                 std::shared_ptr<ssl::context> tls, Peer peer)
+        : Session(std::move(impl), SslStream(beast::tcp_stream(std::move(socket)), *tls),
+                  std::move(peer)),
+          tls_(std::move(tls)) {}
+
+    /// The connection's whole life. `self` keeps it alive for as long as the frame exists.
+    static core::Task<void> run(std::shared_ptr<HttpsSession> self) { return self->serve(self); }
+
+private:
+    core::Task<void> serve(std::shared_ptr<HttpsSession> /*self*/) {
+        Server::Impl& impl = *impl_;
+        const Limits& lim = impl.limits_;
+        if (closing_) co_return;  // stop() came first
+        tcp().expires_after(lim.handshake_timeout);
+        if (auto [ec] =
+                co_await stream_.async_handshake(ssl::stream_base::server, core::use_nothrow);
+            ec) {
+            impl.counters_.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+            fail(ec, "handshake");
+            co_return;
+        }
+        for (std::size_t served = 0;;) {
+            ReadResult r = co_await read_request(served == 0, true);
+            if (r.kind == Read::closed) {
+                if (r.graceful) co_await shutdown();
+                co_return;
+            }
+            if (r.kind == Read::reply) {  // refused before the handler: answer, then close
+                finalize_response(r.reply, r.reply.version(), false);
+                if (co_await write(r.reply, false)) co_await shutdown();
+                co_return;
+            }
+            Request req = parser_->release();
+            ++served;
+            const unsigned version = req.version();
+            const bool head = req.method() == bhttp::verb::head;
+            const bool want_keep = req.keep_alive();
+            Response res;
+            if (auto wait = impl.sources_.take_token(peer_.address, SteadyClock::now())) {
+                impl.counters_.rejected_rate.fetch_add(1, std::memory_order_relaxed);
+                res = rate_limited_response(*wait, version, want_keep);
+            } else if (!impl.reserve()) {
+                impl.counters_.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+                res = overloaded_response(version, want_keep);
+            } else {
+                res = co_await async_handle(impl, std::move(req), peer_, asio::use_awaitable);
+            }
+            // The server alone decides keep-alive: error_response() marks its answers
+            // "Connection: close" by default, and a 404 or 401 must not cost the client its
+            // connection.
+            const bool keep = want_keep && served < lim.max_requests_per_connection && !closing_ &&
+                              !impl.stopping_.load();
+            finalize_response(res, version, keep);
+            if (!co_await write(res, head)) co_return;
+            if (!keep) {
+                co_await shutdown();
+                co_return;
+            }
+        }
+    }
+
+    /// Bounded graceful TLS close: our close_notify out, the peer's in (or shutdown_timeout).
+    core::Task<void> shutdown() {
+        tcp().expires_after(impl_->limits_.shutdown_timeout);
+        auto [ec] = co_await stream_.async_shutdown(core::use_nothrow);
+        if (ec && ec != ssl::error::stream_truncated && ec != asio::error::eof) {
+            fail(ec, "tls shutdown");
+        }
+        tcp().close();
+    }
+
+    std::shared_ptr<ssl::context> tls_;  // the context this connection was accepted with
+};
+
+class RedirectSession final : public Session<beast::tcp_stream> {
+public:
+    RedirectSession(std::shared_ptr<Server::Impl> impl, tcp::socket socket, Peer peer)
+        : Session(std::move(impl), beast::tcp_stream(std::move(socket)), std::move(peer)) {}
+
+    static core::Task<void> run(std::shared_ptr<RedirectSession> self) { return self->serve(self); }
+
+private:
+    core::Task<void> serve(std::shared_ptr<RedirectSession> /*self*/) {
+        // WS-9: one answer per connection, never a cookie, never the handler.
+        ReadResult r = co_await read_request(true, false);
+        if (r.kind == Read::closed) co_return;
+        Response res;
+        unsigned version = 11;
+        bool head = false;
+        if (r.kind == Read::reply) {
+            res = std::move(r.reply);
+            version = res.version();
+        } else {
+            const Request& req = parser_->get();
+            version = req.version();
+            head = req.method() == bhttp::verb::head;
+            res = redirect_response(req, impl_->redirect_to_);
+        }
+        finalize_response(res, version, false);
+        (void)co_await write(res, head);
+        ErrorCode ignored;
+        tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        tcp().close();
+    }
+};
+
+}  // namespace
+
+void start_session(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket, const Peer& peer,
+                   bool https) {
+    const auto exec = socket.get_executor();
+    auto finish = [impl](Connection* c, const Peer& p, const std::exception_ptr& e) {
+        if (e) spdlog::error("http {}: connection ended by an exception", p.to_string());
+        impl->finished(c, p);
+    };
+    if (https) {
+        auto s = std::make_shared<HttpsSession>(impl, std::move(socket), impl->tls_, peer);
+        if (!impl->add(s)) return impl->finished(s.get(), peer);
+        asio::co_spawn(exec, HttpsSession::run(s),
+                       [s, finish](const std::exception_ptr& e) { finish(s.get(), s->peer(), e); });
+    } else {
+        auto s = std::make_shared<RedirectSession>(impl, std::move(socket), peer);
+        if (!impl->add(s)) return impl->finished(s.get(), peer);
+        asio::co_spawn(exec, RedirectSession::run(s),
+                       [s, finish](const std::exception_ptr& e) { finish(s.get(), s->peer(), e); });
+    }
+}
+
+}  // namespace sg::web::http::detail
