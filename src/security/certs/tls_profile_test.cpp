@@ -167,7 +167,7 @@ TEST_F(TlsProfile, WeakAndNonEcdheSuitesAreRefused) {
     }
 }
 
-TEST_F(TlsProfile, ClientCipherPreferenceIsHonoured) {
+TEST_F(TlsProfile, ServerCipherOrderWithChachaForClientsThatPreferIt) {
     // The server list puts AES128-GCM first; a client preferring ChaCha20 gets ChaCha20.
     auto chacha =
         run(ctx(), {.max_version = TLS1_2_VERSION,
@@ -178,7 +178,7 @@ TEST_F(TlsProfile, ClientCipherPreferenceIsHonoured) {
         run(ctx(), {.max_version = TLS1_2_VERSION,
                     .ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256"});
     ASSERT_TRUE(aes256.ok);
-    EXPECT_EQ(cipher(aes256), "ECDHE-ECDSA-AES256-GCM-SHA384");
+    EXPECT_EQ(cipher(aes256), "ECDHE-ECDSA-AES128-GCM-SHA256");  // the server's order wins
 }
 
 TEST_F(TlsProfile, OnlyTheProfileGroups) {
@@ -193,12 +193,14 @@ TEST_F(TlsProfile, OnlyTheProfileGroups) {
         EXPECT_FALSE(run(ctx(), {.groups = g}).ok) << g;
     }
     // TLS 1.2 (RFC 8422): the client's list must also hold the certificate's curve, P-256 here;
-    // the key exchange takes the client's first group the server allows.
+    // with the server's order on (testssl), the key exchange takes the server's first group the
+    // client offers (X25519, then P-256, then P-384).
     struct {
         const char* offered;
         int negotiated;
     } const tls12[] = {{"X25519:P-256", NID_X25519},
-                       {"P-384:P-256", NID_secp384r1},
+                       {"P-384:P-256", NID_X9_62_prime256v1},
+                       {"P-384:X25519:P-256", NID_X25519},
                        {"P-521:P-256", NID_X9_62_prime256v1},
                        {"X448:P-256", NID_X9_62_prime256v1}};
     for (const auto& c : tls12) {
@@ -229,7 +231,8 @@ TEST_F(TlsProfile, ExactCipherListAndOptions) {
     EXPECT_NE(opts & SSL_OP_NO_COMPRESSION, 0u);
     EXPECT_NE(opts & SSL_OP_NO_RENEGOTIATION, 0u);
     EXPECT_NE(opts & SSL_OP_NO_TICKET, 0u);
-    EXPECT_EQ(opts & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);
+    EXPECT_NE(opts & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);
+    EXPECT_NE(opts & SSL_OP_PRIORITIZE_CHACHA, 0u);
     EXPECT_EQ(opts & SSL_OP_NO_EXTENDED_MASTER_SECRET, 0u);
     EXPECT_EQ(opts & SSL_OP_ALLOW_CLIENT_RENEGOTIATION, 0u);
     EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx().native_handle()), TLS1_2_VERSION);

@@ -149,6 +149,7 @@ http::Response Api::login(Call& call) {
     if (auto old = call.req[bhttp::field::cookie]; !old.empty()) {
         (void)sessions_.end_by_cookie(cookie_of(call.req));
     }
+    purge_sessions();  // sessions that expired are logged before they free a place (AU-2)
     auto created = sessions_.create(r.account->name, r.account->group, call.peer.to_string(),
                                     r.account->must_change_password, cfg->login);
     if (auto* refused = std::get_if<std::string>(&created)) {

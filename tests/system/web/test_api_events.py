@@ -1,0 +1,70 @@
+"""web/test_api_events.py: the management plane's audit trail (issue 4 §10, AU-2, IA-9) read back
+through GET /api/v1/events (filters) and /events.csv, and through `serialgate log show`: login
+success, failure and lockout with account and source; no password anywhere.
+"""
+
+import csv
+import io
+
+import api
+from api import API
+
+PW = "Web-Evnt-Pa55word-c1Dq"
+OP_PW = "Op-Evnt-Pa55word-u0Xe"
+WRONG = "Wrong-Evnt-Pa55word-z9Ha"
+
+
+def test_login_events_with_account_and_source(gate, web):
+    w = web(login={"retry_failure_threshold": 2, "lockout_duration_min": 5})
+    w.setup("admin", PW)
+    admin = w.login("admin", PW)
+    admin.create_account("op", OP_PW)
+    assert w.login_raw("op", WRONG).status == 401
+    r = w.login_raw("op", WRONG)
+    assert r.status in (401, 423), r  # the second failure locks the account
+    locked_real = w.login_raw("op", OP_PW)
+    assert locked_real.status == 423
+    # IA-5: an unknown name is counted and locked alike, so a lock does not reveal an account.
+    w.login_raw("ghost", WRONG)
+    w.login_raw("ghost", WRONG)
+    locked_ghost = w.login_raw("ghost", WRONG)
+    assert (locked_ghost.status, locked_ghost.body) == (locked_real.status, locked_real.body), (
+        f"IA-5: unknown name {locked_ghost} vs locked account {locked_real}")
+
+    wanted = {("security.login_succeeded", "admin"), ("security.login_failed", "op"),
+              ("security.account_locked", "op"), ("security.account_created", "admin")}
+    events = admin.events("category=security&limit=200",
+                          lambda evs: wanted <= {(e["type"], e["account"]) for e in evs})
+    assert events and all(e["category"] == "Security" for e in events), events[:3]
+
+    def one(type_, account):
+        hits = [e for e in events if e["type"] == type_ and e["account"] == account]
+        assert hits, f"no {type_} for {account}: {[(e['type'], e['account']) for e in events]}"
+        assert hits[0]["source"].startswith("127.0.0.1"), hits[0]
+        return hits[0]
+
+    ok = one("security.login_succeeded", "admin")
+    assert ok["severity"] == "Informational", ok
+    failed = one("security.login_failed", "op")
+    assert failed["severity"] == "Warning", failed
+    locked = one("security.account_locked", "op")
+    assert locked["severity"] == "Warning", locked
+    one("security.account_created", "admin")
+
+    warnings = admin.get(f"{API}/events?severity=warning&limit=200").json()
+    assert warnings and all(e["severity"] in ("Error", "Warning") for e in warnings), warnings
+    only = admin.get(f"{API}/events?type=security.login_failed").json()
+    assert only and {e["type"] for e in only} == {"security.login_failed"}
+    for bad in ("category=nope", "severity=loud", "type=no.such", "limit=0", "port=0"):
+        r = admin.get(f"{API}/events?{bad}")
+        assert r.status == 400 and r.error_code() == "invalid_query", f"{bad}: {r}"
+
+    r = admin.get(f"{API}/events.csv?category=security")
+    assert r.status == 200 and r.header("Content-Type").startswith("text/csv"), r
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert len(rows) >= 4 and any("security.account_locked" in row for row in rows), rows[:5]
+
+    # The CLI reads the same log.
+    cli = gate.events("--type", "security.login_succeeded")
+    assert any(e.get("account") == "admin" for e in cli), cli
+    api.assert_secret_nowhere(w, PW, OP_PW, WRONG, log_only=(admin.cookie, admin.csrf))
