@@ -31,6 +31,9 @@ Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_a
 Port::~Port() = default;
 
 void Port::start() {
+    // Set before the coroutine is posted, read by stop()'s handler on the strand (the post orders
+    // the two).
+    running_ = true;
     asio::co_spawn(strand_, run(), [this](const std::exception_ptr& e) {
         if (e) {
             try {
@@ -42,6 +45,7 @@ void Port::start() {
         }
         // "disabled" and "unavailable: ..." say why the port never ran: keep them.
         if (state_ != "disabled" && state_.rfind("unavailable", 0) != 0) state_ = "stopped";
+        running_ = false;
         if (done_) {
             auto done = std::move(done_);
             done_ = nullptr;
@@ -52,6 +56,14 @@ void Port::start() {
 
 void Port::stop(std::function<void()> done) {
     asio::post(strand_, [this, done = std::move(done)]() mutable {
+        if (!running_) {
+            // run() has already ended: a disabled or unavailable port returns at once, and
+            // nobody else would ever call `done` (the Manager would wait for it forever, holding
+            // back every later configuration change and serve's SIGTERM stop).
+            stopping_ = true;
+            done();
+            return;
+        }
         done_ = std::move(done);
         stopping_ = true;
         wake_.notify();

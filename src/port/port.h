@@ -47,6 +47,7 @@ public:
     /// Starts the port's coroutine. Returns at once.
     void start();
     /// Stops the mode (draining clients), closes the device, then calls `done` on the port strand.
+    /// `done` always runs, also when run() has already ended (a disabled port) or never started.
     /// The Port may be destroyed once `done` ran.
     void stop(std::function<void()> done);
 
@@ -79,6 +80,7 @@ private:
     std::string state_ = "starting";
     std::function<void()> done_;
     std::chrono::milliseconds backoff_;
+    bool running_ = false;  // run() started and not yet ended (stop() must then wait for it)
     bool stopping_ = false;
     bool paused_ = false;
     bool mode_stopping_ = false;

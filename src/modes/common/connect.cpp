@@ -34,7 +34,8 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 
 core::Task<std::error_code> connect(tcp::resolver& resolver, tcp::socket& socket,
                                     const std::string& host, std::uint16_t port,
-                                    std::uint16_t local_port, std::chrono::milliseconds timeout) {
+                                    std::uint16_t local_port, std::chrono::milliseconds timeout,
+                                    std::function<bool()> abandoned) {
     boost::system::error_code ignored;
     auto [rec, results] = co_await resolver.async_resolve(
         host, std::to_string(port), tcp::resolver::numeric_service, core::use_nothrow);
@@ -44,6 +45,9 @@ core::Task<std::error_code> connect(tcp::resolver& resolver, tcp::socket& socket
     std::error_code last = std::make_error_code(std::errc::host_unreachable);
     for (const auto& entry : results) {
         socket.close(ignored);
+        // The caller stopped (or changed its mind) while the lookup or the last address was
+        // pending: closing the socket then found nothing to abort.
+        if (abandoned && abandoned()) co_return make_error_code(asio::error::operation_aborted);
         if (auto ec = open_and_bind(socket, entry.endpoint(), local_port)) {
             last = ec;
             socket.close(ignored);

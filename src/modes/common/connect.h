@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <system_error>
 
@@ -21,10 +22,17 @@ inline constexpr std::chrono::milliseconds kConnectTimeout{10000};
 /// be taken again. Connecting is bounded by `timeout` per address. Closing `socket` or cancelling
 /// `resolver` (stop()) ends the attempt with operation_aborted. On success the socket is connected
 /// and has TCP_NODELAY; on failure it is closed.
+///
+/// `abandoned`, when given, is asked after the name lookup and before each address: once it says
+/// true the attempt ends with operation_aborted without opening a socket. A caller that stops
+/// needs it because cancelling the resolver does not interrupt a lookup already under way: its
+/// results still arrive, and without the check the next connect (up to `timeout` against a
+/// destination that drops SYNs) would hold up the stop.
 core::Task<std::error_code> connect(asio::ip::tcp::resolver& resolver,
                                     asio::ip::tcp::socket& socket, const std::string& host,
                                     std::uint16_t port, std::uint16_t local_port,
-                                    std::chrono::milliseconds timeout = kConnectTimeout);
+                                    std::chrono::milliseconds timeout = kConnectTimeout,
+                                    std::function<bool()> abandoned = {});
 
 /// "host:port" as people write it ("[::1]:4001" for an IPv6 literal).
 std::string host_port(const std::string& host, std::uint16_t port);

@@ -158,7 +158,10 @@ private:
 
     core::Task<void> connect_loop() {
         while (!stopping_) {
-            const auto ec = co_await common::connect(resolver_, socket_, host_, port_, 0);
+            // stop() cannot interrupt a name lookup under way: connect() asks before connecting.
+            const auto ec =
+                co_await common::connect(resolver_, socket_, host_, port_, 0,
+                                         common::kConnectTimeout, [this] { return stopping_; });
             if (stopping_) break;
             if (ec) {
                 report_outage(ec.message());

@@ -348,15 +348,20 @@ core::Task<void> Link::run() {
         // Data waits (bounded) for every attempt: serial bytes that arrive while the connect is in
         // flight go out once it completes, however many attempts came before.
         if (!out_) out_.emplace(ctx.strand);
-        const auto ec =
-            co_await common::connect(resolver_, socket_, dest_.host, dest_.port, dest_.local_port);
+        // A stop or a change of the control during the name lookup is seen before connecting:
+        // reconsider() cannot interrupt a lookup that is under way.
+        const auto ec = co_await common::connect(resolver_, socket_, dest_.host, dest_.port,
+                                                 dest_.local_port, common::kConnectTimeout,
+                                                 [this] { return !mode_.wants_connection(); });
         if (mode_.stopping()) break;
         if (ec || !mode_.wants_connection()) {
             boost::system::error_code ignored;
             socket_.close(ignored);
             out_.reset();  // what waited for this attempt is dropped, as with no connection
             mode_.update_backpressure();
-            if (!ec) continue;  // the control changed its mind meanwhile
+            // The control changed its mind meanwhile (the attempt was abandoned, or it succeeded
+            // too late): not an outage.
+            if (!ec || !mode_.wants_connection()) continue;
             report_outage(ec);
             state_ = State::Backoff;
             co_await wake_.wait_until(Clock::now() + backoff_.next());
