@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <future>
@@ -113,8 +114,18 @@ public:
         asio::post(io_, [this] { check_first_account(); });
     }
 
+    /// Returns once new connections get the new certificate: the API's 200 means "in force".
     void certificate_changed() override {
-        asio::post(io_, [this] { reload_tls(); });
+        if (!https_on_) return;
+        auto tls = web::api::load_tls_context(store_);
+        if (!tls) {
+            spdlog::error("certificate not reloaded: {}", tls.error().message);
+            return;
+        }
+        auto applied = std::make_shared<std::promise<void>>();
+        auto fut = applied->get_future();
+        http_.set_tls_context(*tls, [applied] { applied->set_value(); });
+        (void)fut.wait_for(kIoWait);
     }
 
     config::ParseOptions parse_options() override { return app::parse_options(); }
@@ -373,7 +384,7 @@ private:
     web::api::Api api_;
     web::http::Server http_;
     asio::steady_timer housekeeping_;
-    bool https_on_ = false;
+    std::atomic<bool> https_on_{false};  // read by API handlers (certificate_changed)
     std::int64_t data_version_ = 0;
     bool data_plane_on_ = false;
     bool stopping_ = false;

@@ -232,10 +232,14 @@ std::uint16_t Server::local_port() const {
     return impl_->https_port_.load();
 }
 
-void Server::set_tls_context(std::shared_ptr<asio::ssl::context> tls) {
+void Server::set_tls_context(std::shared_ptr<asio::ssl::context> tls,
+                             std::function<void()> applied) {
     if (!tls) return;
     asio::post(impl_->accept_strand_,
-               [impl = impl_, tls = std::move(tls)]() mutable { impl->tls_ = std::move(tls); });
+               [impl = impl_, tls = std::move(tls), applied = std::move(applied)]() mutable {
+                   impl->tls_ = std::move(tls);
+                   if (applied) applied();
+               });
 }
 
 core::Status Server::start_redirect(const std::string& address, std::uint16_t http_port,

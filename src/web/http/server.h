@@ -57,7 +57,9 @@ public:
     std::uint16_t local_port() const;
     /// CE-3: connections accepted from now on use `tls`; established ones keep theirs.
     /// Thread-safe (posts to the accept strand).
-    void set_tls_context(std::shared_ptr<boost::asio::ssl::context> tls);
+    /// `applied` (optional) runs once connections accepted from then on get `tls`.
+    void set_tls_context(std::shared_ptr<boost::asio::ssl::context> tls,
+                         std::function<void()> applied = {});
     /// WS-9: plain HTTP on `http_port` that answers every request with 301 to
     /// https://<Host without port>:<https_port><target>, sets no cookie and closes. Same
     /// connection caps and timeouts as HTTPS.
