@@ -6,7 +6,12 @@
 // every 100 ms (epoll would report the hang-up without end). Once an application opens the link,
 // the loop reads the master in packet mode: data goes to a bounded queue for the device, flush
 // packets become FLUSH commands, and the termios is re-read before each chunk of data, so that
-// bytes written after tcsetattr() follow the commands that change the line.
+// bytes written after tcsetattr() follow the commands that change the line. What one wake-up
+// reads (until the pty is empty or the queue full) goes to the data connection at once, in one
+// non-blocking write, when nothing else is being written and no line-setting command awaits its
+// answer; the data writer sends whatever the socket did not take. The data path thus costs a
+// read per pty chunk and a send per batch, with no coroutine hop or wake-up of the other loops
+// (waking all of them, with their timers, per 4 KiB chunk cost a fifth of the client's CPU).
 // session loop: while an application holds the link open (or bytes it wrote still wait), connect
 // the data channel, then the command channel (spec §6), run a session, and after a failure or a
 // lost connection retry with exponential backoff, 0.5 s doubling to 30 s. The pty and the link
@@ -26,7 +31,6 @@
 
 #include <array>
 #include <cerrno>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -55,8 +59,7 @@ constexpr auto kReplyTimeout = 5000ms;  // a line-setting command unanswered thi
 constexpr std::uint32_t kWaitOutputMs = 2000;  // WAIT_OQUEUE timeout at close
 constexpr auto kCloseTimeout = 6000ms;         // the whole graceful end of a session
 constexpr std::size_t kPtyReadBytes = 4096;    // a pty hands over at most ~4 KiB per read
-constexpr std::size_t kNetWriteBytes = 64 * 1024;
-constexpr std::uint8_t kAliveCheckMin = 1;  // TCP keepalive: a dead device found in ~2 minutes
+constexpr std::uint8_t kAliveCheckMin = 1;     // TCP keepalive: a dead device found in ~2 minutes
 
 enum class State { Idle, Connecting, Connected, Backoff, Stopping };
 
@@ -156,6 +159,9 @@ private:
     void read_available();
     void on_packet(const pty::Packet& p);
     void enqueue(std::span<const std::byte> data);
+    /// Writes the queue to the data connection now if nothing stands in the way (see the file
+    /// comment); true when that made room in the queue.
+    bool send_now();
     void drop_queue();
     /// Re-reads the termios; a change goes to the device when a session is open.
     void check_line();
@@ -224,9 +230,10 @@ private:
     int parts_ = 0;    // a session's reader and writer coroutines
 
     PtyLine pty_line_;
-    LineSettings line_;                         // what the pty shows, with the fixed framing
-    std::deque<std::vector<std::byte>> queue_;  // to the device
-    std::size_t queued_ = 0;                    // bytes in queue_ and in the write under way
+    LineSettings line_;             // what the pty shows, with the fixed framing
+    std::vector<std::byte> queue_;  // to the device, not yet handed to a write
+    std::size_t queued_ = 0;        // bytes in queue_ and in the data writer's write under way
+    bool writing_data_ = false;     // the data writer has a write in flight
 
     HostProtocol proto_;
     Wire cmd_out_;  // command bytes waiting for the command writer
@@ -282,28 +289,53 @@ core::Task<void> Client::Impl::pty_loop() {
 
 void Client::Impl::read_available() {
     for (;;) {
-        if (holding_back()) return;
-        const ssize_t n = ::read(fd(), pty_buf_.data(), pty_buf_.size());
-        if (n > 0) {
-            on_packet(pty::decode(std::span(pty_buf_).first(static_cast<std::size_t>(n))));
-            continue;
+        bool empty = false;  // the pty has nothing more for now (or the application is gone)
+        while (!holding_back()) {
+            const ssize_t n = ::read(fd(), pty_buf_.data(), pty_buf_.size());
+            if (n > 0) {
+                on_packet(pty::decode(std::span(pty_buf_).first(static_cast<std::size_t>(n))));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            empty = true;
+            if (n < 0 && errno == EAGAIN) break;
+            // EIO: no process holds the slave open any more.
+            if (app_open_) application_closed();
+            break;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return;
-        // EIO: no process holds the slave open any more.
-        if (app_open_) application_closed();
-        return;
+        // One write for the batch; while it made room and the pty may hold more, read on.
+        if (!send_now() || empty) return;
     }
+}
+
+bool Client::Impl::send_now() {
+    if (queue_.empty()) return false;
+    if (!session_open_ || closing_ || writing_data_ || proto_.settings_pending()) {
+        changed_.notify();  // no session yet (session loop), or the data writer's turn
+        return false;
+    }
+    boost::system::error_code ec;
+    std::size_t n = data_.write_some(asio::buffer(queue_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        n = 0;
+    } else if (ec) {
+        changed_.notify();  // the data writer's write meets the same error and ends the session
+        return false;
+    }
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    queued_ -= n;
+    tx_ += n;
+    // The rest is the data writer's; an emptied queue may let a graceful end go on.
+    if (!queue_.empty() || stopping_ || !app_open_) changed_.notify();
+    return n > 0;
 }
 
 void Client::Impl::on_packet(const pty::Packet& p) {
     if (p.termios || !p.data.empty()) check_line();
     if (p.flush_write) {
         // tcflush(TCOFLUSH): what the application wrote and we still hold is discarded too.
-        while (!queue_.empty()) {
-            queued_ -= queue_.front().size();
-            queue_.pop_front();
-        }
+        queued_ -= queue_.size();
+        queue_.clear();
     }
     if ((p.flush_read || p.flush_write) && session_open_) {
         const FlushWhich which = p.flush_read && p.flush_write ? FlushWhich::Both
@@ -338,14 +370,14 @@ void Client::Impl::enqueue(std::span<const std::byte> data) {
         }
     }
     if (take == 0) return;
-    queue_.emplace_back(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    queue_.insert(queue_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     queued_ += take;
-    changed_.notify();
+    // No wake-up here: read_available() hands the batch to send_now(), which wakes whoever
+    // must send it.
 }
 
 void Client::Impl::drop_queue() {
-    std::size_t n = 0;
-    for (const auto& c : queue_) n += c.size();
+    const std::size_t n = queue_.size();
     queue_.clear();
     queued_ -= n;
     dropped_ += n;
@@ -436,6 +468,8 @@ core::Task<std::error_code> Client::Impl::connect() {
     }
     modes::common::set_alive_check(data_, kAliveCheckMin);
     modes::common::set_alive_check(command_, kAliveCheckMin);
+    boost::system::error_code ignored;
+    data_.non_blocking(true, ignored);  // send_now() writes directly and must never block
     co_return std::error_code{};
 }
 
@@ -570,11 +604,10 @@ core::Task<void> Client::Impl::data_writer() {
         while (!closing_ && (queue_.empty() || proto_.settings_pending())) co_await changed_.wait();
         if (closing_) co_return;
         out.clear();
-        while (!queue_.empty() && out.size() < kNetWriteBytes) {
-            out.insert(out.end(), queue_.front().begin(), queue_.front().end());
-            queue_.pop_front();
-        }
+        out.swap(queue_);  // all of it (bounded by kPtyQueueBytes and one pty read)
+        writing_data_ = true;
         auto [ec, n] = co_await asio::async_write(data_, asio::buffer(out), core::use_nothrow);
+        writing_data_ = false;
         queued_ -= out.size();
         tx_ += n;
         dropped_ += out.size() - n;

@@ -11,10 +11,12 @@
 // bytes sent before it. Requests that must not wait behind data (PURGE-DATA, FLOWCONTROL-SUSPEND/
 // RESUME, the masks, polls, SIGNATURE) are handled as soon as they are read: a client purging a
 // blocked transmit buffer must be heard while the blocked write is still pending.
-// Serial → network: on_serial_data → Packer → IAC-escaped chunk on the session's data queue. The
-// writer sends control bytes (negotiation, answers, notifications) first and data unless the
-// client sent FLOWCONTROL-SUSPEND. A data queue over kClientQueueBytes pauses the port's serial
-// reads until it drains to half (backpressure; nothing grows unbounded).
+// Serial → network: on_serial_data → Packer → IAC-escaped chunk. With nothing queued and no
+// write in flight the chunk goes straight into the socket (non-blocking, as TCP Server's offer()
+// does); what the socket does not take goes on the session's data queue. The writer sends
+// control bytes (negotiation, answers, notifications) first and data unless the client sent
+// FLOWCONTROL-SUSPEND. A data queue over kClientQueueBytes pauses the port's serial reads until
+// it drains to half (backpressure; nothing grows unbounded).
 #include "modes/rfc2217/rfc2217_mode.h"
 
 #include <deque>
@@ -83,6 +85,9 @@ private:
     void handle(const Event& e);
     void handle_request(const ComPortRequest& req);
     void push_data(std::span<const std::byte> bytes);
+    /// push_data() for all of decoded_.data: the buffer itself becomes the op when it cannot be
+    /// merged, so the common read (data only) is not copied again.
+    void push_decoded();
     void push_op(SerialOp op);
     bool com_port_on() const;
     void protocol_error(const char* what);
@@ -95,6 +100,7 @@ private:
 
     TelnetDecoder decoder_;
     Decoded decoded_;
+    Bytes spare_;  // a written data op's buffer, kept for the next decoded_.data
     OptionTable options_;
     ComPortServer com_;
     bool announced_ = false;       // the first NOTIFY-MODEMSTATE went out
@@ -111,6 +117,8 @@ private:
     std::deque<Bytes> data_;       // escaped serial data
     std::size_t data_queued_ = 0;  // bytes in data_ plus the write in flight
     std::size_t inflight_ = 0;     // data bytes of the write in flight
+    bool writing_ = false;         // the writer has a write (control or data) in flight
+    Bytes escaped_;                // send_data()'s scratch for the direct write
     bool suspended_ = false;       // FLOWCONTROL-SUSPEND: hold data_, keep answering
     core::Signal writer_wake_;     // new bytes, resume, drain or end
 
@@ -309,6 +317,7 @@ Session::Session(tcp::socket socket, Rfc2217Mode& mode)
       drain_timer_(ctx_.strand) {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);  // serial traffic is small and latency-bound
+    socket_.non_blocking(true, ignored);  // send_data() writes directly and must never block
     common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);
     // What we agree to (RFC 2217 §1): 8-bit data both ways (RFC 856), no go-aheads (RFC 858),
     // and the COM-PORT option on both sides. ECHO and everything else is refused.
@@ -367,8 +376,28 @@ void Session::protocol_error(const char* what) {
 void Session::send_data(std::span<const std::byte> frame) {
     if (ended_ || draining_) return;
     Bytes chunk;
-    chunk.reserve(frame.size() + frame.size() / 16 + 8);
-    append_escaped(frame, chunk);
+    if (!writing_ && data_.empty() && control_.empty() && !suspended_) {
+        // Fast path: nothing queued and no write in flight, so the bytes may go straight into
+        // the socket in order — no copy onto the queue, no wake-up of the writer, no extra trip
+        // through the event loop. What the socket does not take is queued.
+        escaped_.clear();
+        append_escaped(frame, escaped_);
+        boost::system::error_code ec;
+        std::size_t sent = socket_.write_some(asio::buffer(escaped_), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            sent = 0;
+        } else if (ec) {
+            end();  // reset by the peer: the reader and writer see it and finish
+            return;
+        }
+        tx_ += sent;
+        ctx_.stats.net_tx_bytes.fetch_add(sent, std::memory_order_relaxed);
+        if (sent == escaped_.size()) return;
+        chunk.assign(escaped_.begin() + static_cast<std::ptrdiff_t>(sent), escaped_.end());
+    } else {
+        chunk.reserve(frame.size() + frame.size() / 16 + 8);
+        append_escaped(frame, chunk);
+    }
     data_queued_ += chunk.size();
     data_.push_back(std::move(chunk));
     writer_wake_.notify();
@@ -409,6 +438,22 @@ void Session::push_data(std::span<const std::byte> bytes) {
         }
     }
     push_op(Bytes(bytes.begin(), bytes.end()));
+}
+
+void Session::push_decoded() {
+    Bytes& d = decoded_.data;
+    if (d.empty()) return;
+    if (!ops_.empty()) {
+        if (auto* last = std::get_if<Bytes>(&ops_.back()); last && last->size() < kMergeBytes) {
+            push_data(d);  // merged: copied onto the last op
+            return;
+        }
+    }
+    pending_serial_ += d.size();
+    push_op(std::move(d));
+    d = std::move(spare_);  // capacity of an earlier op, or none
+    spare_ = Bytes();
+    d.clear();
 }
 
 void Session::handle(const Event& e) {
@@ -503,7 +548,12 @@ core::Task<void> Session::reader() {
         ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         decoded_.clear();
+        decoded_.data.reserve(buf.size());  // no growth while decoding (a no-op once reused)
         decoder_.feed(std::span(buf).first(n), decoded_);
+        if (decoded_.events.empty()) {  // the common read: data only
+            push_decoded();
+            continue;
+        }
         std::size_t at = 0;
         for (const Event& e : decoded_.events) {
             push_data(std::span(decoded_.data).subspan(at, e.at - at));
@@ -535,6 +585,7 @@ core::Task<void> Session::serial_worker() {
                 break;
             }
             ctx_.stats.serial_tx_bytes.fetch_add(data->size(), std::memory_order_relaxed);
+            if (spare_.capacity() == 0) spare_ = std::move(*data);  // decoded_.data's next buffer
         } else if (auto* req = std::get_if<ComPortRequest>(&op)) {
             com_.handle(*req, control_);
             writer_wake_.notify();
@@ -572,7 +623,9 @@ core::Task<void> Session::writer() {
         std::vector<asio::const_buffer> bufs;
         bufs.reserve(sending.size());
         for (const Bytes& b : sending) bufs.emplace_back(asio::buffer(b));
+        writing_ = true;  // send_data() must not write around it
         auto [ec, written] = co_await asio::async_write(socket_, bufs, core::use_nothrow);
+        writing_ = false;
         if (data) {
             data_queued_ -= std::min(data_queued_, inflight_);
             inflight_ = 0;

@@ -126,6 +126,9 @@ private:
         SbIac,     // IAC inside a subnegotiation
     };
     void finish_subnegotiation(std::size_t at, Decoded& out);
+    /// State Data: appends the data bytes of `run` up to its first IAC (applying the NVT CR NUL
+    /// rule) and returns how many bytes of `run` that consumed; the IAC itself is not consumed.
+    std::size_t copy_data(std::span<const std::byte> run, Decoded& out);
 
     State state_ = State::Data;
     Verb verb_ = Verb::Will;

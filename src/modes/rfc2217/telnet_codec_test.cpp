@@ -155,6 +155,152 @@ TEST(TelnetDecoder, NvtCrNulDropsTheNulOnlyWhenAsked) {
     expect_any_split(in, {data(std::string("a\r\0b\r\n\0\r\xff", 9))}, /*nvt=*/false);
 }
 
+// The decoder copies runs of plain data in one piece; this is the byte-at-a-time state machine
+// it must match (RFC 854/855 as the header states them), on inputs dense in IAC, CR and NUL, in
+// both NVT modes and with random splits.
+std::vector<Item> decode_reference(const std::vector<std::byte>& in, bool nvt) {
+    enum class S { Data, Iac, Verb, SbOption, Sb, SbIac } st = S::Data;
+    std::vector<Item> items;
+    std::string sb;
+    std::uint8_t opt = 0;
+    std::uint8_t verb = 0;
+    bool last_cr = false;
+    bool overflow = false;
+    auto put = [&](std::uint8_t b) {
+        if (items.empty() || items.back().event) items.push_back({"", std::nullopt});
+        items.back().data += static_cast<char>(b);
+    };
+    auto event = [&](std::variant<Negotiation, ComPortRequest, TelnetCommand, Malformed> w) {
+        items.push_back(ev(std::move(w)));
+    };
+    auto sb_byte = [&](std::uint8_t b) {
+        if (sb.size() < kMaxSubnegotiation) {
+            sb += static_cast<char>(b);
+        } else {
+            overflow = true;
+        }
+    };
+    for (std::byte x : in) {
+        const auto b = std::to_integer<std::uint8_t>(x);
+        const bool is_verb = b >= 251 && b <= 254;
+        switch (st) {
+            case S::Data:
+                if (b == kIac) {
+                    st = S::Iac;
+                } else if (nvt && last_cr && b == 0) {
+                    last_cr = false;
+                } else {
+                    last_cr = b == '\r';
+                    put(b);
+                }
+                break;
+            case S::Iac:
+                st = S::Data;
+                if (b == kIac) {
+                    last_cr = false;
+                    put(b);
+                } else if (is_verb) {
+                    verb = b;
+                    st = S::Verb;
+                } else if (b == kSb) {
+                    st = S::SbOption;
+                } else if (b != kSe) {
+                    event(TelnetCommand{b});
+                }
+                break;
+            case S::Verb:
+                event(Negotiation{static_cast<Verb>(verb), b});
+                st = S::Data;
+                break;
+            case S::SbOption:
+                opt = b;
+                sb.clear();
+                overflow = false;
+                st = S::Sb;
+                break;
+            case S::Sb:
+                if (b == kIac) {
+                    st = S::SbIac;
+                } else {
+                    sb_byte(b);
+                }
+                break;
+            case S::SbIac:
+                if (b == kIac) {
+                    sb_byte(b);
+                    st = S::Sb;
+                } else if (b == kSe) {
+                    if (overflow) {
+                        event(Malformed{Malformed::Why::SubnegotiationTooLong});
+                    } else if (opt == kOptComPort) {
+                        ComPortRequest r{0, {}};
+                        if (!sb.empty()) {
+                            r.command = static_cast<std::uint8_t>(sb[0]);
+                            for (std::size_t i = 1; i < sb.size(); ++i) {
+                                r.value.push_back(static_cast<std::uint8_t>(sb[i]));
+                            }
+                        }
+                        event(std::move(r));
+                    }
+                    sb.clear();
+                    overflow = false;
+                    st = S::Data;
+                } else {
+                    event(Malformed{Malformed::Why::SubnegotiationCut});
+                    sb.clear();
+                    overflow = false;
+                    if (is_verb) {
+                        verb = b;
+                        st = S::Verb;
+                    } else if (b == kSb) {
+                        st = S::SbOption;
+                    } else {
+                        event(TelnetCommand{b});
+                        st = S::Data;
+                    }
+                }
+                break;
+        }
+    }
+    return items;
+}
+
+TEST(TelnetDecoder, MatchesTheByteAtATimeStateMachine) {
+    // A small linear congruential generator: the same inputs on every run.
+    std::uint32_t seed = 12345;
+    auto next = [&seed] {
+        seed = seed * 1103515245U + 12345U;
+        return seed >> 8;
+    };
+    const int alphabet[] = {255, 255, 255, '\r', '\r', 0,   0, 250, 240,
+                            251, 252, 253, 254,  44,   243, 1, 'a', 'b'};
+    for (int round = 0; round < 2000; ++round) {
+        std::vector<std::byte> in(next() % 200);
+        for (auto& b : in) {
+            b = static_cast<std::byte>(next() % 4 == 0 ? next() % 256
+                                                       : alphabet[next() % std::size(alphabet)]);
+        }
+        const bool nvt = round % 2 == 1;
+        const auto want = decode_reference(in, nvt);
+        EXPECT_EQ(decode(in, 0, nvt), want) << "round " << round;
+        EXPECT_EQ(decode(in, 1 + next() % 17, nvt), want) << "round " << round;
+    }
+}
+
+TEST(TelnetDecoder, LongDataRunsAroundIacAndCrNul) {
+    // Kilobytes of plain data between the special bytes: the run-copying path, split anywhere.
+    std::string text(5000, 'x');
+    for (std::size_t i = 0; i < text.size(); i += 97) text[i] = static_cast<char>(i % 251);
+    std::vector<std::byte> in = cat(wire(text), wire({'\r', 0, 255, 255, '\r', 255, 241, 0}));
+    in = cat(in, wire(text));
+    for (bool nvt : {false, true}) {
+        const auto want = decode_reference(in, nvt);
+        for (std::size_t chunk : {0, 1, 7, 4096, 5001, 5003}) {
+            EXPECT_EQ(decode(in, chunk, nvt), want) << "chunk " << chunk << " nvt " << nvt;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- encoder
 
 TEST(TelnetEncoder, EscapesEvery255) {
@@ -162,6 +308,24 @@ TEST(TelnetEncoder, EscapesEvery255) {
     append_escaped(wire({1, 255, 2, 255, 255}), out);
     EXPECT_EQ(out, wire({1, 255, 255, 2, 255, 255, 255, 255}));
     EXPECT_LE(out.size(), escaped_size_bound(5));
+}
+
+TEST(TelnetEncoder, EscapesLongRunsAndAppends) {
+    std::vector<std::byte> data_in(3000);
+    for (std::size_t i = 0; i < data_in.size(); ++i) {
+        data_in[i] = static_cast<std::byte>(i % 7 == 0 ? 255 : i % 256);
+    }
+    std::vector<std::byte> want = wire({9});
+    for (std::byte b : data_in) {
+        want.push_back(b);
+        if (b == std::byte{255}) want.push_back(b);
+    }
+    std::vector<std::byte> out = wire({9});  // appends to what is there
+    append_escaped(data_in, out);
+    EXPECT_EQ(out, want);
+    out.clear();
+    append_escaped({}, out);
+    EXPECT_TRUE(out.empty());
 }
 
 TEST(TelnetEncoder, ComPortFrameEscapesItsValue) {
