@@ -25,6 +25,25 @@ std::string cleared_cookie() {
     return fmt::format("{}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0", kCookieName);
 }
 
+/// {"account","password"}: the body of setup and login; 400 invalid_field otherwise.
+struct Credentials {
+    std::string account;
+    Secret password;
+};
+
+std::optional<Credentials> credentials(const Call& call, http::Response& err) {
+    auto body = call.body(err);
+    if (!body) return std::nullopt;
+    auto name = string_field(*body, "account");
+    auto password = secret_field(*body, "password");
+    if (!name || !password) {
+        err = error(call, bhttp::status::bad_request, "invalid_field",
+                    "account and password are required strings");
+        return std::nullopt;
+    }
+    return Credentials{std::move(*name), std::move(*password)};
+}
+
 }  // namespace
 
 nlohmann::json privileges_json(const security::accounts::Group& g) {
@@ -56,15 +75,10 @@ http::Response Api::login_message(Call& call) {
 
 http::Response Api::setup(Call& call) {
     http::Response err;
-    auto body = call.body(err);
-    if (!body) return err;
-    auto name = string_field(*body, "account");
-    auto password = secret_field(*body, "password");
-    if (!name || !password) {
-        return error(call, bhttp::status::bad_request, "invalid_field",
-                     "account and password are required strings");
-    }
-    const Secret& secret = *password;
+    auto cred = credentials(call, err);
+    if (!cred) return err;
+    const std::optional<std::string> name = std::move(cred->account);
+    const Secret& secret = cred->password;
     if (auto n = accounts_.count(); n && *n > 0) {
         log_.emit(events::types::kSetupRefused, call.who(), "an account exists already");
         return error(call, bhttp::status::conflict, "setup_done");
@@ -93,15 +107,10 @@ http::Response Api::setup(Call& call) {
 
 http::Response Api::login(Call& call) {
     http::Response err;
-    auto body = call.body(err);
-    if (!body) return err;
-    auto name = string_field(*body, "account");
-    auto password = secret_field(*body, "password");
-    if (!name || !password) {
-        return error(call, bhttp::status::bad_request, "invalid_field",
-                     "account and password are required strings");
-    }
-    const Secret& secret = *password;
+    auto cred = credentials(call, err);
+    if (!cred) return err;
+    const std::optional<std::string> name = std::move(cred->account);
+    const Secret& secret = cred->password;
     const auto cfg = device_.config();
     const std::string source = call.peer.address.to_string();
     auto r = accounts_.login(*name, secret, source, cfg->login, cfg->password_policy);
