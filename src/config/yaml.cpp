@@ -20,6 +20,19 @@ namespace sg::config {
 // ---------------------------------------------------------------- names
 
 namespace {
+// Event type names as the catalogue spells them ("serial.connected"): 1..64 bytes of [a-z0-9_.],
+// no empty segment.
+bool is_event_type_name(std::string_view s) {
+    if (s.empty() || s.size() > 64 || s.front() == '.' || s.back() == '.') return false;
+    char prev = 0;
+    for (char c : s) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+        if (!ok || (c == '.' && prev == '.')) return false;
+        prev = c;
+    }
+    return true;
+}
+
 constexpr std::pair<const char*, Parity> kParity[] = {{"none", Parity::None},
                                                       {"odd", Parity::Odd},
                                                       {"even", Parity::Even},
@@ -200,6 +213,14 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     }
     {
         for (const std::string& key : type_keys) {
+            if (!is_event_type_name(key)) {
+                // Checked before any catalogue lookup so that a name that cannot round-trip
+                // through the exporter (control bytes, invalid UTF-8) never enters the model
+                // (found by config_yaml_fuzz).
+                types.problem(key, "an event type is lower-case letters, digits, '_' and '.'");
+                types.raw(key);
+                continue;
+            }
             if (options.is_event_type && !options.is_event_type(key)) {
                 types.problem(key, "unknown event type");
                 types.raw(key);

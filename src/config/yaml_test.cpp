@@ -170,5 +170,16 @@ TEST(ConfigYaml, EventTypesCheckedWhenCatalogGiven) {
     EXPECT_EQ(r.problems[0].path, "event_log.types.serial.nope");
 }
 
+TEST(ConfigYaml, EventTypeNamesAreCatalogueSpellingEvenWithoutCatalog) {
+    // Found by config_yaml_fuzz: a name with control bytes / invalid UTF-8 was accepted and did
+    // not survive export -> import.
+    auto r = parse_yaml("event_log: {types: {\"ser\\xF8.connected\\x0e\": off}}");
+    ASSERT_FALSE(r.config);
+    EXPECT_NE(r.problems[0].message.find("lower-case"), std::string::npos);
+    EXPECT_FALSE(parse_yaml("event_log: {types: {Serial.Connected: off}}").config);
+    EXPECT_FALSE(parse_yaml("event_log: {types: {serial..connected: off}}").config);
+    EXPECT_TRUE(parse_yaml("event_log: {types: {serial.connected: off}}").config);
+}
+
 }  // namespace
 }  // namespace sg::config
