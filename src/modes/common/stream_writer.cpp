@@ -14,6 +14,18 @@ void StreamWriter::push(Chunk chunk) {
     wake_.notify();
 }
 
+std::size_t StreamWriter::try_write(asio::ip::tcp::socket& socket, std::span<const std::byte> bytes,
+                                    boost::system::error_code& ec) {
+    ec = {};
+    if (!queue_.empty() || aborted_ || finishing_ || bytes.empty()) return 0;
+    const std::size_t sent = socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        return 0;
+    }
+    return ec ? 0 : sent;
+}
+
 void StreamWriter::finish() {
     finishing_ = true;
     wake_.notify();

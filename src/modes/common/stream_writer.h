@@ -31,6 +31,13 @@ public:
     /// either drops and counts, or pauses the serial reads until the queue drains.
     void push(Chunk chunk);
     std::size_t queued() const { return queued_; }
+    /// Fast path for fan-out: when nothing is queued — so no write is in flight either, run()
+    /// keeps a chunk queued until its write completed — writes `bytes` straight into `socket`
+    /// (which must be non-blocking) and returns how many it took; the caller queues the rest.
+    /// Returns 0 without writing when something is queued, after finish()/abort(), or when the
+    /// socket is full. `ec` is set when the socket failed (would-block is not a failure).
+    std::size_t try_write(asio::ip::tcp::socket& socket, std::span<const std::byte> bytes,
+                          boost::system::error_code& ec);
     /// Write what is queued, then let run() return (graceful end).
     void finish();
     /// Let run() return at once; queued chunks are discarded.

@@ -7,10 +7,10 @@
 // comes first waits for its data connection. When a session's data connection goes, its command
 // connection is closed, and when no session is left the serial buffers are flushed and the
 // port's configured line settings restored (LineControl::restore()).
-// Serial → network: on_serial_data → PackingStage → one shared chunk per frame, queued on every
-// session (fan-out); a jammed session is skipped (ignore_jammed_ip) or pauses the serial reads
-// (backpressure), exactly as TCP Server does. Network → serial: each data session's reader awaits
-// the shared SerialWriter.
+// Serial → network: on_serial_data → PackingStage → each frame offered to every session (fan-out):
+// straight into an idle socket, else queued as one chunk shared by the sessions; a jammed session
+// is skipped (ignore_jammed_ip) or pauses the serial reads (backpressure), exactly as TCP Server
+// does. Network → serial: each data session's reader awaits the shared SerialWriter.
 #include "modes/real_com/real_com_mode.h"
 
 #include <algorithm>
@@ -40,6 +40,10 @@ class Session final : public std::enable_shared_from_this<Session>, public DataL
 public:
     Session(tcp::socket socket, RealComMode& mode);
     void start();
+    /// Fan-out of one frame: straight into the socket when nothing is queued (no copy, no
+    /// wake-up), the rest queued; `shared` is the frame's chunk, made by the first session that
+    /// needs to queue all of it and shared by the others.
+    void offer(std::span<const std::byte> frame, common::Chunk& shared);
     void enqueue(const common::Chunk& chunk);
     /// Graceful end: queued bytes go out (bounded by kDrainTimeout), then close.
     void drain();
@@ -314,8 +318,8 @@ private:
 
     void fan_out(std::span<const std::byte> frame) {
         if (sessions_.empty()) return;
-        auto chunk = common::make_chunk(frame);
-        for (Session* s : sessions_) s->enqueue(chunk);
+        common::Chunk chunk;
+        for (Session* s : sessions_) s->offer(frame, chunk);
         update_backpressure();
     }
 
@@ -360,6 +364,7 @@ Session::Session(tcp::socket socket, RealComMode& mode)
       drain_timer_(mode.ctx().strand) {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    socket_.non_blocking(true, ignored);  // offer() writes directly and must never block
     common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);  // spec §5
 }
 
@@ -383,6 +388,25 @@ void Session::coroutine_done() {
     ctx.events.emit(events::types::kDisconnected, {.port = ctx.id, .source = peer_},
                     "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
     mode_.session_ended(this);
+}
+
+void Session::offer(std::span<const std::byte> frame, common::Chunk& shared) {
+    if (ended_ || draining_) return;
+    boost::system::error_code ec;
+    const std::size_t sent = out_.try_write(socket_, frame, ec);
+    if (ec) {
+        end();  // reset by the peer: the reader and writer see it and finish
+        return;
+    }
+    if (sent != 0) {
+        tx_ += sent;
+        mode_.ctx().stats.net_tx_bytes.fetch_add(sent, std::memory_order_relaxed);
+        if (sent == frame.size()) return;
+        enqueue(common::make_chunk(frame.subspan(sent)));
+        return;
+    }
+    if (!shared) shared = common::make_chunk(frame);
+    enqueue(shared);
 }
 
 void Session::enqueue(const common::Chunk& chunk) {
