@@ -26,6 +26,7 @@
 #include "events/log.h"
 #include "port/manager.h"
 #include "security/accounts/accounts.h"
+#include "security/accounts/password.h"
 #include "web/api/api.h"
 #include "web/api/certificates.h"
 #include "web/http/server.h"
@@ -170,6 +171,12 @@ private:
         if (!config_.https.enabled) {
             spdlog::info("HTTPS API off (https.enabled: false)");
             return;
+        }
+        if (!security::accounts::blocklist_dictionary_available()) {
+            spdlog::warn(
+                "cracklib dictionary {} not readable: new passwords are checked without it "
+                "(PW-3; install cracklib-runtime)",
+                security::accounts::default_blocklist_dictionary());
         }
         if (auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
             !made) {

@@ -57,9 +57,14 @@ Refused last_admin() {
             "the last active administrator cannot be deleted, disabled or moved to another group"};
 }
 
+/// PW-6 "must differ", on the NFKC forms (PW-2): a composed and a decomposed spelling are the same
+/// password. Both were checked as valid UTF-8 before (verify, check_password).
 bool same_secret(const Secret& a, const Secret& b) {
-    return a.size() == b.size() &&
-           sodium_memcmp(a.reveal().data(), b.reveal().data(), a.size()) == 0;
+    auto na = normalize_password(a);
+    auto nb = normalize_password(b);
+    if (!na || !nb) return false;
+    return na->size() == nb->size() &&
+           sodium_memcmp(na->reveal().data(), nb->reveal().data(), na->size()) == 0;
 }
 }  // namespace
 

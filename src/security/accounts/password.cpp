@@ -1,12 +1,24 @@
-// password.cpp: account-name and password rules (device ref. §7, PW-2..PW-4) and Argon2id through
-// libsodium (ST-1). Called by Accounts (API handler threads, CLI setup); pure and thread-safe.
-// libsodium's sodium_init() is idempotent and thread-safe, so every entry point calls it.
+// password.cpp: account-name and password rules (device ref. §7, PW-2..PW-4), NFKC through
+// libunistring (PW-2), the blocklist with Debian's libcrack2 (PW-3, docs/adr/0005) and Argon2id
+// through libsodium (ST-1). Called by Accounts and the setup handler (API handler threads, CLI
+// setup); thread-safe. libsodium's sodium_init() is idempotent and thread-safe, so every entry
+// point calls it; cracklib is not documented thread-safe, so one mutex serialises it.
 #include "security/accounts/password.h"
 
+// clang-format off
+#include <cstddef>  // first: crack.h uses size_t without including a header for it
+#include <crack.h>
+// clang-format on
 #include <sodium.h>
+#include <uninorm.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
+#include <array>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <semaphore>
 #include <thread>
 
@@ -99,23 +111,202 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
     return count;
 }
 
+// ---------------------------------------------------------------- PW-2: NFKC
+
+core::Result<Secret> normalize_password(const Secret& password) {
+    const std::string_view pw = password.reveal();
+    if (!utf8_length(pw)) return refused("password must be valid UTF-8 text");
+    // ASCII is invariant under every normalisation form: no libunistring call, and the bytes that
+    // were hashed before PW-2 existed are exactly the bytes hashed now.
+    if (std::all_of(pw.begin(), pw.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        return Secret(std::string(pw));
+    }
+    std::size_t n = 0;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): UTF-8 bytes, C interface
+    const auto* in = reinterpret_cast<const std::uint8_t*>(pw.data());
+    std::uint8_t* out = u8_normalize(UNINORM_NFKC, in, pw.size(), nullptr, &n);
+    if (out == nullptr) {  // ENOMEM; the input was checked above
+        return core::make_error(core::Errc::unsupported, "password normalisation failed");
+    }
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    Secret normalized(std::string(reinterpret_cast<const char*>(out), n));
+    sodium_memzero(out, n);  // libunistring's own scratch buffers are not wiped: a known limit
+    std::free(out);          // NOLINT(cppcoreguidelines-no-malloc): u8_normalize malloc()ed it
+    return normalized;
+}
+
+// ---------------------------------------------------------------- PW-3: blocklist
+
+namespace {
+
+/// Product names (PW-3) and a few of the commonest passwords, compared by core() below. The common
+/// words make the spec's `Password1` a refusal even on a device without the cracklib dictionary;
+/// cracklib's dictionary is the real list.
+constexpr std::array<std::string_view, 3> kProductWords = {"serialgate", "moxa", "nport"};
+constexpr std::array<std::string_view, 14> kCommonWords = {
+    "password", "passw0rd", "passwort", "qwerty",   "qwertz",  "letmein", "welcome",
+    "iloveyou", "admin",    "root",     "changeme", "default", "secret",  "login"};
+
+/// ASCII digits, space and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~), whatever the locale.
+bool is_end_junk(unsigned char c) {
+    return (c >= ' ' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+}
+
+/// `s` without is_end_junk() characters at either end, ASCII letters lower-cased: "Moxa2024!" ->
+/// "moxa", "gate-01" -> "gate". Empty when `s` is nothing but those.
+std::string core_of(std::string_view s) {
+    std::size_t b = 0;
+    std::size_t e = s.size();
+    while (b < e && is_end_junk(static_cast<unsigned char>(s[b]))) ++b;
+    while (e > b && is_end_junk(static_cast<unsigned char>(s[e - 1]))) --e;
+    std::string out(s.substr(b, e - b));
+    for (char& c : out) c = static_cast<char>(ascii_lower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+/// true when `word`'s core is non-empty and equals `pw_core` (already a core).
+bool based_on(std::string_view pw_core, std::string_view word) {
+    const std::string w = core_of(word);
+    return !w.empty() && w == pw_core;
+}
+
+std::string hostname() {
+    std::array<char, HOST_NAME_MAX + 1> buf{};
+    if (::gethostname(buf.data(), buf.size() - 1) != 0) return {};
+    return std::string(buf.data());
+}
+
+/// Next code point of valid UTF-8 (checked by the caller) at `i`; advances `i`.
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t extra = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+    char32_t cp = extra == 0 ? c : c & (0x3fU >> extra);
+    for (std::size_t k = 1; k <= extra; ++k) {
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3fU);
+    }
+    i += extra + 1;
+    return cp;
+}
+
+enum class Pattern { none, run, sequence };
+
+/// Runs and sequences judged on the whole password (see check_password in password.h).
+Pattern whole_pattern(std::string_view pw) {
+    const auto fold = [](char32_t c) { return c >= U'A' && c <= U'Z' ? c - U'A' + U'a' : c; };
+    std::size_t i = 0;
+    if (pw.empty()) return Pattern::none;
+    char32_t prev = fold(next_code_point(pw, i));
+    bool run = true;
+    bool up = true;
+    bool down = true;
+    while (i < pw.size()) {
+        const char32_t c = fold(next_code_point(pw, i));
+        run = run && c == prev;
+        up = up && (c == prev + 1 || (prev == U'9' && c == U'0'));
+        down = down && (c + 1 == prev || (prev == U'0' && c == U'9'));
+        prev = c;
+    }
+    if (run) return Pattern::run;
+    return up || down ? Pattern::sequence : Pattern::none;
+}
+
+bool dictionary_readable(const std::string& dictionary) {
+    // PWOpen needs .pwd and .pwi (.hwm is optional); without them it perror()s and fails.
+    return !dictionary.empty() && ::access((dictionary + ".pwd").c_str(), R_OK) == 0 &&
+           ::access((dictionary + ".pwi").c_str(), R_OK) == 0;
+}
+
+/// cracklib's verdict: nullopt when it has nothing against `pw` (NUL-terminated) or cannot run.
+std::optional<std::string> cracklib_reason(const char* pw, std::string_view account,
+                                           const std::string& dictionary) {
+    if (!dictionary_readable(dictionary)) return std::nullopt;  // documented: skip, see header
+    static std::mutex cracklib_mutex;  // not documented thread-safe; it keeps static buffers
+    const std::string user(account);
+    const std::lock_guard lock(cracklib_mutex);
+    // FascistCheckUser, not FascistCheck: the latter looks up the daemon's own uid in the password
+    // file (and refuses everything when it is missing, e.g. in a container); ours is the account.
+    const char* why = FascistCheckUser(pw, dictionary.c_str(), user.c_str(), nullptr);
+    if (why == nullptr) return std::nullopt;
+    // The files vanished between the access() above and PWOpen: the dictionary is unavailable.
+    if (std::strcmp(why, "error loading dictionary") == 0) return std::nullopt;
+    return std::string(why);
+}
+
+/// `password` is the NFKC form (a Secret's std::string: NUL-terminated for cracklib).
+core::Status check_blocklist(const Secret& password, std::string_view account,
+                             const std::string& dictionary) {
+    const std::string_view pw = password.reveal();
+    if (equal_ignoring_ascii_case(pw, account)) {
+        return refused("password must differ from the account name");
+    }
+    const Secret core(core_of(pw));  // wiped like the password it was cut from
+    const std::string_view pw_core = core.reveal();
+    if (based_on(pw_core, account)) {
+        return refused("password must not be based on the account name");
+    }
+    for (auto w : kProductWords) {
+        if (based_on(pw_core, w)) {
+            return refused(
+                "password must not be based on a product name (SerialGate, Moxa, NPort)");
+        }
+    }
+    const std::string host = hostname();
+    if (based_on(pw_core, host) || based_on(pw_core, host.substr(0, host.find('.')))) {
+        return refused("password must not be based on the device's hostname");
+    }
+    for (auto w : kCommonWords) {
+        if (based_on(pw_core, w)) {
+            return refused("password is too common or based on a dictionary word");
+        }
+    }
+    switch (whole_pattern(pw)) {
+        case Pattern::run: return refused("password must not be one character repeated");
+        case Pattern::sequence:
+            return refused("password must not be an ascending or descending sequence");
+        case Pattern::none: break;
+    }
+    if (auto why = cracklib_reason(pw.data(), account, dictionary)) {
+        return refused("password is too common or based on a dictionary word (cracklib: " + *why +
+                       ")");
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string default_blocklist_dictionary() {
+    return GetDefaultCracklibDict();
+}
+
+bool blocklist_dictionary_available(const std::string& dictionary) {
+    return dictionary_readable(dictionary);
+}
+
+// ---------------------------------------------------------------- all rules
+
 core::Status check_password(const Secret& password, std::string_view account,
                             const config::PasswordPolicy& policy) {
-    const std::string_view pw = password.reveal();
-    const auto length = utf8_length(pw);
-    if (!length) return refused("password must be valid UTF-8 text");
+    static const std::string dictionary = default_blocklist_dictionary();
+    return check_password(password, account, policy, dictionary);
+}
+
+core::Status check_password(const Secret& password, std::string_view account,
+                            const config::PasswordPolicy& policy, const std::string& dictionary) {
+    auto normalized = normalize_password(password);  // PW-2; refuses invalid UTF-8
+    if (!normalized) return normalized.error();
+    const std::string_view pw = normalized->reveal();
+    const std::size_t length = *utf8_length(pw);  // NFKC of valid UTF-8 is valid UTF-8
     if (has_control_character(pw)) return refused("password must not contain control characters");
-    if (*length < policy.min_length) {  // PW-2: code points, not bytes
+    if (length < policy.min_length) {  // PW-2: code points after NFKC, not bytes
         return refused("password must be at least " + std::to_string(policy.min_length) +
                        " characters");
     }
-    if (*length > config::kMaxPasswordLength) {
+    if (length > config::kMaxPasswordLength) {
         return refused("password must be at most " + std::to_string(config::kMaxPasswordLength) +
                        " characters");
     }
-    if (equal_ignoring_ascii_case(pw, account)) {  // PW-3 (the rest of the blocklist: not yet)
-        return refused("password must differ from the account name");
-    }
+    if (auto st = check_blocklist(*normalized, account, dictionary); !st) return st;  // PW-3
     if (policy.strength_check) {  // PW-4: ASCII classes, as on the device
         auto any = [&](auto pred) {
             return std::any_of(pw.begin(), pw.end(),
@@ -141,6 +332,13 @@ core::Status check_password(const Secret& password, std::string_view account,
 
 namespace {
 
+/// normalize_password failed because its input is not UTF-8 (not for lack of memory). Such bytes
+/// are hashed and verified as they are: never a password (check_password refuses them), but
+/// Accounts' dummy hash (IA-5) is made of 32 random bytes.
+bool invalid_utf8(const core::Result<Secret>& normalized) {
+    return !normalized && normalized.error().code == core::make_error_code(core::Errc::refused);
+}
+
 /// At most (cores - 1) Argon2id runs at once, at least one: a login flood can take every core
 /// but one, never the one the serial data plane needs (issue 4 benchmark: echo p99 under a brute
 /// force). Each run also holds 64 MiB (ST-1), so this bounds memory too.
@@ -161,9 +359,11 @@ struct Argon2Slot {
 
 core::Result<std::string> hash_password(const Secret& password, const HashCost& cost) {
     if (!init_sodium()) return core::make_error(core::Errc::unsupported, "libsodium init failed");
+    auto normalized = normalize_password(password);  // PW-2
+    if (!normalized && !invalid_utf8(normalized)) return normalized.error();
     const Argon2Slot slot;
     char out[crypto_pwhash_STRBYTES];
-    const std::string_view pw = password.reveal();
+    const std::string_view pw = normalized ? normalized->reveal() : password.reveal();
     if (crypto_pwhash_str_alg(out, pw.data(), pw.size(), cost.opslimit(), cost.memlimit(),
                               crypto_pwhash_ALG_ARGON2ID13) != 0) {
         return core::make_error(core::Errc::unsupported, "password hashing ran out of memory");
@@ -173,8 +373,12 @@ core::Result<std::string> hash_password(const Secret& password, const HashCost& 
 
 bool verify_password(std::string_view hash, const Secret& password) {
     if (!init_sodium()) return false;
-    const std::string h(hash);  // libsodium wants a NUL-terminated string
-    const std::string_view pw = password.reveal();
+    const std::string h(hash);                       // libsodium wants a NUL-terminated string
+    auto normalized = normalize_password(password);  // PW-2: composed or decomposed, one password
+    if (!normalized && !invalid_utf8(normalized)) return false;
+    // Invalid UTF-8 is verified as it is: it matches no real password, but costs the same Argon2id
+    // run as any other attempt (IA-5: no fast answer to tell anything apart).
+    const std::string_view pw = normalized ? normalized->reveal() : password.reveal();
     const Argon2Slot slot;
     return crypto_pwhash_str_verify(h.c_str(), pw.data(), pw.size()) == 0;
 }

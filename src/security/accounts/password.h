@@ -1,6 +1,7 @@
-// password.h: account-name and password rules (device ref. §7, PW-2..PW-4) and Argon2id hashing
-// (ST-1). Pure functions, thread-safe; hashing costs ~0.2 s of CPU and 64 MiB: keep it off the data
-// plane (STYLE.md §3.10). No function returns, logs or puts a password into an error message.
+// password.h: account-name and password rules (device ref. §7, PW-2..PW-4), NFKC normalisation
+// (PW-2), the blocklist (PW-3, with cracklib) and Argon2id hashing (ST-1). Thread-safe; hashing
+// costs ~0.2 s of CPU and 64 MiB and the blocklist reads the cracklib dictionary: keep them off the
+// data plane (STYLE.md §3.10). No function returns, logs or puts a password into an error message.
 #pragma once
 
 #include <cstddef>
@@ -25,12 +26,47 @@ core::Status check_account_name(std::string_view name);
 /// U+10FFFF); nullopt otherwise.
 std::optional<std::size_t> utf8_length(std::string_view s);
 
-/// Every rule of the policy in force, plus: valid UTF-8 without control characters, at most
-/// config::kMaxPasswordLength code points, not equal to the account name in any letter case (PW-3,
-/// partial). Lengths count code points (PW-2). Errc::refused; the message names the first rule that
-/// failed (never the password).
+/// PW-2: `password` in Unicode Normalization Form KC (libunistring's u8_normalize), so that the
+/// composed and decomposed spellings of a letter (U+00E9 or "e" + U+0301) and the full-width and
+/// ASCII forms are one password. check_password, hash_password and verify_password all go through
+/// it. ASCII text is returned byte for byte (NFKC leaves it unchanged), so hashes made before
+/// normalisation existed still verify. Errc::refused when `password` is not valid UTF-8.
+core::Result<Secret> normalize_password(const Secret& password);
+
+/// PW-3: the cracklib dictionary that check_password uses: GetDefaultCracklibDict(), on Debian
+/// /var/cache/cracklib/cracklib_dict (.pwd/.pwi/.hwm, built by cracklib-runtime).
+std::string default_blocklist_dictionary();
+
+/// true when the files of cracklib's `dictionary` can be read. When they cannot (cracklib-runtime
+/// removed, dictionary not built), check_password skips cracklib and every built-in rule still
+/// applies: a device without the dictionary accepts more passwords, it never refuses them all.
+/// Cheap (two access() calls); the app logs the answer at start-up so the gap is visible.
+bool blocklist_dictionary_available(const std::string& dictionary = default_blocklist_dictionary());
+
+/// Every rule in force, on the NFKC form of `password` (PW-2), in this order; Errc::refused with a
+/// message naming the first rule that failed (never the password, the account or the hostname):
+///  1. valid UTF-8 without control characters;
+///  2. config::kMaxPasswordLength >= length >= policy.min_length, in code points after NFKC;
+///  3. PW-3 blocklist, built-in: let core(s) be s without the ASCII digits, punctuation and spaces
+///     at either end, ASCII letters lower-cased. Refused when the password equals the account name
+///     in any case, or core(password) is non-empty and equals core(w) for w = the account name, a
+///     product name (serialgate, moxa, nport), a few of the commonest passwords (so `Password1`
+///     is refused even without the dictionary), the hostname or its first label (gethostname(),
+///     read at each call). So `Moxa2024!` and `admin123` (account admin) are refused;
+///  4. PW-3 runs and sequences, judged on the whole password with ASCII letters lower-cased: all
+///     code points equal (`aaaaaaaa`), or each code point one above the previous (`abcdefgh`,
+///     `12345678`) or each one below (`87654321`), where `0` counts as following `9` (the digit
+///     row of a keyboard: `1234567890`, `0987654321`);
+///  5. PW-3 cracklib (FascistCheckUser with the account as user, serialised by a mutex: cracklib
+///     is not documented thread-safe) when the dictionary is available: dictionary words and
+///     their manglings, reversed words, too few different characters, too systematic;
+///  6. PW-4 strength classes when policy.strength_check is on.
 core::Status check_password(const Secret& password, std::string_view account,
                             const config::PasswordPolicy& policy);
+/// The same with the cracklib dictionary at `dictionary` (path without the .pwd/.pwi suffix)
+/// instead of the default: for tests of a missing or different dictionary.
+core::Status check_password(const Secret& password, std::string_view account,
+                            const config::PasswordPolicy& policy, const std::string& dictionary);
 
 /// Argon2id cost. The default is ST-1's (v1.3, t=3, m=64 MiB, p=1: PHC prefix
 /// `$argon2id$v=19$m=65536,t=3,p=1$`). The only way to a cheaper cost is `HashCostForTests`, which
@@ -49,9 +85,12 @@ private:
     std::size_t mem_ = std::size_t{64} << 20;
 };
 
-/// Argon2id PHC string (libsodium crypto_pwhash_str_alg, 16-byte random salt, 32-byte tag).
+/// Argon2id PHC string (libsodium crypto_pwhash_str_alg, 16-byte random salt, 32-byte tag) of the
+/// NFKC form of `password`. Bytes that are not valid UTF-8 (never a password: check_password
+/// refuses them) are hashed as they are: Accounts' dummy hash is made of random bytes (IA-5).
 core::Result<std::string> hash_password(const Secret& password, const HashCost& cost = {});
-/// true when `password` matches `hash` (any Argon2 parameters libsodium understands).
+/// true when the NFKC form of `password` matches `hash` (any Argon2 parameters libsodium
+/// understands). Invalid UTF-8 is verified as it is, at the same cost (IA-5).
 bool verify_password(std::string_view hash, const Secret& password);
 /// true when `hash` was not made with exactly `cost` (ST-1: rehash at the next successful login).
 bool needs_rehash(std::string_view hash, const HashCost& cost = {});
