@@ -3,11 +3,14 @@
 true to the code; IA-4 and AZ-1 tests generate their path lists and privilege matrix from it).
 
 Compared with the route table of src/web/api/api.cpp (the `{verb::..., "/api/v1/...", Auth::...,
-Area::..., bool, &Api::...}` rows):
+Area::..., bool, Reauth::..., &Api::...}` rows):
   - every route has an operation with the same method and path, and every operation a route
     ({} in a pattern matches the {name} parameter at the same position);
   - x-sg-auth (public | session | session-during-forced-change), x-sg-area (the Area in lower
     case) and x-sg-access (read | write) equal the row's Auth, Area and write flag;
+  - x-sg-reauth is `true` exactly on the rows marked Reauth::Required (AZ-3), both ways (absent
+    or false on every other operation); such an operation lists `reauth_required` among the
+    x-sg-errors of its 401 response, and no other operation does;
   - x-sg-also-requires ({area, access}, or a list of them) equals the privileges the row's
     handler checks itself (`allowed(call, Area::X, true|false)` in its body), and the reverse;
   - a public operation declares `security: []`; every other one requires cookieAuth, and a
@@ -30,9 +33,10 @@ import yaml
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 AUTH = {"Public": "public", "Session": "session",
         "SessionDuringForcedChange": "session-during-forced-change"}
+REAUTH = {"No": False, "Required": True}
 ROW = re.compile(
     r'\{\s*verb::(\w+)\s*,\s*"(/api/v1/[^"]*)"\s*,\s*Auth::(\w+)\s*,\s*Area::(\w+)\s*,'
-    r'\s*(true|false)\s*,\s*&Api::(\w+)\s*\}')
+    r'\s*(true|false)\s*,\s*Reauth::(\w+)\s*,\s*&Api::(\w+)\s*\}')
 
 
 def routes_of(api_cpp):
@@ -41,15 +45,17 @@ def routes_of(api_cpp):
     rows = {}
     problems = []
     for m in ROW.finditer(text):
-        verb, pattern, auth, area, write, handler = m.groups()
+        verb, pattern, auth, area, write, reauth, handler = m.groups()
         method = verb.rstrip("_")  # delete_
         line = text.count("\n", 0, m.start()) + 1
         key = (method, pattern)
         if key in rows:
             problems.append(f"{api_cpp}:{line}: {method.upper()} {pattern} is in the table twice")
+        if reauth not in REAUTH:
+            problems.append(f"{api_cpp}:{line}: Reauth::{reauth} is neither No nor Required")
         rows[key] = {"auth": AUTH.get(auth, f"?{auth}"), "area": area.lower(),
-                     "access": "write" if write == "true" else "read", "handler": handler,
-                     "line": line}
+                     "access": "write" if write == "true" else "read",
+                     "reauth": REAUTH.get(reauth, False), "handler": handler, "line": line}
     return rows, problems
 
 
@@ -124,6 +130,25 @@ def check_operation(doc, path, method, op, row, path_params, extras):
         if got != want:
             bad.append(f"{where}: {ext} is {got!r}, the route table (api.cpp:{row['line']}) "
                        f"says {want!r}")
+    # AZ-3: the re-authentication flag, both ways; a sensitive operation documents its 401.
+    reauth = op.get("x-sg-reauth", False)
+    if reauth not in (True, False):
+        bad.append(f"{where}: x-sg-reauth must be true or false (got {reauth!r})")
+    elif reauth != row["reauth"]:
+        bad.append(f"{where}: x-sg-reauth is {reauth!r}, the route table (api.cpp:{row['line']}) "
+                   f"says Reauth::{'Required' if row['reauth'] else 'No'}")
+    r401 = (op.get("responses") or {}).get("401") or {}
+    if "$ref" in r401:
+        r401 = resolve(doc, r401["$ref"]) or {}
+    codes = set()
+    for media in (r401.get("content") or {}).values():
+        codes.update(media.get("x-sg-errors") or [])
+    if row["reauth"] and "reauth_required" not in codes:
+        bad.append(f"{where}: a Reauth::Required route must list reauth_required in the "
+                   f"x-sg-errors of its 401 response")
+    if not row["reauth"] and "reauth_required" in codes:
+        bad.append(f"{where}: lists reauth_required, but the route table (api.cpp:{row['line']}) "
+                   f"says Reauth::No")
     security = op.get("security", doc.get("security"))
     if row["auth"] == "public":
         if security != []:

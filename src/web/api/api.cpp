@@ -2,7 +2,8 @@
 // in this order: route lookup (401 for anything unmatched without a session, else 404/405), session
 // from the cookie (401, WS-1..WS-3), CSRF token and Origin for state-changing requests (403,
 // WS-4), forced password change (403, PW-5), privilege of the caller's group for the route's menu
-// area (403, AZ-1). Runs on the HTTP handler pool.
+// area (403, AZ-1), and for a sensitive route a recent proof of the password (401
+// reauth_required, AZ-3). Runs on the HTTP handler pool.
 #include "web/api/api.h"
 
 #include <fmt/format.h>
@@ -17,65 +18,67 @@ namespace sg::web::api {
 
 using security::accounts::Area;
 using Auth = Api::Route::Auth;
+using Reauth = Api::Route::Reauth;
 using bhttp::verb;
 
 const std::vector<Api::Route>& Api::routes() {
     // clang-format off
     static const std::vector<Route> table = {
         // Before login (IA-1): identity, login message, setup, login.
-        {verb::get,    "/api/v1/identity",               Auth::Public,  Area::Overview, false, &Api::identity},
-        {verb::get,    "/api/v1/login-message",          Auth::Public,  Area::Overview, false, &Api::login_message},
-        {verb::post,   "/api/v1/setup",                  Auth::Public,  Area::Overview, false, &Api::setup},
-        {verb::post,   "/api/v1/login",                  Auth::Public,  Area::Overview, false, &Api::login},
+        {verb::get,    "/api/v1/identity",               Auth::Public,  Area::Overview, false, Reauth::No,       &Api::identity},
+        {verb::get,    "/api/v1/login-message",          Auth::Public,  Area::Overview, false, Reauth::No,       &Api::login_message},
+        {verb::post,   "/api/v1/setup",                  Auth::Public,  Area::Overview, false, Reauth::No,       &Api::setup},
+        {verb::post,   "/api/v1/login",                  Auth::Public,  Area::Overview, false, Reauth::No,       &Api::login},
         // The caller's own session and password: allowed during a forced password change.
-        {verb::post,   "/api/v1/logout",                 Auth::SessionDuringForcedChange, Area::Overview, false, &Api::logout},
-        {verb::get,    "/api/v1/session",                Auth::SessionDuringForcedChange, Area::Overview, false, &Api::session_info},
-        {verb::put,    "/api/v1/session/password",       Auth::SessionDuringForcedChange, Area::Overview, false, &Api::change_own_password},
+        {verb::post,   "/api/v1/logout",                 Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::logout},
+        {verb::get,    "/api/v1/session",                Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::session_info},
+        {verb::put,    "/api/v1/session/password",       Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::change_own_password},
+        {verb::post,   "/api/v1/session/reauth",         Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::reauthenticate},
         // Account Management (guide §3.4).
-        {verb::get,    "/api/v1/accounts",               Auth::Session, Area::Accounts, false, &Api::list_accounts},
-        {verb::post,   "/api/v1/accounts",               Auth::Session, Area::Accounts, true,  &Api::create_account},
-        {verb::get,    "/api/v1/accounts/{}",            Auth::Session, Area::Accounts, false, &Api::get_account},
-        {verb::patch,  "/api/v1/accounts/{}",            Auth::Session, Area::Accounts, true,  &Api::update_account},
-        {verb::delete_,"/api/v1/accounts/{}",            Auth::Session, Area::Accounts, true,  &Api::delete_account},
-        {verb::put,    "/api/v1/accounts/{}/password",   Auth::Session, Area::Accounts, true,  &Api::reset_password},
-        {verb::post,   "/api/v1/accounts/{}/unlock",     Auth::Session, Area::Accounts, true,  &Api::unlock_account},
-        {verb::get,    "/api/v1/groups",                 Auth::Session, Area::Accounts, false, &Api::list_groups},
-        {verb::put,    "/api/v1/groups/{}",              Auth::Session, Area::Accounts, true,  &Api::put_group},
-        {verb::delete_,"/api/v1/groups/{}",              Auth::Session, Area::Accounts, true,  &Api::delete_group},
-        {verb::get,    "/api/v1/sessions",               Auth::Session, Area::Accounts, false, &Api::list_sessions},
-        {verb::delete_,"/api/v1/sessions/{}",            Auth::Session, Area::Accounts, true,  &Api::end_session},
+        {verb::get,    "/api/v1/accounts",               Auth::Session, Area::Accounts, false, Reauth::No,       &Api::list_accounts},
+        {verb::post,   "/api/v1/accounts",               Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::create_account},
+        {verb::get,    "/api/v1/accounts/{}",            Auth::Session, Area::Accounts, false, Reauth::No,       &Api::get_account},
+        {verb::patch,  "/api/v1/accounts/{}",            Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::update_account},
+        {verb::delete_,"/api/v1/accounts/{}",            Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::delete_account},
+        {verb::put,    "/api/v1/accounts/{}/password",   Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::reset_password},
+        {verb::post,   "/api/v1/accounts/{}/unlock",     Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::unlock_account},
+        {verb::get,    "/api/v1/groups",                 Auth::Session, Area::Accounts, false, Reauth::No,       &Api::list_groups},
+        {verb::put,    "/api/v1/groups/{}",              Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::put_group},
+        {verb::delete_,"/api/v1/groups/{}",              Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::delete_group},
+        {verb::get,    "/api/v1/sessions",               Auth::Session, Area::Accounts, false, Reauth::No,       &Api::list_sessions},
+        {verb::delete_,"/api/v1/sessions/{}",            Auth::Session, Area::Accounts, true,  Reauth::No,       &Api::end_session},
         // Security: password policy, login settings, HTTPS, certificate (guide §3.3, §3.4).
-        {verb::get,    "/api/v1/password-policy",        Auth::Session, Area::Security, false, &Api::get_section},
-        {verb::put,    "/api/v1/password-policy",        Auth::Session, Area::Security, true,  &Api::put_section},
-        {verb::get,    "/api/v1/login-settings",         Auth::Session, Area::Security, false, &Api::get_section},
-        {verb::put,    "/api/v1/login-settings",         Auth::Session, Area::Security, true,  &Api::put_section},
-        {verb::get,    "/api/v1/https",                  Auth::Session, Area::Security, false, &Api::get_section},
-        {verb::put,    "/api/v1/https",                  Auth::Session, Area::Security, true,  &Api::put_section},
-        {verb::get,    "/api/v1/certificate",            Auth::Session, Area::Security, false, &Api::get_certificate},
-        {verb::get,    "/api/v1/certificate/pem",        Auth::Session, Area::Security, false, &Api::download_certificate},
-        {verb::put,    "/api/v1/certificate",            Auth::Session, Area::Security, true,  &Api::import_certificate},
-        {verb::post,   "/api/v1/certificate/regenerate", Auth::Session, Area::Security, true,  &Api::regenerate_certificate},
+        {verb::get,    "/api/v1/password-policy",        Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/password-policy",        Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
+        {verb::get,    "/api/v1/login-settings",         Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/login-settings",         Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
+        {verb::get,    "/api/v1/https",                  Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/https",                  Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
+        {verb::get,    "/api/v1/certificate",            Auth::Session, Area::Security, false, Reauth::No,       &Api::get_certificate},
+        {verb::get,    "/api/v1/certificate/pem",        Auth::Session, Area::Security, false, Reauth::No,       &Api::download_certificate},
+        {verb::put,    "/api/v1/certificate",            Auth::Session, Area::Security, true,  Reauth::Required, &Api::import_certificate},
+        {verb::post,   "/api/v1/certificate/regenerate", Auth::Session, Area::Security, true,  Reauth::Required, &Api::regenerate_certificate},
         // System settings: identity, date and time.
-        {verb::get,    "/api/v1/system",                 Auth::Session, Area::System,   false, &Api::get_section},
-        {verb::put,    "/api/v1/system",                 Auth::Session, Area::System,   true,  &Api::put_section},
-        {verb::get,    "/api/v1/time",                   Auth::Session, Area::System,   false, &Api::time},
+        {verb::get,    "/api/v1/system",                 Auth::Session, Area::System,   false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/system",                 Auth::Session, Area::System,   true,  Reauth::No,       &Api::put_section},
+        {verb::get,    "/api/v1/time",                   Auth::Session, Area::System,   false, Reauth::No,       &Api::time},
         // Serial ports and their operation modes.
-        {verb::get,    "/api/v1/ports",                  Auth::Session, Area::Serial,   false, &Api::list_ports},
-        {verb::get,    "/api/v1/ports/{}",               Auth::Session, Area::Serial,   false, &Api::get_port},
-        {verb::put,    "/api/v1/ports/{}",               Auth::Session, Area::Serial,   true,  &Api::put_port},
-        {verb::delete_,"/api/v1/ports/{}",               Auth::Session, Area::Serial,   true,  &Api::delete_port},
+        {verb::get,    "/api/v1/ports",                  Auth::Session, Area::Serial,   false, Reauth::No,       &Api::list_ports},
+        {verb::get,    "/api/v1/ports/{}",               Auth::Session, Area::Serial,   false, Reauth::No,       &Api::get_port},
+        {verb::put,    "/api/v1/ports/{}",               Auth::Session, Area::Serial,   true,  Reauth::No,       &Api::put_port},
+        {verb::delete_,"/api/v1/ports/{}",               Auth::Session, Area::Serial,   true,  Reauth::No,       &Api::delete_port},
         // Overview: the port monitor.
-        {verb::get,    "/api/v1/status",                 Auth::Session, Area::Overview, false, &Api::status},
-        {verb::get,    "/api/v1/status/ports/{}",        Auth::Session, Area::Overview, false, &Api::port_status},
+        {verb::get,    "/api/v1/status",                 Auth::Session, Area::Overview, false, Reauth::No,       &Api::status},
+        {verb::get,    "/api/v1/status/ports/{}",        Auth::Session, Area::Overview, false, Reauth::No,       &Api::port_status},
         // Diagnostics: the event log (guide §3.6).
-        {verb::get,    "/api/v1/event-log/settings",     Auth::Session, Area::Diagnostics, false, &Api::get_section},
-        {verb::put,    "/api/v1/event-log/settings",     Auth::Session, Area::Diagnostics, true,  &Api::put_section},
-        {verb::get,    "/api/v1/event-log/types",        Auth::Session, Area::Diagnostics, false, &Api::event_types},
-        {verb::get,    "/api/v1/events",                 Auth::Session, Area::Diagnostics, false, &Api::list_events},
-        {verb::get,    "/api/v1/events.csv",             Auth::Session, Area::Diagnostics, false, &Api::export_events},
+        {verb::get,    "/api/v1/event-log/settings",     Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/event-log/settings",     Auth::Session, Area::Diagnostics, true,  Reauth::No,       &Api::put_section},
+        {verb::get,    "/api/v1/event-log/types",        Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::event_types},
+        {verb::get,    "/api/v1/events",                 Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::list_events},
+        {verb::get,    "/api/v1/events.csv",             Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::export_events},
         // Maintenance: the whole configuration (the same document as `config export/import`).
-        {verb::get,    "/api/v1/config",                 Auth::Session, Area::Maintenance, false, &Api::get_config},
-        {verb::put,    "/api/v1/config",                 Auth::Session, Area::Maintenance, true,  &Api::put_config},
+        {verb::get,    "/api/v1/config",                 Auth::Session, Area::Maintenance, false, Reauth::No,       &Api::get_config},
+        {verb::put,    "/api/v1/config",                 Auth::Session, Area::Maintenance, true,  Reauth::Required, &Api::put_config},
     };
     // clang-format on
     return table;
@@ -294,6 +297,13 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
                             security::accounts::to_string(route->area)));
             return error(call, bhttp::status::forbidden, "forbidden");
         }
+    }
+    // AZ-3 (ASVS 3.7.1): a sensitive action needs the password proved within kReauthWindowUs, so a
+    // session left open or stolen cannot change accounts, policy, certificates or the whole
+    // configuration. Checked last: a caller without the privilege learns nothing from it.
+    if (route->reauth == Reauth::Required && !sessions_.recently_authenticated(*call.session)) {
+        return error(call, bhttp::status::unauthorized, "reauth_required",
+                     "confirm your password with POST /api/v1/session/reauth");
     }
     return (this->*route->handler)(call);
 }

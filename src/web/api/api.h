@@ -1,8 +1,9 @@
 // api.h: the REST API under /api/v1 (issue 4, docs/openapi.yaml). One route table maps method and
 // path to a handler, the session it needs and the privilege (menu area, read or write) it checks
-// (AZ-1); authentication, CSRF (WS-4) and the forced password change (PW-5) are enforced here,
-// once, before any handler runs. `handle` is the http::Handler: it runs on the HTTP server's
-// handler pool, may block on SQLite and Argon2id, and is thread-safe.
+// (AZ-1); authentication, CSRF (WS-4), the forced password change (PW-5) and the re-authentication
+// of sensitive actions (AZ-3) are enforced here, once, before any handler runs. `handle` is the
+// http::Handler: it runs on the HTTP server's handler pool, may block on SQLite and Argon2id, and
+// is thread-safe.
 #pragma once
 
 #include <functional>
@@ -55,6 +56,9 @@ public:
         enum class Auth { Public, Session, SessionDuringForcedChange } auth;
         security::accounts::Area area;
         bool write;
+        /// AZ-3: Required answers 401 reauth_required unless the session proved its password
+        /// within kReauthWindowUs (login, POST /api/v1/session/reauth, own password change).
+        enum class Reauth { No, Required } reauth;
         http::Response (Api::*handler)(Call&);
     };
     static const std::vector<Route>& routes();
@@ -70,6 +74,7 @@ private:
     http::Response logout(Call&);
     http::Response session_info(Call&);
     http::Response change_own_password(Call&);
+    http::Response reauthenticate(Call&);
     // account_handlers.cpp
     http::Response list_accounts(Call&);
     http::Response create_account(Call&);
@@ -105,6 +110,15 @@ private:
     http::Response import_certificate(Call&);
     http::Response regenerate_certificate(Call&);
 
+    /// AZ-3, IA-6, IA-7: the session's owner proves its password again. Runs the login path of
+    /// Accounts, so a wrong password counts towards the account's lockout and the source's
+    /// throttle exactly as a failed login does. nullopt when the password is right; otherwise the
+    /// answer: 429 throttled, 423 locked, or `wrong_status` `wrong_code`. The session whose
+    /// failure locks the account ends (a stolen session stops guessing there).
+    std::optional<http::Response> prove_password(Call& call, const security::Secret& password,
+                                                 std::string_view what,
+                                                 boost::beast::http::status wrong_status,
+                                                 std::string_view wrong_code);
     http::Response commit(Call& call, config::Config next, std::string_view what);
     /// Whether the caller's group has `area` (for handlers that span two areas).
     bool allowed(const Call& call, security::accounts::Area area, bool write);

@@ -1,6 +1,7 @@
 // auth_handlers.cpp: identity, login message, first-account setup, login, logout and the caller's
-// own session and password (issue 4 §3-§9; IA-1, IA-2, IA-5..IA-8, PW-6, WS-1..WS-3, WS-7). Run on
-// the HTTP handler pool: login costs one Argon2id verification there, never on the io thread.
+// own session, re-authentication and password (issue 4 §3-§9; IA-1, IA-2, IA-5..IA-8, PW-6, AZ-3,
+// WS-1..WS-3, WS-7). Run on the HTTP handler pool: login costs one Argon2id verification there,
+// never on the io thread.
 #include <fmt/format.h>
 
 #include "web/api/api.h"
@@ -23,6 +24,12 @@ std::string session_cookie(std::string_view value) {
 
 std::string cleared_cookie() {
     return fmt::format("{}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0", kCookieName);
+}
+
+/// 429 throttled / 423 locked carry Retry-After (at least 1 s).
+http::Response with_retry_after(http::Response res, std::int64_t seconds) {
+    res.set(bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, seconds)));
+    return res;
 }
 
 /// {"account","password"}: the body of setup and login; 400 invalid_field otherwise.
@@ -122,18 +129,13 @@ http::Response Api::login(Call& call) {
                 log_.emit(events::types::kLoginThrottled, {.source = call.peer.to_string()},
                           "more than 10 failed logins in a minute from this address");
             }
-            auto res = error(call, bhttp::status::too_many_requests, "throttled");
-            res.set(bhttp::field::retry_after,
-                    std::to_string(std::max<std::int64_t>(1, r.retry_after_s)));
-            return res;
+            return with_retry_after(error(call, bhttp::status::too_many_requests, "throttled"),
+                                    r.retry_after_s);
         }
         case Outcome::Locked: {
             log_.emit(events::types::kLoginFailed,
                       {.account = shown_name, .source = call.peer.to_string()}, "account locked");
-            auto res = error(call, bhttp::status::locked, "locked");
-            res.set(bhttp::field::retry_after,
-                    std::to_string(std::max<std::int64_t>(1, r.retry_after_s)));
-            return res;
+            return with_retry_after(error(call, bhttp::status::locked, "locked"), r.retry_after_s);
         }
         case Outcome::Failed: {
             log_.emit(events::types::kLoginFailed,
@@ -220,22 +222,89 @@ http::Response Api::change_own_password(Call& call) {
     }
     const Secret& cur = *current;
     const Secret& nxt = *next;
+    // IA-6, IA-7: a wrong current password counts towards the lockout and the source's throttle
+    // like a failed login, so a stolen session cannot guess the password here without limit.
+    // (change_own_password verifies `cur` once more; a second Argon2id run on a rare action.)
+    if (auto refused = prove_password(call, cur, "a password change", bhttp::status::forbidden,
+                                      "wrong_password")) {
+        return std::move(*refused);
+    }
     const auto cfg = device_.config();
     if (auto refused =
             accounts_.change_own_password(call.account(), cur, nxt, cfg->password_policy)) {
-        if (refused->code == "wrong_password") {
-            // A stolen session guessing the password shows in the audit trail.
+        if (refused->code == "wrong_password") {  // changed by someone else meanwhile
             log_.emit(events::types::kLoginFailed, call.who(),
                       "wrong current password on a password change");
         }
         return refusal(call, *refused);
     }
-    // PW-6: every other session of this account ends; this one goes on.
+    // PW-6: every other session of this account ends; this one goes on, freshly authenticated
+    // (AZ-3: the current password was just proved).
     const auto ended = sessions_.end_account(call.account(), call.session->public_id);
     sessions_.set_must_change(call.session->public_id, false);
+    sessions_.set_reauthenticated(call.session->public_id);
     log_.emit(events::types::kPasswordChanged, call.who(),
               fmt::format("own password; {} other session(s) ended", ended));
     return no_content(call);
+}
+
+http::Response Api::reauthenticate(Call& call) {
+    http::Response err;
+    auto body = call.body(err);
+    if (!body) return err;
+    auto password = secret_field(*body, "password");
+    if (!password) {
+        return error(call, bhttp::status::bad_request, "invalid_field",
+                     "password is a required string");
+    }
+    if (auto refused = prove_password(call, *password, "re-authentication",
+                                      bhttp::status::unauthorized, "invalid_credentials")) {
+        return std::move(*refused);
+    }
+    sessions_.set_reauthenticated(call.session->public_id);
+    log_.emit(events::types::kLoginSucceeded, call.who(),
+              fmt::format("re-authentication; session {}", call.session->public_id));
+    return no_content(call);
+}
+
+std::optional<http::Response> Api::prove_password(Call& call, const Secret& password,
+                                                  std::string_view what, bhttp::status wrong_status,
+                                                  std::string_view wrong_code) {
+    const auto cfg = device_.config();
+    const std::string source = call.peer.address.to_string();
+    // The login path itself (IA-5..IA-7): throttle before Argon2id, lock checked, failure counted
+    // and persisted, success clears the count. Its session-free result is all we use.
+    auto r = accounts_.login(call.account(), password, source, cfg->login, cfg->password_policy);
+    using Outcome = Accounts::LoginResult::Outcome;
+    switch (r.outcome) {
+        case Outcome::Ok: return std::nullopt;
+        case Outcome::Throttled:
+            if (throttle_log_.should_log(source, now_())) {
+                log_.emit(events::types::kLoginThrottled, {.source = call.peer.to_string()},
+                          "more than 10 failed logins in a minute from this address");
+            }
+            return with_retry_after(error(call, bhttp::status::too_many_requests, "throttled"),
+                                    r.retry_after_s);
+        case Outcome::Locked:
+            log_.emit(events::types::kLoginFailed, call.who(),
+                      fmt::format("account locked; {} refused", what));
+            return with_retry_after(error(call, bhttp::status::locked, "locked"), r.retry_after_s);
+        case Outcome::Failed: break;
+    }
+    // A stolen session guessing the password shows in the audit trail.
+    log_.emit(events::types::kLoginFailed, call.who(), fmt::format("wrong password on {}", what));
+    auto res = error(call, wrong_status, wrong_code, "the password is not correct");
+    if (r.just_locked) {
+        // The session that guessed the account into its lock ends with it; the account's other
+        // sessions go on (they answer 423 here until the lock ends).
+        (void)sessions_.end(call.session->public_id);
+        log_.emit(events::types::kAccountLocked, call.who(),
+                  fmt::format("{} failures; locked for {} min; session {} ended",
+                              int{cfg->login.retry_failure_threshold},
+                              int{cfg->login.lockout_duration_min}, call.session->public_id));
+        res.set(bhttp::field::set_cookie, cleared_cookie());
+    }
+    return res;
 }
 
 }  // namespace sg::web::api

@@ -93,6 +93,7 @@ std::variant<Sessions::Created, std::string> Sessions::create(
                          .source = std::string(source),
                          .created_us = now,
                          .last_used_us = now,
+                         .reauth_us = now,  // a login is a fresh authentication (AZ-3)
                          .must_change_password = must_change_password,
                          .csrf_token = random_token()};
     by_hash_.emplace(sha256_hex(c.cookie_value), c.view);
@@ -149,6 +150,18 @@ void Sessions::set_must_change(std::string_view public_id, bool value) {
     for (auto& [_, s] : by_hash_) {
         if (s.public_id == public_id) s.must_change_password = value;
     }
+}
+
+void Sessions::set_reauthenticated(std::string_view public_id) {
+    const std::int64_t now = now_();
+    std::lock_guard lock(mu_);
+    for (auto& [_, s] : by_hash_) {
+        if (s.public_id == public_id) s.reauth_us = now;
+    }
+}
+
+bool Sessions::recently_authenticated(const SessionView& s) const {
+    return now_() - s.reauth_us <= kReauthWindowUs;
 }
 
 std::vector<SessionView> Sessions::list(const config::LoginSettings& settings) {

@@ -22,6 +22,10 @@ namespace sg::web::api {
 
 /// WS-2: a session ends 8 h after login whatever its activity.
 inline constexpr std::int64_t kSessionAbsoluteUs = 8LL * 3600 * 1000 * 1000;
+/// AZ-3: a sensitive route answers 401 reauth_required when the session's account last proved its
+/// password (login, POST /api/v1/session/reauth, own password change) longer ago than this. Fixed
+/// on purpose: not a setting.
+inline constexpr std::int64_t kReauthWindowUs = 5LL * 60 * 1000 * 1000;
 /// WS-3: the `__Host-` prefix makes the browser refuse it without Secure, with a Domain, or with a
 /// Path other than "/".
 inline constexpr std::string_view kCookieName = "__Host-sg_session";
@@ -33,6 +37,7 @@ struct SessionView {
     std::string source;  // peer address at login
     std::int64_t created_us = 0;
     std::int64_t last_used_us = 0;
+    std::int64_t reauth_us = 0;  // AZ-3: last proof of the password (login sets it)
     bool must_change_password = false;
     std::string csrf_token;
 };
@@ -58,6 +63,10 @@ public:
     /// Ends every session of `account` except `keep_public_id` (PW-6, AZ-4); returns how many.
     std::size_t end_account(std::string_view account, std::string_view keep_public_id = {});
     void set_must_change(std::string_view public_id, bool value);
+    /// AZ-3: the session's owner has just proved the password again; restarts the reauth window.
+    void set_reauthenticated(std::string_view public_id);
+    /// AZ-3: whether `s` proved the password within kReauthWindowUs (at the injected clock's now).
+    bool recently_authenticated(const SessionView& s) const;
     /// Live sessions, oldest first.
     std::vector<SessionView> list(const config::LoginSettings& settings);
     /// Removes expired sessions and returns them (the caller logs "session expired", AU-2).

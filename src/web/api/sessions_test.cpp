@@ -101,5 +101,40 @@ TEST(Tokens, ConstantTimeCompareRejectsEmptyAndLengthMismatch) {
     EXPECT_FALSE(tokens_equal("", ""));
 }
 
+TEST_F(Fixture, ReauthWindowStartsAtLoginAndRestartsOnReauth) {
+    settings.session_timeout_min = 60;
+    auto a = login("a");
+    auto v = sessions.touch(a.cookie_value, settings);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->reauth_us, now);
+    EXPECT_TRUE(sessions.recently_authenticated(*v));
+    now += kReauthWindowUs;  // the window's last microsecond still counts
+    v = sessions.touch(a.cookie_value, settings);
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(sessions.recently_authenticated(*v));
+    now += 1;
+    EXPECT_FALSE(sessions.recently_authenticated(*v));
+    // Using the session does not refresh the proof; only a reauth does.
+    v = sessions.touch(a.cookie_value, settings);
+    ASSERT_TRUE(v);
+    EXPECT_FALSE(sessions.recently_authenticated(*v));
+    sessions.set_reauthenticated(v->public_id);
+    v = sessions.touch(a.cookie_value, settings);
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(sessions.recently_authenticated(*v));
+    now += kReauthWindowUs + 1;
+    EXPECT_FALSE(sessions.recently_authenticated(*sessions.touch(a.cookie_value, settings)));
+}
+
+TEST_F(Fixture, ReauthOfOneSessionLeavesTheOthersStale) {
+    settings.session_timeout_min = 60;
+    auto a = login("a");
+    auto b = login("a");
+    now += kReauthWindowUs + 1;
+    sessions.set_reauthenticated(a.view.public_id);
+    EXPECT_TRUE(sessions.recently_authenticated(*sessions.touch(a.cookie_value, settings)));
+    EXPECT_FALSE(sessions.recently_authenticated(*sessions.touch(b.cookie_value, settings)));
+}
+
 }  // namespace
 }  // namespace sg::web::api
