@@ -206,6 +206,7 @@ core::Task<void> Port::pump() {
             }
             co_return;
         }
+        if (device_) n += device_->read_available(std::span(buf).subspan(n));
         stats_.serial_rx_bytes.fetch_add(n, std::memory_order_relaxed);
         if (mode_ && !mode_stopping_) mode_->on_serial_data(std::span(buf).first(n));
     }

@@ -58,6 +58,14 @@ public:
     virtual core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) = 0;
 
+    /// After a read_some() completed: what else the line holds right now, without waiting
+    /// (0 when nothing, or when the backend does not do this). Never blocks; errors are left
+    /// for the next read_some() to report. Lets a reader gather a burst into one buffer.
+    virtual std::size_t read_available(std::span<std::byte> buf) {
+        (void)buf;
+        return 0;
+    }
+
     /// Writes all of `bytes` (short writes are continued internally). One write outstanding at a
     /// time; completes when the bytes are handed to the driver, not when they left the wire (see
     /// output_queue()).

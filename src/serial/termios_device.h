@@ -29,6 +29,7 @@ public:
 
     core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) override;
+    std::size_t read_available(std::span<std::byte> buf) override;
     core::Task<std::error_code> write(std::span<const std::byte> bytes) override;
     /// On failure the previous settings are restored (termios, RS-485 mode and FIFO alike).
     core::Status configure(const config::SerialSettings& settings) override;
@@ -49,6 +50,10 @@ public:
     const std::string& name() const override { return path_; }
 
 private:
+    /// read_available(): at most this many reads, each with at least this much room.
+    static constexpr int kReadAvailableTries = 8;
+    static constexpr std::size_t kReadAvailableMinRoom = 1024;
+
     TermiosDevice(core::Strand strand, std::string path, int fd);
 
     std::error_code modem_bits(unsigned long request, int bits);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <optional>
+#include <thread>
 
 #include "serial/test_util.h"
 
@@ -36,6 +37,7 @@ public:
     Pty& operator=(const Pty&) = delete;
 
     const std::string& path() const { return path_; }
+    int master() const { return master_; }
     /// Hands the master fd to an asio descriptor (which then owns it).
     int release_master() { return std::exchange(master_, -1); }
 
@@ -306,6 +308,47 @@ TEST_F(TermiosDeviceTest, ReadEndsWithAnErrorWhenTheOtherSideGoes) {
     ::close(pty_.release_master());  // like a USB adapter unplugged: the slave reads EIO
     auto [ec, n] = run(io_, strand_, testing::read_once(*dev));
     EXPECT_TRUE(ec) << n;
+}
+
+TEST_F(TermiosDeviceTest, ReadAvailableGathersABurstBeyondOneTtyBufferWithoutBlocking) {
+    const int master = pty_.master();
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    std::vector<std::byte> buf(64 * 1024);
+    EXPECT_EQ(dev->read_available(buf), 0u);  // nothing there: returns at once
+
+    // 16 KiB from the "serial device" (a blocking writer, as the pty takes only so much before
+    // the slave reads). A tty gives at most its 4 KiB line-discipline buffer per read;
+    // read_available takes what else is already there.
+    std::string burst(16 * 1024, '\0');
+    for (std::size_t i = 0; i < burst.size(); ++i) burst[i] = static_cast<char>(i * 7);
+    std::thread writer([&] {
+        std::size_t at = 0;
+        while (at < burst.size()) {
+            const ssize_t w = ::write(master, burst.data() + at, burst.size() - at);
+            if (w <= 0) return;
+            at += static_cast<std::size_t>(w);
+        }
+    });
+    std::string got;
+    std::size_t largest = 0;
+    for (int round = 0; round < 200 && got.size() < burst.size(); ++round) {
+        auto [ec, n] = run(io_, strand_, dev->read_some(buf));
+        ASSERT_FALSE(ec) << ec.message();
+        // The kernel refills the tty's buffer from a worker after each read: give it a moment,
+        // as a busy data plane's other work would.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        n += dev->read_available(std::span(buf).subspan(n));
+        largest = std::max(largest, n);
+        got.append(reinterpret_cast<const char*>(buf.data()), n);
+    }
+    writer.join();
+    EXPECT_EQ(got, burst);                    // every byte once, in order
+    EXPECT_GT(largest, 4096u);                // more than one tty buffer in one go
+    EXPECT_EQ(dev->read_available(buf), 0u);  // drained: nothing more, no blocking
+
+    dev->close();
+    EXPECT_EQ(dev->read_available(buf), 0u);  // closed: nothing, no error
 }
 
 }  // namespace
