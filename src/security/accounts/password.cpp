@@ -339,29 +339,59 @@ bool invalid_utf8(const core::Result<Secret>& normalized) {
     return !normalized && normalized.error().code == core::make_error_code(core::Errc::refused);
 }
 
-/// At most (cores - 1) Argon2id runs at once, at least one: a login flood can take every core
-/// but one, never the one the serial data plane needs (issue 4 benchmark: echo p99 under a brute
-/// force). Each run also holds 64 MiB (ST-1), so this bounds memory too.
-std::counting_semaphore<64>& argon2_slots() {
-    static std::counting_semaphore<64> slots(static_cast<std::ptrdiff_t>(
-        std::clamp<unsigned>(std::thread::hardware_concurrency(), 2, 65) - 1));
+/// NE-5: at most min(2, cores - 1) Argon2id runs at once, at least one: a login flood can take
+/// neither the core the serial data plane needs nor more than two cores, and each run holds
+/// 64 MiB (ST-1), so this bounds memory too (NE-8).
+std::ptrdiff_t slot_count() {
+    return static_cast<std::ptrdiff_t>(
+        std::clamp<unsigned>(std::thread::hardware_concurrency(), 2, 3) - 1);
+}
+
+std::counting_semaphore<2>& argon2_slots() {
+    static std::counting_semaphore<2> slots(slot_count());
     return slots;
 }
 
-struct Argon2Slot {
-    Argon2Slot() { argon2_slots().acquire(); }
-    ~Argon2Slot() { argon2_slots().release(); }
-    Argon2Slot(const Argon2Slot&) = delete;
-    Argon2Slot& operator=(const Argon2Slot&) = delete;
+/// Slots held by this thread through Argon2Slot (0 or 1; nested Argon2Slots count up).
+thread_local int held_by_this_thread = 0;
+
+/// One Argon2id run: uses this thread's Argon2Slot when it holds one, else waits for a slot as
+/// long as it takes (the CLI, and any caller that did not reserve).
+struct RunSlot {
+    RunSlot() : own_(held_by_this_thread == 0) {
+        if (own_) argon2_slots().acquire();
+    }
+    ~RunSlot() {
+        if (own_) argon2_slots().release();
+    }
+    RunSlot(const RunSlot&) = delete;
+    RunSlot& operator=(const RunSlot&) = delete;
+    bool own_;
 };
 
 }  // namespace
+
+std::size_t argon2_parallelism() {
+    return static_cast<std::size_t>(slot_count());
+}
+
+Argon2Slot::Argon2Slot(std::chrono::milliseconds wait) {
+    if (held_by_this_thread > 0 || argon2_slots().try_acquire_for(wait)) {
+        acquired_ = true;
+        ++held_by_this_thread;
+    }
+}
+
+Argon2Slot::~Argon2Slot() {
+    if (!acquired_) return;
+    if (--held_by_this_thread == 0) argon2_slots().release();
+}
 
 core::Result<std::string> hash_password(const Secret& password, const HashCost& cost) {
     if (!init_sodium()) return core::make_error(core::Errc::unsupported, "libsodium init failed");
     auto normalized = normalize_password(password);  // PW-2
     if (!normalized && !invalid_utf8(normalized)) return normalized.error();
-    const Argon2Slot slot;
+    const RunSlot slot;
     char out[crypto_pwhash_STRBYTES];
     const std::string_view pw = normalized ? normalized->reveal() : password.reveal();
     if (crypto_pwhash_str_alg(out, pw.data(), pw.size(), cost.opslimit(), cost.memlimit(),
@@ -379,7 +409,7 @@ bool verify_password(std::string_view hash, const Secret& password) {
     // Invalid UTF-8 is verified as it is: it matches no real password, but costs the same Argon2id
     // run as any other attempt (IA-5: no fast answer to tell anything apart).
     const std::string_view pw = normalized ? normalized->reveal() : password.reveal();
-    const Argon2Slot slot;
+    const RunSlot slot;
     return crypto_pwhash_str_verify(h.c_str(), pw.data(), pw.size()) == 0;
 }
 

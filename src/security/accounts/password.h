@@ -4,6 +4,7 @@
 // data plane (STYLE.md §3.10). No function returns, logs or puts a password into an error message.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -83,6 +84,31 @@ private:
     HashCost(std::uint64_t ops, std::size_t mem) : ops_(ops), mem_(mem) {}
     std::uint64_t ops_ = 3;
     std::size_t mem_ = std::size_t{64} << 20;
+};
+
+/// NE-5: Argon2id runs allowed at once in this process: min(2, cores − 1), at least 1.
+std::size_t argon2_parallelism();
+
+/// NE-5: how long a request may wait for an Argon2id slot before it is answered 503 overloaded.
+inline constexpr std::chrono::seconds kArgon2MaxWait{2};
+
+/// NE-5: the right to run Argon2id on this thread, waited for at most `wait`. While it is held,
+/// hash_password and verify_password on this thread run in it instead of waiting for a slot of
+/// their own, so a caller reserves once for everything one request does (a login may make the
+/// dummy hash, verify and rehash). Without one they wait for a slot as long as it takes (the
+/// CLI). Scoped to the thread that made it: neither copied nor moved. A thread that already holds
+/// one gets another at once (nested).
+class Argon2Slot {
+public:
+    explicit Argon2Slot(std::chrono::milliseconds wait);
+    ~Argon2Slot();
+    Argon2Slot(const Argon2Slot&) = delete;
+    Argon2Slot& operator=(const Argon2Slot&) = delete;
+    /// False when no slot came free within `wait`: the caller must not start the work (503).
+    bool acquired() const { return acquired_; }
+
+private:
+    bool acquired_ = false;
 };
 
 /// Argon2id PHC string (libsodium crypto_pwhash_str_alg, 16-byte random salt, 32-byte tag) of the

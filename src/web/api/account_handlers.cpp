@@ -90,6 +90,9 @@ http::Response Api::create_account(Call& call) {
     const Secret& secret = *password;
     acc::Account a{
         .name = *name, .group = *group, .active = *active, .must_change_password = *must_change};
+    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
     if (auto refused = accounts_.create(a, secret, device_.config()->password_policy)) {
         return refusal(call, *refused);
     }
@@ -168,6 +171,9 @@ http::Response Api::reset_password(Call& call) {
         return error(call, bhttp::status::conflict, "use_session_password",
                      "change your own password with PUT /api/v1/session/password");
     }
+    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
     if (auto refused = accounts_.reset_password(name, secret, device_.config()->password_policy)) {
         return refusal(call, *refused);
     }

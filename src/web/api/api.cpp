@@ -3,7 +3,9 @@
 // from the cookie (401, WS-1..WS-3), CSRF token and Origin for state-changing requests (403,
 // WS-4), forced password change (403, PW-5), privilege of the caller's group for the route's menu
 // area (403, AZ-1), and for a sensitive route a recent proof of the password (401
-// reauth_required, AZ-3). Runs on the HTTP handler pool.
+// reauth_required, AZ-3). Right after the session is found, its request bucket (429
+// too_many_requests, NE-5; the HTTP server has already applied the per-source one). Runs on the
+// HTTP handler pool.
 #include "web/api/api.h"
 
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 
 #include "web/api/call.h"
 #include "web/api/handlers.h"
+#include "web/http/counters.h"
 
 namespace sg::web::api {
 
@@ -53,6 +56,7 @@ const std::vector<Api::Route>& Api::routes() {
         {verb::get,    "/api/v1/login-settings",         Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
         {verb::put,    "/api/v1/login-settings",         Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/https",                  Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::get,    "/api/v1/system/dos",             Auth::Session, Area::Security, false, Reauth::No,       &Api::dos_counters},
         {verb::put,    "/api/v1/https",                  Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/certificate",            Auth::Session, Area::Security, false, Reauth::No,       &Api::get_certificate},
         {verb::get,    "/api/v1/certificate/pem",        Auth::Session, Area::Security, false, Reauth::No,       &Api::download_certificate},
@@ -249,9 +253,9 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
     if (!route) {
         // IA-1/IA-4: without a session an unknown path says no more than a known one.
         const auto cfg = device_.config();
-        if (!sessions_.touch(cookie_of(req), cfg->login)) {
-            return error(call, bhttp::status::unauthorized, "unauthenticated");
-        }
+        const auto s = sessions_.touch(cookie_of(req), cfg->login);
+        if (!s) return error(call, bhttp::status::unauthorized, "unauthenticated");
+        if (auto limited = session_rate_limited(call, *s)) return std::move(*limited);
         if (!path_known) return error(call, bhttp::status::not_found, "not_found");
         std::string allow;
         for (const Route& r : routes()) {
@@ -275,6 +279,7 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
     const auto cfg = device_.config();
     call.session = sessions_.touch(cookie_of(req), cfg->login);
     if (!call.session) return error(call, bhttp::status::unauthorized, "unauthenticated");
+    if (auto limited = session_rate_limited(call, *call.session)) return std::move(*limited);
     if (writes) {
         const auto token = req["X-CSRF-Token"];
         if (!same_origin(req) || !tokens_equal(token, call.session->csrf_token)) {
@@ -306,6 +311,26 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
                      "confirm your password with POST /api/v1/session/reauth");
     }
     return (this->*route->handler)(call);
+}
+
+std::optional<http::Response> Api::session_rate_limited(const Call& call, const SessionView& s) {
+    const auto wait = sessions_.take_request_token(s.public_id);
+    if (!wait) return std::nullopt;
+    if (call.peer.counters != nullptr) {
+        http::Counters::bump(call.peer.counters->too_many_requests_session);
+    }
+    // The same answer as the HTTP server's per-source 429 (precheck.h), made here with error():
+    // the API files build without the server's (api_request_fuzz).
+    auto res = error(call, bhttp::status::too_many_requests, "too_many_requests");
+    res.set(bhttp::field::retry_after, std::to_string(std::max<std::int64_t>(1, wait->count())));
+    return res;
+}
+
+http::Response Api::argon2_busy(const Call& call) {
+    if (call.peer.counters != nullptr) http::Counters::bump(call.peer.counters->overloaded_argon2);
+    auto res = error(call, bhttp::status::service_unavailable, "overloaded");
+    res.set(bhttp::field::retry_after, "1");
+    return res;
 }
 
 bool Api::allowed(const Call& call, security::accounts::Area area, bool write) {

@@ -100,6 +100,7 @@ private:
     http::Response status(Call&);
     http::Response port_status(Call&);
     http::Response time(Call&);
+    http::Response dos_counters(Call&);
     // event_handlers.cpp
     http::Response list_events(Call&);
     http::Response export_events(Call&);
@@ -120,6 +121,11 @@ private:
                                                  boost::beast::http::status wrong_status,
                                                  std::string_view wrong_code);
     http::Response commit(Call& call, config::Config next, std::string_view what);
+    /// NE-5: 503 overloaded + Retry-After for a request that found no Argon2id slot within
+    /// kArgon2MaxWait; counted (Peer::counters).
+    http::Response argon2_busy(const Call& call);
+    /// NE-5: takes a token of the session's request bucket; the 429 answer (counted) when empty.
+    std::optional<http::Response> session_rate_limited(const Call& call, const SessionView& s);
     /// Whether the caller's group has `area` (for handlers that span two areas).
     bool allowed(const Call& call, security::accounts::Area area, bool write);
 

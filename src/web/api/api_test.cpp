@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "security/accounts/testing.h"
 #include "web/api/config_json.h"
@@ -79,7 +81,7 @@ protected:
             req.set(bhttp::field::cookie, std::string(kCookieName) + "=" + c->cookie);
             req.set("X-CSRF-Token", c->csrf);
         }
-        http::Peer peer{boost::asio::ip::make_address(source), 40000};
+        http::Peer peer{boost::asio::ip::make_address(source), 40000, &counters_};
         return api_->handle(std::move(req), peer);
     }
     static nlohmann::json json(const http::Response& r) {
@@ -102,6 +104,7 @@ protected:
         return Client{m.size() > 1 ? m[1].str() : "", json(r).value("csrf_token", "")};
     }
 
+    http::Counters counters_;  // what the HTTP server would pass in Peer
     FakeClock clock_;
     FakeDevice device_;
     std::filesystem::path dir_;
@@ -578,6 +581,134 @@ TEST_F(ReauthTest, ReauthNeedsCsrfAndASessionAndAPasswordString) {
     auto bad = call(bhttp::verb::post, "/api/v1/session/reauth", {{"password", 1}}, &admin);
     EXPECT_EQ(bad.result(), bhttp::status::bad_request);
     EXPECT_EQ(json(bad)["error"], "invalid_field");
+}
+
+TEST_F(ApiTest, SessionOver50PerSecondIs429BeforeTheHandlerAndCounted) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    auto other = login("admin", "admin-password-1");  // a second session of the same account
+    // The fake clock stands still: the burst of 100, then 429 with Retry-After.
+    for (int i = 0; i < 100; ++i) {
+        ASSERT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &admin).result(),
+                  bhttp::status::ok)
+            << i;
+    }
+    auto limited = call(bhttp::verb::get, "/api/v1/session", nullptr, &admin);
+    EXPECT_EQ(limited.result(), bhttp::status::too_many_requests);
+    EXPECT_EQ(json(limited)["error"], "too_many_requests");
+    EXPECT_EQ(limited[bhttp::field::retry_after], "1");
+    // Before the handler: an unknown path and a write without CSRF token are 429 too, not 404/403.
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/nowhere", nullptr, &admin).result(),
+              bhttp::status::too_many_requests);
+    Client no_csrf{admin.cookie, ""};
+    EXPECT_EQ(
+        call(bhttp::verb::post, "/api/v1/logout", nlohmann::json::object(), &no_csrf).result(),
+        bhttp::status::too_many_requests);
+    EXPECT_EQ(counters_.too_many_requests_session.load(), 3U);
+    // The other session is served.
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &other).result(),
+              bhttp::status::ok);
+    // 20 ms later one request more.
+    clock_.advance(20'000);
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &admin).result(),
+              bhttp::status::ok);
+    // The counters are readable through the API (Security, read).
+    auto dos = call(bhttp::verb::get, "/api/v1/system/dos", nullptr, &other);
+    ASSERT_EQ(dos.result(), bhttp::status::ok) << dos.body();
+    EXPECT_EQ(json(dos)["requests"]["too_many_requests"]["session"], 3);
+    EXPECT_EQ(json(dos)["connections"]["refused"]["handshake_rate"], 0);
+}
+
+TEST_F(ApiTest, DosCountersNeedSecurityRead) {
+    setup_admin();
+    auto admin = login("admin", "admin-password-1");
+    counters_.refused_connection_rate = 7;
+    auto dos = call(bhttp::verb::get, "/api/v1/system/dos", nullptr, &admin);
+    ASSERT_EQ(dos.result(), bhttp::status::ok);
+    EXPECT_EQ(json(dos)["connections"]["refused"]["connection_rate"], 7);
+    // Operator: no Security area.
+    auto r = call(bhttp::verb::post, "/api/v1/accounts",
+                  {{"name", "op"},
+                   {"group", "Operator"},
+                   {"password", "operator-pass-1"},
+                   {"must_change_password", false},
+                   {"active", true}},
+                  &admin);
+    ASSERT_EQ(r.result(), bhttp::status::created) << r.body();
+    auto op = login("op", "operator-pass-1");
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/system/dos", nullptr, &op).result(),
+              bhttp::status::forbidden);
+}
+
+TEST_F(ApiTest, NoArgon2SlotWithinTwoSecondsIs503AndCounted) {
+    setup_admin();
+    namespace acc = security::accounts;
+    EXPECT_EQ(acc::kArgon2MaxWait, std::chrono::seconds(2));
+    // Other threads hold every slot (as concurrent logins would).
+    const std::size_t n = acc::argon2_parallelism();
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::vector<std::promise<bool>> held(n);
+    std::vector<std::thread> holders;
+    for (std::size_t i = 0; i < n; ++i) {
+        holders.emplace_back([&, i] {
+            const acc::Argon2Slot slot(std::chrono::seconds(5));
+            held[i].set_value(slot.acquired());
+            released.wait();
+        });
+    }
+    for (auto& h : held) ASSERT_TRUE(h.get_future().get());
+    const auto t = std::chrono::steady_clock::now();
+    auto r = call(bhttp::verb::post, "/api/v1/login",
+                  {{"account", "admin"}, {"password", "wrong-one-1"}});
+    const auto took = std::chrono::steady_clock::now() - t;
+    release.set_value();
+    for (auto& h : holders) h.join();
+    EXPECT_EQ(r.result(), bhttp::status::service_unavailable) << r.body();
+    EXPECT_EQ(json(r)["error"], "overloaded");
+    EXPECT_EQ(r[bhttp::field::retry_after], "1");
+    EXPECT_GE(took, std::chrono::milliseconds(1900));
+    EXPECT_LT(took, std::chrono::seconds(10));
+    EXPECT_EQ(counters_.overloaded_argon2.load(), 1U);
+    // No Argon2id ran, so nothing counted against the account: a right login works at once.
+    auto ok = call(bhttp::verb::post, "/api/v1/login",
+                   {{"account", "admin"}, {"password", "admin-password-1"}});
+    EXPECT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+}
+
+TEST(Argon2Slot, AtMostTwoAndWaitIsBounded) {
+    namespace acc = security::accounts;
+    const std::size_t n = acc::argon2_parallelism();
+    EXPECT_GE(n, 1U);
+    EXPECT_LE(n, 2U);
+    EXPECT_LE(n, std::max(1U, std::thread::hardware_concurrency() - 1));
+    // This thread takes every slot through other threads, then a wait of 100 ms fails.
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::vector<std::promise<bool>> held(n);
+    std::vector<std::thread> holders;
+    for (std::size_t i = 0; i < n; ++i) {
+        holders.emplace_back([&, i] {
+            const acc::Argon2Slot slot(std::chrono::seconds(5));
+            held[i].set_value(slot.acquired());
+            released.wait();
+        });
+    }
+    for (auto& h : held) ASSERT_TRUE(h.get_future().get());
+    {
+        const acc::Argon2Slot none(std::chrono::milliseconds(100));
+        EXPECT_FALSE(none.acquired());
+    }
+    release.set_value();
+    for (auto& h : holders) h.join();
+    // Free again; nested slots on one thread do not wait for a second one.
+    const acc::Argon2Slot outer(std::chrono::milliseconds(100));
+    ASSERT_TRUE(outer.acquired());
+    const acc::Argon2Slot inner(std::chrono::milliseconds(0));
+    EXPECT_TRUE(inner.acquired());
+    // A hash inside the held slot runs (it would deadlock with one slot if it waited for its own).
+    EXPECT_TRUE(acc::hash_password(security::Secret(std::string("nested-pass-1")),
+                                   security::accounts::HashCostForTests::cheapest()));
 }
 
 }  // namespace

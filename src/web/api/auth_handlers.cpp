@@ -97,6 +97,9 @@ http::Response Api::setup(Call& call) {
     if (auto st = security::accounts::check_password(secret, *name, cfg->password_policy); !st) {
         return error(call, bhttp::status::bad_request, "weak_password", st.error().message);
     }
+    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
     if (auto st = accounts_.create_first_admin(*name, secret, cfg->password_policy); !st) {
         if (st.error().code == core::make_error_code(core::Errc::refused)) {
             // Lost a race with another setup (API or CLI): the account exists now.
@@ -120,6 +123,9 @@ http::Response Api::login(Call& call) {
     const Secret& secret = cred->password;
     const auto cfg = device_.config();
     const std::string source = call.peer.address.to_string();
+    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
     auto r = accounts_.login(*name, secret, source, cfg->login, cfg->password_policy);
     using Outcome = Accounts::LoginResult::Outcome;
     const std::string shown_name = name->substr(0, 64);
@@ -222,6 +228,10 @@ http::Response Api::change_own_password(Call& call) {
     }
     const Secret& cur = *current;
     const Secret& nxt = *next;
+    // One slot for the three runs below (verify in prove_password, verify and hash in
+    // change_own_password).
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
     // IA-6, IA-7: a wrong current password counts towards the lockout and the source's throttle
     // like a failed login, so a stolen session cannot guess the password here without limit.
     // (change_own_password verifies `cur` once more; a second Argon2id run on a rare action.)
@@ -257,6 +267,9 @@ http::Response Api::reauthenticate(Call& call) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "password is a required string");
     }
+    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
     if (auto refused = prove_password(call, *password, "re-authentication",
                                       bhttp::status::unauthorized, "invalid_credentials")) {
         return std::move(*refused);

@@ -1,8 +1,9 @@
 // config_handlers.cpp: reading and changing the configuration (issue 4 §3): sections (system,
 // password policy, login settings, HTTPS, event-log settings), serial ports with their modes, and
 // the whole document. A change is validated whole by the schema (config_json.h), committed in one
-// transaction and applied by the device; a refused change leaves everything as it was. Run on the
-// HTTP handler pool.
+// transaction and applied by the device; a refused change leaves everything as it was. Also the
+// read-only monitors beside them: port status, time, the DoS counters. Run on the HTTP handler
+// pool.
 #include <fmt/format.h>
 
 #include <charconv>
@@ -11,6 +12,7 @@
 #include "web/api/call.h"
 #include "web/api/config_json.h"
 #include "web/api/handlers.h"
+#include "web/http/counters.h"
 
 namespace sg::web::api {
 
@@ -223,6 +225,47 @@ http::Response Api::time(Call& call) {
     return json_response(
         call, bhttp::status::ok,
         {{"utc", core::format_utc(now_())}, {"time_zone", "UTC"}, {"source", "host"}});
+}
+
+namespace {
+
+/// GET /api/v1/system/dos (guide §3.7; NE-5 "excess closed/dropped and counted", NE-8 "after the
+/// flood all counters are reported"): the counters of the server that accepted this very request
+/// (Peer::counters), so nothing from the app is needed. Security area, read.
+nlohmann::json counters_json(const http::CountersSnapshot& c) {
+    return {
+        {"connections",
+         {{"accepted", c.connections},
+          {"active", c.active},
+          {"handshake_failures", c.handshake_failures},
+          {"refused",
+           {{"global_cap", c.refused_global_cap},
+            {"source_cap", c.refused_source_cap},
+            {"connection_rate", c.refused_connection_rate},
+            {"handshake_rate", c.refused_handshake_rate}}}}},
+        {"requests",
+         {{"read", c.requests},
+          {"too_many_requests",
+           {{"source", c.too_many_requests_source}, {"session", c.too_many_requests_session}}},
+          {"overloaded", {{"queue", c.overloaded_queue}, {"argon2", c.overloaded_argon2}}},
+          {"header_too_large", c.header_too_large},
+          {"body_too_large", c.body_too_large}}},
+        {"timeouts",
+         {{"handshake", c.timeout_handshake},
+          {"header", c.timeout_header},
+          {"body", c.timeout_body},
+          {"write", c.timeout_write},
+          {"idle", c.timeout_idle}}},
+    };
+}
+
+}  // namespace
+
+http::Response Api::dos_counters(Call& call) {
+    // A Peer made without a server (unit tests of the API alone) has no counters: all zero.
+    const http::CountersSnapshot c =
+        call.peer.counters != nullptr ? call.peer.counters->snapshot() : http::CountersSnapshot{};
+    return json_response(call, bhttp::status::ok, counters_json(c));
 }
 
 }  // namespace sg::web::api

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "core/assert.h"
 
@@ -50,7 +51,8 @@ std::string random_token() {
     return out;
 }
 
-Sessions::Sessions(std::function<std::int64_t()> now_utc_us) : now_(std::move(now_utc_us)) {
+Sessions::Sessions(std::function<std::int64_t()> now_utc_us)
+    : now_(std::move(now_utc_us)), origin_us_(now_()) {
     SG_ASSERT(sodium_init() >= 0);
 }
 
@@ -70,6 +72,12 @@ std::vector<SessionView> Sessions::purge_locked(const config::LoginSettings& set
         } else {
             ++it;
         }
+    }
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+        const bool live = std::any_of(by_hash_.begin(), by_hash_.end(), [&](const auto& kv) {
+            return kv.second.public_id == it->first;
+        });
+        it = live ? std::next(it) : buckets_.erase(it);
     }
     return gone;
 }
@@ -158,6 +166,19 @@ void Sessions::set_reauthenticated(std::string_view public_id) {
     for (auto& [_, s] : by_hash_) {
         if (s.public_id == public_id) s.reauth_us = now;
     }
+}
+
+std::optional<std::chrono::seconds> Sessions::take_request_token(std::string_view public_id) {
+    const double now_s = static_cast<double>(now_() - origin_us_) / 1e6;
+    std::lock_guard lock(mu_);
+    auto it = buckets_.find(public_id);
+    if (it == buckets_.end()) {
+        it = buckets_
+                 .try_emplace(std::string(public_id), kSessionRequestsPerSecond,
+                              kSessionRequestBurst, now_s)
+                 .first;
+    }
+    return it->second.take(now_s);
 }
 
 bool Sessions::recently_authenticated(const SessionView& s) const {

@@ -17,6 +17,7 @@
 
 #include "config/settings.h"
 #include "core/clock.h"
+#include "web/http/token_bucket.h"
 
 namespace sg::web::api {
 
@@ -26,6 +27,13 @@ inline constexpr std::int64_t kSessionAbsoluteUs = 8LL * 3600 * 1000 * 1000;
 /// password (login, POST /api/v1/session/reauth, own password change) longer ago than this. Fixed
 /// on purpose: not a setting.
 inline constexpr std::int64_t kReauthWindowUs = 5LL * 60 * 1000 * 1000;
+/// NE-5: API requests per session, a token bucket (rate per second, depth), checked before any
+/// handler in addition to the HTTP server's per-source bucket: a session used from several
+/// addresses (or behind a NAT shared with others) is still held to one client's share, which
+/// also bounds what one logged-in client can cost the data plane. Beyond: 429
+/// too_many_requests with Retry-After, counted (GET /api/v1/system/dos).
+inline constexpr double kSessionRequestsPerSecond = 50;
+inline constexpr double kSessionRequestBurst = 100;
 /// WS-3: the `__Host-` prefix makes the browser refuse it without Secure, with a Domain, or with a
 /// Path other than "/".
 inline constexpr std::string_view kCookieName = "__Host-sg_session";
@@ -67,6 +75,11 @@ public:
     void set_reauthenticated(std::string_view public_id);
     /// AZ-3: whether `s` proved the password within kReauthWindowUs (at the injected clock's now).
     bool recently_authenticated(const SessionView& s) const;
+    /// NE-5: one API request of the session `public_id` (just found by touch()): takes a token of
+    /// its bucket (kSessionRequestsPerSecond, burst kSessionRequestBurst; time from the injected
+    /// clock). nullopt = allowed; otherwise how long until a token is back (whole seconds, at
+    /// least 1), for Retry-After.
+    std::optional<std::chrono::seconds> take_request_token(std::string_view public_id);
     /// Live sessions, oldest first.
     std::vector<SessionView> list(const config::LoginSettings& settings);
     /// Removes expired sessions and returns them (the caller logs "session expired", AU-2).
@@ -78,8 +91,12 @@ private:
     std::vector<SessionView> purge_locked(const config::LoginSettings& settings, std::int64_t now);
 
     std::function<std::int64_t()> now_;
+    std::int64_t origin_us_;  // buckets count seconds from here: small numbers, exact refills
     std::mutex mu_;
     std::map<std::string, SessionView, std::less<>> by_hash_;  // hex SHA-256(cookie) -> session
+    // public_id -> request bucket (NE-5), made at a session's first request; a bucket whose
+    // session is gone is dropped by the next purge, so this never outgrows the session caps much.
+    std::map<std::string, http::TokenBucket, std::less<>> buckets_;
 };
 
 /// Constant-time comparison for tokens (ST-4).

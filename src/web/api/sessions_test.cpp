@@ -136,5 +136,35 @@ TEST_F(Fixture, ReauthOfOneSessionLeavesTheOthersStale) {
     EXPECT_FALSE(sessions.recently_authenticated(*sessions.touch(b.cookie_value, settings)));
 }
 
+TEST_F(Fixture, RequestBucketPerSession) {
+    EXPECT_EQ(kSessionRequestsPerSecond, 50);
+    EXPECT_EQ(kSessionRequestBurst, 100);
+    auto a = login("a");
+    auto b = login("b");
+    for (int i = 0; i < 100; ++i) ASSERT_FALSE(sessions.take_request_token(a.view.public_id)) << i;
+    const auto wait = sessions.take_request_token(a.view.public_id);
+    ASSERT_TRUE(wait);
+    EXPECT_EQ(*wait, std::chrono::seconds(1));
+    // Another session has its own bucket.
+    EXPECT_FALSE(sessions.take_request_token(b.view.public_id));
+    // 50 tokens a second: 20 ms is one request, 1 s is fifty.
+    now += 20'000;
+    EXPECT_FALSE(sessions.take_request_token(a.view.public_id));
+    EXPECT_TRUE(sessions.take_request_token(a.view.public_id));
+    now += 1'000'000;
+    for (int i = 0; i < 50; ++i) ASSERT_FALSE(sessions.take_request_token(a.view.public_id)) << i;
+    EXPECT_TRUE(sessions.take_request_token(a.view.public_id));
+}
+
+TEST_F(Fixture, BucketsOfEndedSessionsArePurged) {
+    auto a = login("a");
+    for (int i = 0; i < 100; ++i) ASSERT_FALSE(sessions.take_request_token(a.view.public_id));
+    ASSERT_TRUE(sessions.take_request_token(a.view.public_id));
+    ASSERT_TRUE(sessions.end(a.view.public_id));
+    (void)sessions.purge(settings);
+    // The id's bucket went with its session: a new one starts full.
+    EXPECT_FALSE(sessions.take_request_token(a.view.public_id));
+}
+
 }  // namespace
 }  // namespace sg::web::api

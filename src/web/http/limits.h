@@ -1,6 +1,7 @@
 // limits.h: every bound of the HTTPS server in one struct (STYLE.md §3.9, NE-5, NE-6). Passed to
 // web::http::Server by value at construction; the fuzz target and precheck() read the same struct,
-// so what the fuzzer explores is what the server enforces.
+// so what the fuzzer explores is what the server enforces. The defaults are the values of NE-5 and
+// NE-6; every refusal they cause is counted (counters.h).
 #pragma once
 
 #include <chrono>
@@ -9,20 +10,28 @@
 namespace sg::web::http {
 
 struct Limits {
-    /// Request line + header fields, bytes. Beyond: 431 and close.
-    std::size_t header_bytes = 8 * 1024;
-    /// Request body, bytes (after de-chunking). Beyond: 413 and close.
-    std::size_t body_bytes = 256 * 1024;
+    /// Request line + header fields, bytes (NE-6: 16 KiB). Beyond: 431 and close.
+    std::size_t header_bytes = 16 * 1024;
+    /// Request body, bytes (after de-chunking; NE-6: JSON ≤ 1 MiB; there is no upload endpoint,
+    /// whose 64 MiB would need a streaming body). Beyond: 413 and close.
+    std::size_t body_bytes = 1024 * 1024;
 
     /// TCP accept → TLS handshake finished (NE-6: 10 s). Covers a client that never speaks.
     std::chrono::seconds handshake_timeout{10};
     /// First byte of a request → complete header block; for the first request, from the end of
     /// the handshake (NE-6: full request headers in 10 s). A slowloris client is cut here.
     std::chrono::seconds header_timeout{10};
-    /// End of header → complete body.
-    std::chrono::seconds body_timeout{30};
-    /// Keep-alive: end of a response → first byte of the next request.
-    std::chrono::seconds idle_timeout{30};
+    /// NE-6: the body must arrive at ≥ body_min_bytes_per_second, and whole within body_timeout
+    /// (60 s) of the end of the header whatever its rate. Rate rule: once B body bytes are in,
+    /// the rest must start within body_grace + B / body_min_bytes_per_second of the end of the
+    /// header (body_deadline() in precheck.h). A body that falls behind is cut: the connection
+    /// is closed without an answer (the deadline closes the socket; a client this slow would not
+    /// read a 408 either), counted as timeout_body. body_min_bytes_per_second = 0: cap only.
+    std::chrono::seconds body_timeout{60};
+    std::size_t body_min_bytes_per_second = 1024;
+    std::chrono::seconds body_grace{5};
+    /// Keep-alive: end of a response → first byte of the next request (NE-6: 15 s).
+    std::chrono::seconds idle_timeout{15};
     /// One response written; a client that stops reading is cut here.
     std::chrono::seconds write_timeout{30};
     /// Graceful TLS close (our close_notify out, theirs in); then the socket is closed anyway.
@@ -32,8 +41,17 @@ struct Limits {
     std::size_t max_connections = 128;
     /// Concurrent connections from one source address (NE-5: 16); beyond: closed at once.
     std::size_t max_connections_per_source = 16;
+    /// Token bucket per source address for new TCP connections, HTTPS and redirect alike (NE-5:
+    /// 20/s, burst 40). Empty: accepted and closed at once, before TLS, counted.
+    double connections_per_second_per_source = 20;
+    double connection_burst_per_source = 40;
+    /// Token bucket per source address for TLS handshakes (NE-5: 10/s; burst 10). Taken at
+    /// accept, after the checks above; empty: closed before the handshake's work, counted.
+    double handshakes_per_second_per_source = 10;
+    double handshake_burst_per_source = 10;
     /// Token bucket per source address: refill rate (requests/s) and depth. Empty → 429 +
-    /// Retry-After, the handler is not called (NE-5: 50/s, burst 100).
+    /// Retry-After, the handler is not called (50/s, burst 100). The API adds a bucket of the
+    /// same size per session (NE-5; web/api/sessions.h).
     double requests_per_second_per_source = 50;
     double burst_per_source = 100;
     /// Source addresses remembered (connection counts, buckets). When full, idle entries are

@@ -9,10 +9,17 @@
 
 namespace sg::web::http {
 
+struct Counters;
+
 /// The remote end of a connection; the address is normalised (IPv4-mapped IPv6 → IPv4).
 struct Peer {
     boost::asio::ip::address address;
     std::uint16_t port = 0;
+    /// The counters of the server that accepted the connection (never null for a request that
+    /// came through web::http::Server; null in unit tests that make a Peer themselves). The API
+    /// bumps the refusals it makes (429 per session, 503 Argon2id wait) and reads them all (NE-5,
+    /// NE-8). Outlives every handler call: the server joins its pool before it goes.
+    Counters* counters = nullptr;
     /// "10.0.0.1:51234" or "[::1]:51234".
     std::string to_string() const;
 };

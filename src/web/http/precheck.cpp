@@ -144,6 +144,24 @@ void finalize_response(Response& res, unsigned version, bool keep_alive) {
     res.prepare_payload();
 }
 
+std::chrono::steady_clock::time_point body_deadline(
+    const Limits& limits, std::chrono::steady_clock::time_point header_done,
+    std::uint64_t received) {
+    const auto cap = header_done + limits.body_timeout;
+    if (limits.body_min_bytes_per_second == 0) return cap;
+    const std::uint64_t rate = limits.body_min_bytes_per_second;
+    const std::uint64_t whole = received / rate;
+    // At or beyond the cap in whole seconds: the cap (also keeps the sums below from overflowing).
+    if (whole >=
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, limits.body_timeout.count()))) {
+        return cap;
+    }
+    const auto allowance =
+        std::chrono::seconds(static_cast<std::int64_t>(whole)) +
+        std::chrono::microseconds(static_cast<std::int64_t>((received % rate) * 1'000'000 / rate));
+    return std::min(cap, header_done + limits.body_grace + allowance);
+}
+
 Response rate_limited_response(std::chrono::seconds retry_after, unsigned version,
                                bool keep_alive) {
     Response res =

@@ -39,6 +39,16 @@ std::optional<Response> parse_error_response(const boost::system::error_code& ec
 /// value is replaced by 500 internal_error (no response splitting).
 void finalize_response(Response& res, unsigned version, bool keep_alive);
 
+/// NE-6, the body's minimum rate: the time by which the read that follows `received` body bytes
+/// must have made progress, for a body whose header ended at `header_done`:
+/// header_done + body_grace + received / body_min_bytes_per_second, never later than
+/// header_done + body_timeout (the cap; also the whole answer when the minimum rate is 0). The
+/// server re-arms its deadline with it after every read, so a body at ≥ the minimum rate is never
+/// cut before the cap and one that falls behind is cut at most body_grace late.
+std::chrono::steady_clock::time_point body_deadline(
+    const Limits& limits, std::chrono::steady_clock::time_point header_done,
+    std::uint64_t received);
+
 /// 429 too_many_requests with Retry-After in whole seconds (at least 1; NE-5).
 Response rate_limited_response(std::chrono::seconds retry_after, unsigned version, bool keep_alive);
 /// 503 overloaded with Retry-After: 1 (handler backlog full).

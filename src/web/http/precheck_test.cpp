@@ -225,5 +225,37 @@ TEST(Redirect, LocationKeepsTargetAndSetsNoCookie) {
               400U);
 }
 
+TEST(Precheck, Ne6Defaults) {
+    const Limits lim;
+    EXPECT_EQ(lim.header_bytes, 16U * 1024);
+    EXPECT_EQ(lim.body_bytes, 1024U * 1024);
+    EXPECT_EQ(lim.handshake_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(lim.header_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(lim.body_timeout, std::chrono::seconds(60));
+    EXPECT_EQ(lim.body_min_bytes_per_second, 1024U);
+    EXPECT_EQ(lim.idle_timeout, std::chrono::seconds(15));
+    // A 16 KiB header block passes the parser; one byte more is 431.
+    const std::string filler(16 * 1024 - 64, 'a');
+    const std::string ok = "GET / HTTP/1.1\r\nHost: a\r\nX: " + filler + "\r\n\r\n";
+    EXPECT_NO_FATAL_FAILURE(parse(ok, lim));
+}
+
+TEST(Precheck, BodyDeadlineFollowsTheMinimumRateUpToTheCap) {
+    using namespace std::chrono_literals;
+    Limits lim;  // 1 KiB/s, grace 5 s, cap 60 s
+    const std::chrono::steady_clock::time_point t0{};
+    EXPECT_EQ(body_deadline(lim, t0, 0), t0 + 5s);
+    EXPECT_EQ(body_deadline(lim, t0, 1024), t0 + 6s);
+    EXPECT_EQ(body_deadline(lim, t0, 512), t0 + 5500ms);
+    EXPECT_EQ(body_deadline(lim, t0, 10 * 1024), t0 + 15s);
+    // Never beyond the cap, however fast the body came.
+    EXPECT_EQ(body_deadline(lim, t0, 55 * 1024), t0 + 60s);
+    EXPECT_EQ(body_deadline(lim, t0, 1024 * 1024), t0 + 60s);
+    EXPECT_EQ(body_deadline(lim, t0, ~std::uint64_t{0}), t0 + 60s);
+    // No minimum rate: the cap alone.
+    lim.body_min_bytes_per_second = 0;
+    EXPECT_EQ(body_deadline(lim, t0, 0), t0 + 60s);
+}
+
 }  // namespace
 }  // namespace sg::web::http

@@ -5,8 +5,9 @@
 // (it may block on SQLite or Argon2id, STYLE.md §3.10); the coroutine resumes on its strand with
 // the response, so the io thread never waits for it.
 //
-// Bounds (STYLE.md §3.9, NE-5, NE-8): total and per-source connections are checked at accept;
-// requests per source go through a token bucket; the handler backlog is capped (503); header and
+// Bounds (STYLE.md §3.9, NE-5, NE-8): total and per-source connections, the per-source rate of new
+// connections and of TLS handshakes are checked at accept; requests per source go through a token
+// bucket; the handler backlog is capped (503); header and
 // body sizes are capped by the parser; the per-source table evicts idle entries.
 //
 // Lifetime: Server owns an Impl shared with every coroutine, so a connection that is still
@@ -111,18 +112,39 @@ core::Task<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self, bool http
 }
 
 void Server::Impl::admit(tcp::socket socket, bool https) {
-    counters_.connections.fetch_add(1, std::memory_order_relaxed);
+    Counters::bump(counters_.connections);
     ErrorCode ec;
     const auto remote = socket.remote_endpoint(ec);
     if (ec) return;  // already gone; the socket closes with this scope
-    Peer peer{normalize(remote.address()), remote.port()};
-    // NE-5: beyond the caps the connection is closed at once, before any byte is read and
-    // before TLS (a handshake costs CPU; a refused source must not be able to spend ours).
+    Peer peer{normalize(remote.address()), remote.port(), &counters_};
+    // NE-5: beyond the caps and rates the connection is closed at once, before any byte is read
+    // and before TLS (a handshake costs CPU; a refused source must not be able to spend ours).
     // Only this strand increments `active`, so check-then-increment cannot overshoot.
-    if (stopping_ || counters_.active.load() >= limits_.max_connections ||
-        !sources_.try_connect(peer.address, SteadyClock::now())) {
-        counters_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
-        spdlog::debug("http {}: refused: connection limit", peer.to_string());
+    const char* why = nullptr;
+    if (stopping_) {
+        why = "stopping";
+    } else if (counters_.active.load() >= limits_.max_connections) {
+        Counters::bump(counters_.refused_global_cap);
+        why = "connection limit";
+    } else {
+        switch (sources_.try_connect(peer.address, SteadyClock::now(), https)) {
+            case SourceTable::Admit::ok: break;
+            case SourceTable::Admit::connection_rate:
+                Counters::bump(counters_.refused_connection_rate);
+                why = "connection rate";
+                break;
+            case SourceTable::Admit::source_cap:
+                Counters::bump(counters_.refused_source_cap);
+                why = "per-source connection limit";
+                break;
+            case SourceTable::Admit::handshake_rate:
+                Counters::bump(counters_.refused_handshake_rate);
+                why = "handshake rate";
+                break;
+        }
+    }
+    if (why != nullptr) {
+        spdlog::debug("http {}: refused: {}", peer.to_string(), why);
         socket.close(ec);
         return;
     }
@@ -264,16 +286,21 @@ void Server::stop(std::function<void()> done) {
 }
 
 Stats Server::stats() const {
-    const detail::Counters& c = impl_->counters_;
-    return {.connections = c.connections.load(),
-            .active = c.active.load(),
-            .rejected_connections = c.rejected_connections.load(),
-            .handshake_failures = c.handshake_failures.load(),
-            .requests = c.requests.load(),
-            .rejected_rate = c.rejected_rate.load(),
-            .rejected_size = c.rejected_size.load(),
-            .rejected_overload = c.rejected_overload.load(),
-            .timeouts = c.timeouts.load()};
+    const CountersSnapshot c = impl_->counters_.snapshot();
+    return {.connections = c.connections,
+            .active = c.active,
+            .rejected_connections = c.refused_global_cap + c.refused_source_cap +
+                                    c.refused_connection_rate + c.refused_handshake_rate,
+            .handshake_failures = c.handshake_failures,
+            .requests = c.requests,
+            .rejected_rate = c.too_many_requests_source,
+            .rejected_size = c.header_too_large + c.body_too_large,
+            .rejected_overload = c.overloaded_queue,
+            .timeouts = c.timeout_handshake + c.timeout_header + c.timeout_body + c.timeout_write};
+}
+
+CountersSnapshot Server::counters() const {
+    return impl_->counters_.snapshot();
 }
 
 }  // namespace sg::web::http

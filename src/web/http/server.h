@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "web/http/counters.h"
 #include "web/http/headers.h"
 #include "web/http/limits.h"
 #include "web/http/peer.h"
@@ -25,17 +26,18 @@ namespace sg::web::http {
 /// errors, precheck(), 429, 503). An exception thrown by the handler becomes 500.
 using Handler = std::function<Response(Request&& req, const Peer& peer)>;
 
-/// Counters since construction; each read atomically (the set is not one snapshot).
+/// Totals since construction, each read atomically (the set is not one snapshot). The counters
+/// by reason are in CountersSnapshot (Server::counters()); these sums predate them.
 struct Stats {
     std::uint64_t connections = 0;           // accepted (HTTPS and redirect), including refused
     std::uint64_t active = 0;                // open now
-    std::uint64_t rejected_connections = 0;  // closed at accept: total or per-source cap
+    std::uint64_t rejected_connections = 0;  // closed at accept: any refused_* reason
     std::uint64_t handshake_failures = 0;    // TLS handshake failed or timed out
     std::uint64_t requests = 0;              // complete requests read
-    std::uint64_t rejected_rate = 0;         // 429 (token bucket)
+    std::uint64_t rejected_rate = 0;         // 429 (per-source token bucket)
     std::uint64_t rejected_size = 0;         // 431 and 413
     std::uint64_t rejected_overload = 0;     // 503 (handler backlog full)
-    std::uint64_t timeouts = 0;              // cut by handshake, header, body or write deadline
+    std::uint64_t timeouts = 0;  // cut by handshake, header, body or write deadline (not idle)
 };
 
 class Server {
@@ -72,6 +74,8 @@ public:
     /// io thread once nothing is left. Call once.
     void stop(std::function<void()> done);
     Stats stats() const;
+    /// Every counter by reason (NE-5, NE-8), including those the handler added via Peer.
+    CountersSnapshot counters() const;
 
     class Impl;  // shared with the connection coroutines, which may outlive a stop()
 

@@ -21,18 +21,6 @@ namespace sg::web::http {
 
 namespace detail {
 
-struct Counters {
-    std::atomic<std::uint64_t> connections{0};
-    std::atomic<std::uint64_t> active{0};
-    std::atomic<std::uint64_t> rejected_connections{0};
-    std::atomic<std::uint64_t> handshake_failures{0};
-    std::atomic<std::uint64_t> requests{0};
-    std::atomic<std::uint64_t> rejected_rate{0};
-    std::atomic<std::uint64_t> rejected_size{0};
-    std::atomic<std::uint64_t> rejected_overload{0};
-    std::atomic<std::uint64_t> timeouts{0};
-};
-
 /// A connection as the registry sees it: something stop() can close on its own strand.
 class Connection {
 public:
@@ -87,7 +75,7 @@ public:
     Handler handler_;
     const Limits limits_;
     SourceTable sources_;
-    detail::Counters counters_;
+    Counters counters_;  // NE-5, NE-8; the API adds its refusals through Peer::counters
     std::atomic<std::size_t> backlog_{0};  // requests posted to the pool, not yet started
     std::atomic<bool> stopping_{false};
 

@@ -273,6 +273,12 @@ protected:
         return server_->stats();
     }
 
+    CountersSnapshot final_stats_counters() {
+        EXPECT_TRUE(stop_server());
+        stopped_ = true;
+        return server_->counters();
+    }
+
     void TearDown() override {
         if (server_ && !stopped_) {
             EXPECT_TRUE(stop_server());
@@ -626,6 +632,129 @@ TEST_F(ServerTest, StopCompletesWithIdleKeepAliveClient) {
     // Nothing listens any more.
     TcpClient after;
     EXPECT_TRUE(after.connect(port_));
+}
+
+TEST_F(ServerTest, ConnectionRateClosesAtAcceptAndCounts) {
+    Limits lim = test_limits();
+    lim.connection_burst_per_source = 2;
+    lim.connections_per_second_per_source = 0.001;
+    lim.handshake_burst_per_source = 100;
+    start(lim);
+    TlsClient a;
+    TlsClient b;
+    ASSERT_FALSE(a.connect(port_));
+    ASSERT_FALSE(b.connect(port_));
+    TlsClient third;
+    EXPECT_TRUE(third.connect(port_));  // closed at accept: no TLS
+    const CountersSnapshot c = server_->counters();
+    EXPECT_EQ(c.refused_connection_rate, 1U);
+    EXPECT_EQ(c.refused_handshake_rate, 0U);
+    EXPECT_EQ(server_->stats().rejected_connections, 1U);
+    auto [ec, res] = b.get("/still");  // the admitted one is served
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(res.result_int(), 200U);
+}
+
+TEST_F(ServerTest, HandshakeRateClosesBeforeTlsAndCounts) {
+    Limits lim = test_limits();
+    lim.handshake_burst_per_source = 2;
+    lim.handshakes_per_second_per_source = 0.001;
+    start(lim);
+    for (int i = 0; i < 2; ++i) {
+        TlsClient ok;
+        ASSERT_FALSE(ok.connect(port_)) << i;
+    }
+    TlsClient refused;
+    EXPECT_TRUE(refused.connect(port_));
+    // The redirect port needs no handshake: it is not held back by the handshake bucket.
+    ASSERT_TRUE(server_->start_redirect("127.0.0.1", 0, port_));
+    TcpClient plain;
+    ASSERT_FALSE(plain.connect(server_->redirect_port()));
+    ASSERT_FALSE(plain.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+    auto [ec, res] = plain.read_response();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 301U);
+    const CountersSnapshot c = final_stats_counters();
+    EXPECT_EQ(c.refused_handshake_rate, 1U);
+    EXPECT_EQ(c.refused_connection_rate, 0U);
+    EXPECT_EQ(c.handshake_failures, 0U);  // refused before any handshake started
+}
+
+TEST_F(ServerTest, SlowBodyIsCutAndAFastEnoughOneIsNot) {
+    Limits lim = test_limits();
+    lim.body_grace = 1s;
+    lim.body_min_bytes_per_second = 1024;
+    lim.body_timeout = 10s;
+    start(lim);
+    // Keeps up with 1 KiB/s: 4 × 1000 bytes, one every 500 ms (2 s in all: beyond the grace).
+    TlsClient good;
+    ASSERT_FALSE(good.connect(port_));
+    ASSERT_FALSE(good.write("POST /good HTTP/1.1\r\nHost: a\r\nContent-Length: 4000\r\n\r\n"));
+    for (int i = 0; i < 4; ++i) {
+        std::this_thread::sleep_for(500ms);
+        ASSERT_FALSE(good.write(std::string(1000, 'g'))) << i;
+    }
+    auto [ec, res] = good.read_response();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.result_int(), 200U);
+    // Falls behind: 10 bytes of 10000, then nothing. Cut after the grace, without an answer.
+    TlsClient slow;
+    ASSERT_FALSE(slow.connect(port_));
+    ASSERT_FALSE(
+        slow.write("POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 10000\r\n\r\n"
+                   "0123456789"));
+    const auto took = slow.wait_closed();
+    EXPECT_GE(took, 500ms);
+    EXPECT_LT(took, 4s);
+    EXPECT_EQ(calls_.load(), 1);
+    const CountersSnapshot c = final_stats_counters();
+    EXPECT_EQ(c.timeout_body, 1U);
+    EXPECT_EQ(c.timeout_header, 0U);
+}
+
+TEST_F(ServerTest, TimeoutsAndSizeRefusalsAreCountedByKind) {
+    Limits lim = test_limits();
+    lim.header_bytes = 1024;
+    lim.body_bytes = 1000;
+    start(lim);
+    TlsClient big_header;
+    ASSERT_FALSE(big_header.connect(port_));
+    ASSERT_FALSE(
+        big_header.write("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(2000, 'a') + "\r\n\r\n"));
+    EXPECT_EQ(big_header.read_response().second.result_int(), 431U);
+    TlsClient big_body;
+    ASSERT_FALSE(big_body.connect(port_));
+    ASSERT_FALSE(big_body.write("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n"));
+    EXPECT_EQ(big_body.read_response().second.result_int(), 413U);
+    TlsClient slowloris;
+    ASSERT_FALSE(slowloris.connect(port_));
+    ASSERT_FALSE(slowloris.write("GET / HTTP/1.1\r\nHost: a\r\nX-Slow: a"));
+    TcpClient silent;
+    ASSERT_FALSE(silent.connect(port_));
+    slowloris.wait_closed();
+    silent.wait_closed();
+    const CountersSnapshot c = final_stats_counters();
+    EXPECT_EQ(c.header_too_large, 1U);
+    EXPECT_EQ(c.body_too_large, 1U);
+    EXPECT_EQ(c.timeout_header, 1U);
+    EXPECT_EQ(c.timeout_handshake, 1U);
+    EXPECT_EQ(c.timeout_body, 0U);
+}
+
+TEST_F(ServerTest, HandlerSeesTheServersCounters) {
+    start();
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_));
+    ASSERT_FALSE(c.get("/x").first);
+    Counters* seen = nullptr;
+    {
+        const std::lock_guard lock(mutex_);
+        seen = last_peer_.counters;
+    }
+    ASSERT_NE(seen, nullptr);
+    Counters::bump(seen->too_many_requests_session);  // what the API does for a session's 429
+    EXPECT_EQ(server_->counters().too_many_requests_session, 1U);
+    EXPECT_EQ(server_->counters().requests, 1U);
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 // §3.3-3.5). Started by Server::Impl::admit() on the accept strand via start_session(). HTTPS:
 // TLS handshake, then per request read → precheck → token bucket → handler on the pool → write,
 // each read and write under its NE-6 deadline (beast::tcp_stream::expires_after: the deadline
-// covers the whole composed operation, so one byte per second does not extend it). Redirect
-// (WS-9): one request on plain TCP, answered 301 without the handler, then closed.
+// covers the whole composed operation, so one byte per second does not extend it; the body's
+// deadline moves with the bytes received, body_deadline()). Redirect (WS-9): one request on plain
+// TCP, answered 301 without the handler, then closed. Every refusal and cut is counted by kind
+// (counters.h).
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -88,23 +90,29 @@ protected:
     beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
 
     /// The one failure funnel: peers reset, close and stall all the time on a public port, so
-    /// these are counted and logged at debug only.
-    void fail(const ErrorCode& ec, const char* what) {
-        if (ec == beast::error::timeout) {
-            impl_->counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
-        }
+    /// these are counted and logged at debug only. `timeouts`: the counter of the phase whose
+    /// deadline this was.
+    void fail(const ErrorCode& ec, const char* what, Counters::Counter& timeouts) {
+        if (ec == beast::error::timeout) Counters::bump(timeouts);
         spdlog::debug("http {}: {}: {}", peer_.to_string(), what, ec.message());
     }
 
-    ReadResult read_failed(const ErrorCode& ec, const char* what) {
+    /// 431 and 413 found by the parser, or precheck()'s 413: counted by kind.
+    void count_refusal(const Response& reply) {
+        if (reply.result() == bhttp::status::request_header_fields_too_large) {
+            Counters::bump(impl_->counters_.header_too_large);
+        } else if (reply.result() == bhttp::status::payload_too_large) {
+            Counters::bump(impl_->counters_.body_too_large);
+        }
+    }
+
+    ReadResult read_failed(const ErrorCode& ec, const char* what, Counters::Counter& timeouts) {
         if (auto reply = parse_error_response(ec)) {
-            if (reply->result() != bhttp::status::bad_request) {
-                impl_->counters_.rejected_size.fetch_add(1, std::memory_order_relaxed);
-            }
-            fail(ec, what);
+            count_refusal(*reply);
+            fail(ec, what, timeouts);
             return {Read::reply, false, std::move(*reply)};
         }
-        fail(ec, what);
+        fail(ec, what, timeouts);
         // A timeout has closed the socket already; a peer that left gets no close_notify.
         return {Read::closed, closing_ && ec != beast::error::timeout, {}};
     }
@@ -128,6 +136,7 @@ protected:
                 co_await stream_.async_read_some(buffer_.prepare(kFirstRead), core::use_nothrow);
             if (ec) {
                 // Idle timeout and a client leaving are the normal end of keep-alive.
+                if (ec == beast::error::timeout) Counters::bump(impl_->counters_.timeout_idle);
                 spdlog::debug("http {}: idle: {}", peer_.to_string(), ec.message());
                 co_return ReadResult{Read::closed, closing_, {}};
             }
@@ -138,12 +147,10 @@ protected:
         if (auto [ec, n] =
                 co_await bhttp::async_read_header(stream_, buffer_, *parser_, core::use_nothrow);
             ec) {
-            co_return read_failed(ec, "read header");
+            co_return read_failed(ec, "read header", impl_->counters_.timeout_header);
         }
         if (auto reply = precheck(parser_->get(), lim)) {
-            if (reply->result() == bhttp::status::payload_too_large) {
-                impl_->counters_.rejected_size.fetch_add(1, std::memory_order_relaxed);
-            }
+            count_refusal(*reply);
             co_return ReadResult{Read::reply, false, std::move(*reply)};
         }
         if (read_body && !parser_->is_done()) {
@@ -153,18 +160,24 @@ protected:
                 tcp().expires_after(lim.write_timeout);
                 if (auto [ec, n] = co_await bhttp::async_write(stream_, cont, core::use_nothrow);
                     ec) {
-                    fail(ec, "write 100-continue");
+                    fail(ec, "write 100-continue", impl_->counters_.timeout_write);
                     co_return ReadResult{Read::closed, false, {}};
                 }
             }
-            tcp().expires_after(lim.body_timeout);
-            if (auto [ec, n] =
-                    co_await bhttp::async_read(stream_, buffer_, *parser_, core::use_nothrow);
-                ec) {
-                co_return read_failed(ec, "read body");
+            // NE-6: at least body_min_bytes_per_second, at most body_timeout in all. The deadline
+            // is re-armed after each read from the bytes received so far: a client trickling
+            // a byte now and then does not extend it beyond what the rate allows.
+            const auto header_done = SteadyClock::now();
+            while (!parser_->is_done()) {
+                tcp().expires_at(body_deadline(lim, header_done, parser_->get().body().size()));
+                if (auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, *parser_,
+                                                                   core::use_nothrow);
+                    ec) {
+                    co_return read_failed(ec, "read body", impl_->counters_.timeout_body);
+                }
             }
         }
-        impl_->counters_.requests.fetch_add(1, std::memory_order_relaxed);
+        Counters::bump(impl_->counters_.requests);
         co_return ReadResult{Read::request, false, {}};
     }
 
@@ -180,7 +193,7 @@ protected:
             std::tie(ec, std::ignore) =
                 co_await bhttp::async_write(stream_, res, core::use_nothrow);
         }
-        if (ec) fail(ec, "write");
+        if (ec) fail(ec, "write", impl_->counters_.timeout_write);
         co_return !ec;
     }
 
@@ -214,8 +227,8 @@ private:
         if (auto [ec] =
                 co_await stream_.async_handshake(ssl::stream_base::server, core::use_nothrow);
             ec) {
-            impl.counters_.handshake_failures.fetch_add(1, std::memory_order_relaxed);
-            fail(ec, "handshake");
+            Counters::bump(impl.counters_.handshake_failures);
+            fail(ec, "handshake", impl.counters_.timeout_handshake);
             co_return;
         }
         for (std::size_t served = 0;;) {
@@ -236,10 +249,10 @@ private:
             const bool want_keep = req.keep_alive();
             Response res;
             if (auto wait = impl.sources_.take_token(peer_.address, SteadyClock::now())) {
-                impl.counters_.rejected_rate.fetch_add(1, std::memory_order_relaxed);
+                Counters::bump(impl.counters_.too_many_requests_source);
                 res = rate_limited_response(*wait, version, want_keep);
             } else if (!impl.reserve()) {
-                impl.counters_.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+                Counters::bump(impl.counters_.overloaded_queue);
                 res = overloaded_response(version, want_keep);
             } else {
                 res = co_await async_handle(impl, std::move(req), peer_, asio::use_awaitable);
@@ -263,7 +276,7 @@ private:
         tcp().expires_after(impl_->limits_.shutdown_timeout);
         auto [ec] = co_await stream_.async_shutdown(core::use_nothrow);
         if (ec && ec != ssl::error::stream_truncated && ec != asio::error::eof) {
-            fail(ec, "tls shutdown");
+            fail(ec, "tls shutdown", impl_->counters_.timeout_write);
         }
         tcp().close();
     }

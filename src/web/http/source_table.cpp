@@ -4,18 +4,11 @@
 #include "web/http/source_table.h"
 
 #include <algorithm>
-#include <cmath>
 #include <iterator>
 
 namespace sg::web::http {
 
 namespace ip = boost::asio::ip;
-
-namespace {
-// Retry-After is capped: a bucket configured to (almost) never refill would otherwise tell
-// clients to come back in years.
-constexpr double kMaxRetrySeconds = 86400;
-}  // namespace
 
 ip::address normalize(const ip::address& a) {
     if (a.is_v6() && a.to_v6().is_v4_mapped()) {
@@ -25,27 +18,23 @@ ip::address normalize(const ip::address& a) {
 }
 
 SourceTable::SourceTable(const Limits& limits)
-    : rate_(std::max(0.0, limits.requests_per_second_per_source)),
-      burst_(std::max(1.0, limits.burst_per_source)),
+    : limits_(limits),
       per_source_(limits.max_connections_per_source),
       max_sources_(std::max<std::size_t>(1, limits.max_sources)) {}
 
-void SourceTable::refill(Entry& e, Clock::time_point now) const {
-    if (now > e.refilled) {
-        const double dt = std::chrono::duration<double>(now - e.refilled).count();
-        e.tokens = std::min(burst_, e.tokens + dt * rate_);
-        e.refilled = now;
-    }
-}
-
 void SourceTable::evict(Clock::time_point now) {
-    // First every source without connections whose bucket is full again: forgetting it loses
-    // nothing. If there is none (a spray of new addresses), the least recently seen source
-    // without connections goes; its bucket restarts full, which only favours that address.
+    // First every source without connections whose buckets are all full again: forgetting it
+    // loses nothing. If there is none (a spray of new addresses), the least recently seen source
+    // without connections goes; its buckets restart full, which only favours that address.
+    const double now_s = seconds_of(now);
     std::size_t removed = 0;
     for (auto it = entries_.begin(); it != entries_.end();) {
-        refill(it->second, now);
-        if (it->second.connections == 0 && it->second.tokens >= burst_) {
+        Entry& e = it->second;
+        // All three refill, whatever the first answers (no short-circuit).
+        const bool c = e.connects.full(now_s);
+        const bool h = e.handshakes.full(now_s);
+        const bool r = e.requests.full(now_s);
+        if (e.connections == 0 && c && h && r) {
             it = entries_.erase(it);
             ++removed;
         } else {
@@ -67,20 +56,23 @@ SourceTable::Entry* SourceTable::find_or_add(const ip::address& addr, Clock::tim
     if (auto it = entries_.find(addr); it != entries_.end()) return &it->second;
     if (entries_.size() >= max_sources_) evict(now);
     if (entries_.size() >= max_sources_) return nullptr;
-    Entry& e = entries_[addr];
-    e.tokens = burst_;
-    e.refilled = now;
+    Entry& e = entries_.try_emplace(addr, limits_, seconds_of(now)).first->second;
     e.last_seen = now;
     return &e;
 }
 
-bool SourceTable::try_connect(const ip::address& addr, Clock::time_point now) {
+SourceTable::Admit SourceTable::try_connect(const ip::address& addr, Clock::time_point now,
+                                            bool tls) {
     const std::lock_guard lock(mutex_);
     Entry* e = find_or_add(normalize(addr), now);
-    if (e == nullptr || e->connections >= per_source_) return false;
-    ++e->connections;
+    if (e == nullptr) return Admit::source_cap;
     e->last_seen = now;
-    return true;
+    const double now_s = seconds_of(now);
+    if (e->connects.take(now_s)) return Admit::connection_rate;
+    if (e->connections >= per_source_) return Admit::source_cap;
+    if (tls && e->handshakes.take(now_s)) return Admit::handshake_rate;
+    ++e->connections;
+    return Admit::ok;
 }
 
 void SourceTable::disconnect(const ip::address& addr, Clock::time_point now) {
@@ -97,13 +89,7 @@ std::optional<std::chrono::seconds> SourceTable::take_token(const ip::address& a
     Entry* e = find_or_add(normalize(addr), now);
     if (e == nullptr) return std::chrono::seconds(1);  // table full of busy sources: shed
     e->last_seen = now;
-    refill(*e, now);
-    if (e->tokens >= 1.0) {
-        e->tokens -= 1.0;
-        return std::nullopt;
-    }
-    const double wait = rate_ > 0 ? std::ceil((1.0 - e->tokens) / rate_) : kMaxRetrySeconds;
-    return std::chrono::seconds(static_cast<std::int64_t>(std::clamp(wait, 1.0, kMaxRetrySeconds)));
+    return e->requests.take(seconds_of(now));
 }
 
 std::size_t SourceTable::size() const {

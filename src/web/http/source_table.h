@@ -1,6 +1,7 @@
 // source_table.h: per-source-address accounting of the HTTPS server (NE-5, NE-8): concurrent
-// connections and a request token bucket per peer address, in a table of bounded size. No I/O;
-// time is passed in, so tests drive it without sleeping.
+// connections and three token buckets per peer address — new connections, TLS handshakes,
+// requests — in a table of bounded size. No I/O; time is passed in, so tests drive it without
+// sleeping.
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 
 #include "web/http/limits.h"
+#include "web/http/token_bucket.h"
 
 namespace sg::web::http {
 
@@ -24,10 +26,19 @@ public:
 
     explicit SourceTable(const Limits& limits);
 
-    /// A connection from `addr` was accepted. False (and nothing counted) when the source
-    /// already holds max_connections_per_source, or when the table is full of sources that
-    /// all hold connections (impossible while max_sources > max_connections).
-    bool try_connect(const boost::asio::ip::address& addr, Clock::time_point now);
+    /// The verdict on a new connection, in the order checked.
+    enum class Admit {
+        ok,               // counted as one of the source's connections
+        connection_rate,  // connection bucket empty (NE-5: 20/s, burst 40)
+        source_cap,       // max_connections_per_source open (or the table is full of busy
+                          // sources: impossible while max_sources > max_connections)
+        handshake_rate,   // TLS only: handshake bucket empty (NE-5: 10/s, burst 10)
+    };
+    /// A connection from `addr` was accepted; `tls`: it will need a TLS handshake (HTTPS, not
+    /// the redirect). Every attempt takes a connection token, refused ones too (a source that
+    /// hammers a full cap is still hammering); a handshake token is taken only by a connection
+    /// that passed the other checks. Anything but ok counts nothing as a connection.
+    Admit try_connect(const boost::asio::ip::address& addr, Clock::time_point now, bool tls);
     /// That connection ended.
     void disconnect(const boost::asio::ip::address& addr, Clock::time_point now);
 
@@ -41,18 +52,21 @@ public:
 
 private:
     struct Entry {
+        Entry(const Limits& l, double now_s)
+            : connects(l.connections_per_second_per_source, l.connection_burst_per_source, now_s),
+              handshakes(l.handshakes_per_second_per_source, l.handshake_burst_per_source, now_s),
+              requests(l.requests_per_second_per_source, l.burst_per_source, now_s) {}
         std::size_t connections = 0;
-        double tokens = 0;            // current bucket content, ≤ burst
-        Clock::time_point refilled;   // tokens are exact as of this time
+        TokenBucket connects;
+        TokenBucket handshakes;
+        TokenBucket requests;
         Clock::time_point last_seen;  // last connect, disconnect or request
     };
 
     Entry* find_or_add(const boost::asio::ip::address& addr, Clock::time_point now);
-    void refill(Entry& e, Clock::time_point now) const;
     void evict(Clock::time_point now);
 
-    double rate_;
-    double burst_;
+    Limits limits_;  // the rates and bursts of new entries' buckets
     std::size_t per_source_;
     std::size_t max_sources_;
     mutable std::mutex mutex_;

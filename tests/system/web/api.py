@@ -9,6 +9,13 @@ contract the tests check.
 
 Conventions: `session.get(path)` etc. return a Response; status codes are asserted by the tests,
 never here, except in the one-line conveniences `setup()`/`login()` that take `expect=`.
+
+Connections (NE-5): the server takes at most 10 TLS handshakes/s (burst 10) and 20 new
+connections/s (burst 40) per source address and closes the rest at accept. So `request()` keeps
+one keep-alive connection per source address and thread, as a browser does, and opens a new one
+only when the server closed the old (Connection: close, idle timeout, restart); `curl()`,
+`raw_exchange()` and `served_certificate()`, which need a connection of their own, retry one that
+the server refused before the handshake. Tests about the limits themselves are in test_dos.py.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +37,10 @@ from sgtest import LOOPBACK, START_TIMEOUT, make_config, wait_until
 COOKIE = "__Host-sg_session"
 API = "/api/v1"
 HTTP_TIMEOUT = 30.0  # one request (login costs one Argon2id run, ~0.2 s; ASan builds are slower)
+# A connection refused at accept by the per-source handshake or connection rate (NE-5) is tried
+# again this often, this long apart: 10 handshakes/s per source means a token within 0.1 s.
+REFUSED_RETRIES = 40
+REFUSED_BACKOFF = 0.15
 
 # WS-5 verbatim from security-requirements.md.
 SECURITY_HEADERS = {
@@ -52,6 +64,21 @@ def client_context():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def tls_socket(port, source=None, timeout=15):
+    """A TLS connection to 127.0.0.1:port; one that the server refused at accept (closed before
+    the handshake: NE-5 rates) is tried again after REFUSED_BACKOFF."""
+    for attempt in range(REFUSED_RETRIES):
+        raw = socket.create_connection((LOOPBACK, port), timeout=timeout,
+                                       source_address=(source, 0) if source else None)
+        try:
+            return client_context().wrap_socket(raw)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            raw.close()
+            if attempt == REFUSED_RETRIES - 1:
+                raise
+            time.sleep(REFUSED_BACKOFF)
 
 
 # ---------------------------------------------------------------- responses
@@ -171,6 +198,7 @@ class WebGate:
         self.gate = gate
         self.port = https_port
         self.transcript = []  # every Response, for greps
+        self._pool = {}  # (thread id, source) -> kept-alive HTTPSConnection
 
     # ---- lifecycle
 
@@ -181,6 +209,7 @@ class WebGate:
     def restart(self):
         """Stops serve and starts it again from the store (no --config: the file would overwrite
         changes made through the API)."""
+        self.close_connections()
         self.gate.stop()
         self.serve()
 
@@ -222,17 +251,59 @@ class WebGate:
         if csrf is not None:
             h["X-CSRF-Token"] = csrf
         h.update(headers or {})
-        own = conn is None
-        c = conn or self.connection(source)
-        try:
-            c.request(method, path, body=body, headers=h)
-            r = c.getresponse()
+        if conn is not None:
+            conn.request(method, path, body=body, headers=h)
+            r = conn.getresponse()
             resp = Response(r.status, r.reason, r.getheaders(), r.read())
-        finally:
-            if own:
-                c.close()
+        else:
+            resp = self._pooled(method, path, body, h, source)
         self.transcript.append(resp)
         return resp
+
+    def _pooled(self, method, path, body, headers, source):
+        """One request on this thread's kept-alive connection from `source` (see the module
+        docstring). A connection the server has closed meanwhile (idle timeout, restart) fails
+        before it answers: the request goes again once on a new connection."""
+        key = (threading.get_ident(), source)
+        for attempt in range(2):
+            c = self._pool.get(key)
+            reused = c is not None and c.sock is not None
+            if c is None:
+                c = self._pool[key] = self.connection(source)
+            try:
+                if c.sock is None:
+                    self._connect(c)
+                c.request(method, path, body=body, headers=headers)
+                r = c.getresponse()
+                return Response(r.status, r.reason, r.getheaders(), r.read())
+            except (http.client.HTTPException, ConnectionError, ssl.SSLError):
+                c.close()
+                self._pool.pop(key, None)
+                if not reused or attempt == 1:
+                    raise
+            except BaseException:
+                c.close()
+                self._pool.pop(key, None)
+                raise
+        raise AssertionError("unreachable")
+
+    def _connect(self, c):
+        """Opens `c`, again after REFUSED_BACKOFF while the server refuses it before TLS."""
+        for attempt in range(REFUSED_RETRIES):
+            try:
+                c.connect()
+                return
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+                c.close()
+                if attempt == REFUSED_RETRIES - 1:
+                    raise
+                time.sleep(REFUSED_BACKOFF)
+
+    def close_connections(self):
+        """Closes the kept-alive connections (the next request opens new ones)."""
+        for c in self._pool.values():
+            c.close()
+        self._pool.clear()
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -256,8 +327,14 @@ class WebGate:
                 data = json.dumps(body) if isinstance(body, (dict, list)) else body
                 cmd += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
             cmd.append(self.url(path))
-            p = subprocess.run(cmd, input=data, capture_output=True, text=True,
-                               timeout=HTTP_TIMEOUT + 10)
+            for _ in range(REFUSED_RETRIES):
+                p = subprocess.run(cmd, input=data, capture_output=True, text=True,
+                                   timeout=HTTP_TIMEOUT + 10)
+                # 35: the TLS handshake failed; here, the server closed the connection at
+                # accept (NE-5 per-source rates): nothing was sent, so try again.
+                if p.returncode != 35:
+                    break
+                time.sleep(REFUSED_BACKOFF)
             assert p.returncode == 0, f"curl failed ({p.returncode}): {p.stderr}\n{cmd}"
             blocks = [b for b in hdr.read_bytes().decode("latin-1").split("\r\n\r\n") if b.strip()]
             block = blocks[-1]  # after any 100 Continue
@@ -403,31 +480,28 @@ def assert_secret_nowhere(web, *secrets, log_only=()):
 def raw_exchange(port, data, timeout=15):
     """Sends `data` on a new TLS connection and returns all bytes read until the server closes
     (or `timeout`). For requests http.client will not send as they are."""
-    with socket.create_connection((LOOPBACK, port), timeout=timeout) as s:
-        with client_context().wrap_socket(s) as t:
+    with tls_socket(port, timeout=timeout) as t:
+        try:
+            t.sendall(data)
+        except OSError:
+            pass  # the server may answer and close before reading everything
+        got = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             try:
-                t.sendall(data)
-            except OSError:
-                pass  # the server may answer and close before reading everything
-            got = b""
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    chunk = t.recv(65536)
-                except (socket.timeout, OSError):
-                    break
-                if not chunk:
-                    break
-                got += chunk
-            return got
+                chunk = t.recv(65536)
+            except (socket.timeout, OSError):
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
 
 
 def served_certificate(port, source=None):
     """DER of the certificate the server presents to a new connection."""
-    with socket.create_connection((LOOPBACK, port), timeout=10,
-                                  source_address=(source, 0) if source else None) as s:
-        with client_context().wrap_socket(s) as t:
-            return t.getpeercert(binary_form=True)
+    with tls_socket(port, source=source, timeout=10) as t:
+        return t.getpeercert(binary_form=True)
 
 
 def sha256_hex(der):
@@ -437,10 +511,17 @@ def sha256_hex(der):
 
 def s_client(port, *args, timeout=20):
     """`openssl s_client -connect 127.0.0.1:port args...` with stdin closed; (rc, output)."""
-    p = subprocess.run(["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", *args],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       errors="replace", timeout=timeout)
-    return p.returncode, p.stdout + p.stderr
+    for _ in range(REFUSED_RETRIES):
+        p = subprocess.run(["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", *args],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           errors="replace", timeout=timeout)
+        out = p.stdout + p.stderr
+        # Closed before the server sent a byte: refused at accept by the per-source handshake
+        # rate (NE-5), not a TLS verdict (a refused protocol or suite gets an alert). Again.
+        if p.returncode == 0 or "SSL handshake has read 0 bytes" not in out:
+            break
+        time.sleep(REFUSED_BACKOFF)
+    return p.returncode, out
 
 
 def negotiated(output):
