@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "core/signal.h"
 #include "modes/common/packing_stage.h"
+#include "modes/common/read_pause.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream_writer.h"
 #include "modes/udp/udp_ranges.h"
@@ -125,10 +126,7 @@ private:
             queued_ += n;
             frame = frame.subspan(n);
         }
-        if (!paused_ && queued_ >= core::limits::kClientQueueBytes) {
-            paused_ = true;  // backpressure instead of growth
-            ctx_.pause_serial_reads(true);
-        }
+        read_pause_.update(queued_);  // backpressure instead of growth
         wake_.notify();
     }
 
@@ -152,10 +150,7 @@ private:
             }
             queue_.pop_front();
             queued_ -= d->size();
-            if (paused_ && queued_ < core::limits::kClientQueueBytes / 2) {
-                paused_ = false;
-                ctx_.pause_serial_reads(false);
-            }
+            read_pause_.update(queued_);
         }
         boost::system::error_code ignored;
         socket_.close(ignored);  // ends the receiver
@@ -212,10 +207,7 @@ private:
 
     void maybe_done() {
         if (!stopping_ || !done_ || running_ != 0 || packing_.waiting()) return;
-        if (paused_) {
-            paused_ = false;
-            ctx_.pause_serial_reads(false);
-        }
+        read_pause_.release();
         auto done = std::move(done_);
         done_ = nullptr;
         asio::post(ctx_.strand, std::move(done));
@@ -236,12 +228,12 @@ private:
     std::function<void()> done_;
     int running_ = 0;
     bool stopping_ = false;
-    bool paused_ = false;
     bool sender_finished_ = false;
     std::uint64_t dropped_ = 0;     // since start
     std::uint64_t unreported_ = 0;  // since the last event
     bool reported_once_ = false;
     Clock::time_point last_report_;
+    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
 };
 
 }  // namespace
