@@ -120,6 +120,10 @@ private:
                                                  std::string_view what,
                                                  boost::beast::http::status wrong_status,
                                                  std::string_view wrong_code);
+    /// IA-7: 429 throttled + Retry-After for a source over its failed-login rate (login and
+    /// prove_password alike); the audit event at most once per source and period.
+    http::Response login_throttled(const Call& call, const std::string& source,
+                                   std::int64_t retry_after_s);
     http::Response commit(Call& call, config::Config next, std::string_view what);
     /// NE-5: 503 overloaded + Retry-After for a request that found no Argon2id slot within
     /// kArgon2MaxWait; counted (Peer::counters).

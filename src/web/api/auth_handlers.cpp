@@ -130,14 +130,7 @@ http::Response Api::login(Call& call) {
     using Outcome = Accounts::LoginResult::Outcome;
     const std::string shown_name = name->substr(0, 64);
     switch (r.outcome) {
-        case Outcome::Throttled: {
-            if (throttle_log_.should_log(source, now_())) {
-                log_.emit(events::types::kLoginThrottled, {.source = call.peer.to_string()},
-                          "more than 10 failed logins in a minute from this address");
-            }
-            return with_retry_after(error(call, bhttp::status::too_many_requests, "throttled"),
-                                    r.retry_after_s);
-        }
+        case Outcome::Throttled: return login_throttled(call, source, r.retry_after_s);
         case Outcome::Locked: {
             log_.emit(events::types::kLoginFailed,
                       {.account = shown_name, .source = call.peer.to_string()}, "account locked");
@@ -280,6 +273,16 @@ http::Response Api::reauthenticate(Call& call) {
     return no_content(call);
 }
 
+http::Response Api::login_throttled(const Call& call, const std::string& source,
+                                    std::int64_t retry_after_s) {
+    if (throttle_log_.should_log(source, now_())) {
+        log_.emit(events::types::kLoginThrottled, {.source = call.peer.to_string()},
+                  "more than 10 failed logins in a minute from this address");
+    }
+    return with_retry_after(error(call, bhttp::status::too_many_requests, "throttled"),
+                            retry_after_s);
+}
+
 std::optional<http::Response> Api::prove_password(Call& call, const Secret& password,
                                                   std::string_view what, bhttp::status wrong_status,
                                                   std::string_view wrong_code) {
@@ -291,13 +294,7 @@ std::optional<http::Response> Api::prove_password(Call& call, const Secret& pass
     using Outcome = Accounts::LoginResult::Outcome;
     switch (r.outcome) {
         case Outcome::Ok: return std::nullopt;
-        case Outcome::Throttled:
-            if (throttle_log_.should_log(source, now_())) {
-                log_.emit(events::types::kLoginThrottled, {.source = call.peer.to_string()},
-                          "more than 10 failed logins in a minute from this address");
-            }
-            return with_retry_after(error(call, bhttp::status::too_many_requests, "throttled"),
-                                    r.retry_after_s);
+        case Outcome::Throttled: return login_throttled(call, source, r.retry_after_s);
         case Outcome::Locked:
             log_.emit(events::types::kLoginFailed, call.who(),
                       fmt::format("account locked; {} refused", what));
