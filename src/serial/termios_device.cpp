@@ -20,6 +20,7 @@
 #include <fstream>
 
 #include "serial/termios2.h"
+#include "serial/tty_write.h"
 
 namespace sg::serial {
 
@@ -155,9 +156,10 @@ std::size_t TermiosDevice::read_available(std::span<std::byte> buf) {
 
 core::Task<std::error_code> TermiosDevice::write(std::span<const std::byte> bytes) {
     if (fd_ < 0) co_return aborted_code();
-    // async_write continues short writes until all is handed to the tty layer (or it fails).
+    // async_write continues short writes until all is handed to the tty layer (or it fails), a
+    // tty-sized piece per write(2) (tty_write.h).
     auto [ec, n] = co_await asio::async_write(descriptor_, asio::buffer(bytes.data(), bytes.size()),
-                                              core::use_nothrow);
+                                              TtyWriteChunks{}, core::use_nothrow);
     (void)n;
     co_return std::error_code(ec);
 }

@@ -7,10 +7,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "serial/test_util.h"
+#include "serial/tty_write.h"
 
 namespace sg::serial {
 namespace {
@@ -93,6 +96,25 @@ TEST_F(TermiosDeviceTest, BytesBothWays) {
     const std::string in("world\r\n\x1a\x00z", 10);  // ^Z and NUL too
     EXPECT_FALSE(run(io_, strand_, write_master(master, in)));
     EXPECT_EQ(run(io_, strand_, read_exactly(*dev, in.size())), in);
+}
+
+TEST_F(TermiosDeviceTest, AWriteFarBeyondThePtyBufferArrivesWholeAndInOrder) {
+    // write() hands the tty kTtyWriteChunk bytes per write(2) (tty_write.h); 256 KiB is several
+    // times what a pty holds, so pieces end short (EAGAIN) mid-buffer while the master reads.
+    asio::posix::stream_descriptor master(strand_, pty_.release_master());
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    std::string big(256 * 1024 + 123, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13 + i / 251);
+    auto both = [&]() -> core::Task<std::tuple<std::error_code, std::string>> {
+        using namespace asio::experimental::awaitable_operators;
+        co_return co_await (testing::write_string(*dev, big) && read_master(master, big.size()));
+    };
+    auto [ec, got] = run(io_, strand_, both());
+    EXPECT_FALSE(ec) << ec.message();
+    ASSERT_EQ(got.size(), big.size());
+    EXPECT_TRUE(got == big) << "bytes lost, duplicated or reordered";
+    static_assert(kTtyWriteChunk >= 256 && kTtyWriteChunk <= 4096);
 }
 
 TEST_F(TermiosDeviceTest, CustomAndStandardBaudReadBack) {
