@@ -109,6 +109,7 @@ private:
     // network → serial
     std::deque<SerialOp> ops_;
     std::size_t pending_serial_ = 0;  // data bytes in ops_ plus the write in flight
+    bool serial_writing_ = false;     // a serial write (the worker's or the reader's) in flight
     core::Signal worker_wake_;        // new op, drain or end
     core::Signal reader_wake_;        // room again in ops_ or control_
 
@@ -551,6 +552,18 @@ core::Task<void> Session::reader() {
         decoded_.data.reserve(buf.size());  // no growth while decoding (a no-op once reused)
         decoder_.feed(std::span(buf).first(n), decoded_);
         if (decoded_.events.empty()) {  // the common read: data only
+            if (ops_.empty() && !serial_writing_ && !decoded_.data.empty()) {
+                // Nothing queued before it and the line idle: write it from here, as the TCP
+                // Server does, without the hand-over to the worker.
+                serial_writing_ = true;
+                const std::error_code wec = co_await ctx_.serial.write(decoded_.data);
+                serial_writing_ = false;
+                worker_wake_.notify();  // ops queued meanwhile (none today) wait for no one
+                if (wec) break;
+                ctx_.stats.serial_tx_bytes.fetch_add(decoded_.data.size(),
+                                                     std::memory_order_relaxed);
+                continue;
+            }
             push_decoded();
             continue;
         }
@@ -570,14 +583,16 @@ core::Task<void> Session::serial_worker() {
     // Ends by itself on drain (the serial line takes no new bytes) and on end(); a failed write
     // ends the session: the Port sees the device failure on its read side and restarts the mode.
     while (!ended_ && !draining_) {
-        if (ops_.empty()) {
+        if (ops_.empty() || serial_writing_) {
             co_await worker_wake_.wait();
             continue;
         }
         SerialOp op = std::move(ops_.front());  // owned here: a purge cannot free it mid-write
         ops_.pop_front();
         if (auto* data = std::get_if<Bytes>(&op)) {
+            serial_writing_ = true;
             const std::error_code ec = co_await ctx_.serial.write(*data);
+            serial_writing_ = false;
             pending_serial_ -= std::min(pending_serial_, data->size());
             reader_wake_.notify();
             if (ec) {
