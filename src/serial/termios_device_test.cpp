@@ -291,6 +291,24 @@ TEST_F(TermiosDeviceTest, InputQueueFlowCharsAndTransmitHold) {
     EXPECT_FALSE(*written);
 }
 
+TEST_F(TermiosDeviceTest, CloseEndsAWriteWaitingForAFullTty) {
+    // Nobody reads the master: the pty fills, write() waits for room, and close() must end the
+    // wait with an error instead of leaving the writer hanging.
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    std::optional<std::error_code> result;
+    asio::co_spawn(strand_, testing::write_string(*dev, std::string(1024 * 1024, 'w')),
+                   [&](std::exception_ptr, std::error_code ec) { result = ec; });
+    testing::settle(io_);
+    EXPECT_FALSE(result);  // the tty is full: the write waits
+    asio::post(strand_, [&] { dev->close(); });
+    io_.restart();
+    while (!result && io_.run_one_for(std::chrono::seconds(10)) != 0) {
+    }
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(*result);  // aborted, not success
+}
+
 TEST_F(TermiosDeviceTest, CloseAbortsAPendingRead) {
     auto dev = open_slave();
     ASSERT_TRUE(dev);

@@ -1,5 +1,4 @@
-// tty_write.h: how much one write(2) hands a tty, for every writer of a tty (the serial port,
-// the Real COM client's pty master).
+// tty_write.h: how much one write(2) hands a tty (TermiosDevice::write).
 //
 // Measured on Linux 6.x ptys (bench/run, and a writer -> pty -> reader loop without SerialGate):
 // one 64 KiB write(2) fills the peer's flip buffer at once, and the reader then gets its data in
@@ -11,19 +10,10 @@
 // buffer per call whatever it is offered, so this costs it nothing.
 #pragma once
 
-#include <boost/system/error_code.hpp>
 #include <cstddef>
 
 namespace sg::serial {
 
 inline constexpr std::size_t kTtyWriteChunk = 2048;
-
-/// Completion condition for asio::async_write onto a tty: all of the buffer, kTtyWriteChunk bytes
-/// per write(2).
-struct TtyWriteChunks {
-    std::size_t operator()(const boost::system::error_code& ec, std::size_t /*done*/) const {
-        return ec ? 0 : kTtyWriteChunk;
-    }
-};
 
 }  // namespace sg::serial
