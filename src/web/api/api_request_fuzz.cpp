@@ -44,10 +44,10 @@ struct World {
     std::unique_ptr<web::api::Api> api;
     std::string cookie;
     std::string csrf;
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("sg_api_fuzz_" + std::to_string(::getpid()));
 
     World() {
-        const auto dir =
-            std::filesystem::temp_directory_path() / ("sg_api_fuzz_" + std::to_string(::getpid()));
         std::filesystem::remove_all(dir);
         auto opened = store::Store::open(dir);
         if (!opened) __builtin_trap();
@@ -57,6 +57,18 @@ struct World {
         // the loop.
         api = std::make_unique<web::api::Api>(device, *store, *log,
                                               [] { return std::int64_t{1'780'000'000'000'000}; });
+    }
+
+    World(const World&) = delete;
+    World& operator=(const World&) = delete;
+    // At exit (libFuzzer's end of -max_total_time, the replay's return from main): no database
+    // left behind in the temporary directory, one per run.
+    ~World() {
+        api.reset();
+        log.reset();
+        store.reset();
+        std::error_code ignored;
+        std::filesystem::remove_all(dir, ignored);
     }
 
     void ensure_session() {
