@@ -13,10 +13,13 @@
 #include "modes/pair/pair_mode.h"
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "core/limits.h"
 #include "modes/common/backoff.h"
 #include "modes/common/connect.h"
+#include "modes/common/listener.h"
 #include "modes/common/read_pause.h"
 #include "modes/common/tcp_options.h"
 #include "modes/pair/pair_session.h"
@@ -28,7 +31,7 @@ namespace {
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-class PairMode final : public Mode, public SessionOwner {
+class PairMode final : public Mode, public SessionOwner, public common::Listener::Owner {
 public:
     PairMode(PortContext& ctx, Role role, std::string host, std::uint16_t port,
              std::uint8_t alive_check_min)
@@ -48,7 +51,9 @@ public:
         if (role_ == Role::Slave) {
             if (auto ec = common::listen(acceptor_, ctx_.listen_address, port_)) return ec;
             where_ = common::host_port(acceptor_.local_endpoint().address().to_string(), port_);
-            spawn(accept_loop(), {});
+            listener_.accept(acceptor_, {.refusal = [this] { return refusal(); },
+                                         .take = [this](tcp::socket s) { take(std::move(s)); },
+                                         .failure = kFailure});
         } else {
             where_ = common::host_port(host_, port_);
             spawn(connect_loop(), {});
@@ -57,29 +62,27 @@ public:
     }
 
     void on_serial_data(std::span<const std::byte> bytes) override {
-        if (session_ && !stopping_) session_->send_data(bytes);
+        if (session_ && !listener_.stopping()) session_->send_data(bytes);
     }
 
     void on_serial_notification(const serial::Notification& n) override {
         if (n.kind != serial::Notification::Kind::ModemLinesChanged) return;
-        if (session_ && !stopping_) session_->send_lines(inputs_of(n.lines));
+        if (session_ && !listener_.stopping()) session_->send_lines(inputs_of(n.lines));
     }
 
     void stop(std::function<void()> done) override {
-        stopping_ = true;
-        done_ = std::move(done);
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
-        resolver_.cancel();
-        socket_.close(ignored);  // a connect in progress
-        if (session_) session_->drain("stopping");
-        wake_.notify();
-        maybe_done();
+        listener_.stop(std::move(done), [this] {
+            resolver_.cancel();
+            boost::system::error_code ignored;
+            socket_.close(ignored);  // a connect in progress
+            if (session_) session_->drain("stopping");
+            wake_.notify();
+        });
     }
 
     ModeStatus status() const override {
         ModeStatus st{role_ == Role::Master ? "pair_master" : "pair_slave", "", {}};
-        if (stopping_) {
+        if (listener_.stopping()) {
             st.state = "stopping";
         } else if (role_ == Role::Slave) {
             st.state = "listening on " + where_ +
@@ -98,17 +101,7 @@ public:
 
     // ---- SessionOwner
     void spawn(core::Task<void> task, std::function<void()> then) override {
-        ++running_;
-        asio::co_spawn(ctx_.strand, std::move(task),
-                       [this, then = std::move(then)](const std::exception_ptr& e) {
-                           if (e) {
-                               ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                                                "pair: a coroutine ended by an exception");
-                           }
-                           if (then) then();
-                           --running_;
-                           maybe_done();
-                       });
+        listener_.spawn(std::move(task), kFailure, std::move(then));
     }
 
     void update_backpressure() override {
@@ -126,43 +119,32 @@ public:
             role_ == Role::Slave ? "pair master connected" : "connected to pair slave " + where_);
     }
 
+    // ---- common::Listener::Owner (no SessionBase here: the Session is the mode's own)
+    void session_ended(common::SessionBase&) override {}
+    void stopped() override { read_pause_.release(); }
+
 private:
-    core::Task<void> accept_loop() {
-        for (;;) {
-            auto [ec, socket] = co_await acceptor_.async_accept(core::use_nothrow);
-            if (ec) {
-                if (stopping_ || ec == asio::error::operation_aborted) co_return;
-                // EMFILE and friends: log, back off a little, keep serving.
-                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                                 "accept: " + ec.message());
-                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
-                (void)co_await t.async_wait(core::use_nothrow);
-                continue;
-            }
-            if (session_) {
-                // One master per slave: a second one is closed at once with FIN, so it sees EOF
-                // rather than a timeout, and the log says why.
-                const std::string peer = common::peer_string(socket);
-                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-                ctx_.events.emit(events::types::kRefused, {.port = ctx_.id, .source = peer},
-                                 "a pair master (" + session_->peer() + ") is already connected");
-                boost::system::error_code ignored;
-                socket.shutdown(tcp::socket::shutdown_both, ignored);
-                socket.close(ignored);
-                continue;
-            }
-            open_session(std::move(socket));
-            spawn(serve(), {});
-        }
+    static constexpr const char* kFailure = "pair: a coroutine ended by an exception";
+
+    std::optional<std::string> refusal() const {
+        // One master per slave: a second one is closed at once with FIN, so it sees EOF rather
+        // than a timeout, and the log says why.
+        if (!session_) return std::nullopt;
+        return "a pair master (" + session_->peer() + ") is already connected";
+    }
+
+    void take(tcp::socket socket) {
+        open_session(std::move(socket));
+        spawn(serve(), {});
     }
 
     core::Task<void> connect_loop() {
-        while (!stopping_) {
+        while (!listener_.stopping()) {
             // stop() cannot interrupt a name lookup under way: connect() asks before connecting.
-            const auto ec =
-                co_await common::connect(resolver_, socket_, host_, port_, 0,
-                                         common::kConnectTimeout, [this] { return stopping_; });
-            if (stopping_) break;
+            const auto ec = co_await common::connect(resolver_, socket_, host_, port_, 0,
+                                                     common::kConnectTimeout,
+                                                     [this] { return listener_.stopping(); });
+            if (listener_.stopping()) break;
             if (ec) {
                 report_outage(ec.message());
                 co_await wake_.wait_until(Clock::now() + backoff_.next());
@@ -171,7 +153,7 @@ private:
             open_session(std::move(socket_));
             socket_ = tcp::socket(ctx_.strand);
             co_await serve();
-            if (stopping_) break;
+            if (listener_.stopping()) break;
             // The slave went away (or refused us): try again, but not in a tight loop.
             co_await wake_.wait_until(Clock::now() + backoff_.next());
         }
@@ -215,14 +197,6 @@ private:
                              std::to_string(common::kReconnectMax.count() / 1000) + " s)");
     }
 
-    void maybe_done() {
-        if (!stopping_ || !done_ || running_ != 0) return;
-        read_pause_.release();
-        auto done = std::move(done_);
-        done_ = nullptr;
-        asio::post(ctx_.strand, std::move(done));
-    }
-
     PortContext& ctx_;
     const Role role_;
     const std::string host_;    // master: the slave's host
@@ -237,10 +211,8 @@ private:
     std::unique_ptr<Session> session_;
     std::string where_;  // slave: listening address; master: the slave's host:port
     std::string last_error_;
-    std::function<void()> done_;
-    int running_ = 0;
-    bool stopping_ = false;
-    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
+    common::Listener listener_{ctx_, *this};  // slave: the accept loop; both: the stop
+    common::ReadPause read_pause_{ctx_};      // after ctx_: initialised from it
     bool outage_reported_ = false;
 };
 

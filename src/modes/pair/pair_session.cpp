@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/limits.h"
+#include "modes/common/session_base.h"
 #include "modes/common/tcp_options.h"
 
 namespace sg::modes::pair {
@@ -115,9 +116,7 @@ void Session::drain(std::string why) {
 void Session::close_now() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    common::close_now(socket_);
     out_.abort();
     parts_wake_.notify();
     owner_.update_backpressure();

@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "core/clock.h"
+#include "modes/common/session_base.h"
 #include "modes/common/tcp_options.h"
 
 namespace sg::modes::real_com {
@@ -173,9 +174,7 @@ void CommandChannel::coroutine_done() {
 void CommandChannel::close() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    common::close_now(socket_);
     notify_timer_.cancel();
     wake_writer_.notify();
     drained_.notify();

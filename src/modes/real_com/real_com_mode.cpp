@@ -11,14 +11,18 @@
 // straight into an idle socket, else queued as one chunk shared by the sessions; a jammed session
 // is skipped (ignore_jammed_ip) or pauses the serial reads (backpressure), exactly as TCP Server
 // does. Network → serial: each data session's reader awaits the shared SerialWriter.
+// Accepting, refusing past max_connections and stopping are common::Listener's; a data session's
+// socket options, counters, drain and end are common::SessionBase's.
 #include "modes/real_com/real_com_mode.h"
 
 #include <algorithm>
 #include <list>
+#include <optional>
 #include <set>
 
 #include "core/clock.h"
 #include "core/limits.h"
+#include "modes/common/listener.h"
 #include "modes/common/packing_stage.h"
 #include "modes/common/read_pause.h"
 #include "modes/common/serial_writer.h"
@@ -34,9 +38,9 @@ using asio::ip::tcp;
 
 class RealComMode;
 
-/// The data half of a session, and the DataLink its command channel uses. Kept alive by its
-/// coroutines; the mode holds a plain pointer, removed when the last coroutine ends.
-class Session final : public std::enable_shared_from_this<Session>, public DataLink {
+/// The data half of a session (common::SessionBase: socket, counters, drain and end), and the
+/// DataLink its command channel uses. The mode's Listener lists it until its last coroutine ends.
+class Session final : public common::SessionBase, public DataLink {
 public:
     Session(tcp::socket socket, RealComMode& mode);
     void start();
@@ -45,19 +49,13 @@ public:
     /// needs to queue all of it and shared by the others.
     void offer(std::span<const std::byte> frame, common::Chunk& shared);
     void enqueue(const common::Chunk& chunk);
-    /// Graceful end: queued bytes go out (bounded by kDrainTimeout), then close.
-    void drain();
-    /// Immediate end.
-    void end();
 
     void attach(CommandChannel* command) {
         command_ = command;
         if (command_ != nullptr) command_->attach(this);
     }
     CommandChannel* command() const { return command_; }
-    bool ended() const { return ended_; }
     std::size_t queued() const { return out_.queued(); }
-    PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
 
     // DataLink
     std::size_t pending_input() const override {
@@ -75,29 +73,20 @@ public:
     void close_link() override { end(); }
 
 private:
+    void on_drain() override { out_.finish(); }  // the queue goes out, then the writer returns
+    void on_end() override { out_.abort(); }
     core::Task<void> reader();
     core::Task<void> writer();
-    void spawn(core::Task<void> task);
-    void coroutine_done();
 
-    tcp::socket socket_;
     RealComMode& mode_;
-    std::string peer_;
-    std::int64_t connected_at_;
     common::StreamWriter out_;
-    asio::steady_timer drain_timer_;
     CommandChannel* command_ = nullptr;
     std::size_t in_flight_ = 0;  // read from the host, waiting for the serial writer
     std::size_t discard_ = 0;    // FLUSH: bytes still to drop unread
-    bool draining_ = false;
-    bool ended_ = false;
     bool jammed_ = false;
-    int running_ = 0;
-    std::uint64_t tx_ = 0;
-    std::uint64_t rx_ = 0;
 };
 
-class RealComMode final : public Mode {
+class RealComMode final : public Mode, public common::Listener::Owner {
 public:
     RealComMode(PortContext& ctx, const config::RealComSettings& s)
         : ctx_(ctx),
@@ -108,7 +97,7 @@ public:
           line_(ctx),
           packing_(
               ctx.strand, s.packing, [this](std::span<const std::byte> f) { fan_out(f); },
-              [this] { maybe_done(); }) {
+              [this] { listener_.settle(); }) {
         last_errors_ = ctx.serial.line_errors();
     }
 
@@ -117,13 +106,18 @@ public:
         if (auto ec = listen(command_acceptor_, settings_.command_port)) return ec;
         listening_ = ctx_.listen_address + ":" + std::to_string(settings_.data_port) + "/" +
                      std::to_string(settings_.command_port);
-        spawn_loop(data_accept_loop());
-        spawn_loop(command_accept_loop());
+        // Connections being torn down do not count: a driver that reconnects at once is served.
+        listener_.accept(data_acceptor_,
+                         {.refusal = [this] { return refusal(data_in_use()); },
+                          .take = [this](tcp::socket s) { take_data(std::move(s)); }});
+        listener_.accept(command_acceptor_,
+                         {.refusal = [this] { return refusal(commands_in_use()); },
+                          .take = [this](tcp::socket s) { take_command(std::move(s)); }});
         return {};
     }
 
     void on_serial_data(std::span<const std::byte> bytes) override {
-        if (sessions_.empty()) return;  // the device drops serial data with no session
+        if (listener_.sessions().empty()) return;  // the device drops serial data with no session
         packing_.feed(bytes);
     }
 
@@ -148,55 +142,50 @@ public:
     }
 
     void stop(std::function<void()> done) override {
-        stopping_ = true;
-        done_ = std::move(done);
-        boost::system::error_code ignored;
-        data_acceptor_.close(ignored);
-        command_acceptor_.close(ignored);
-        packing_.flush();  // held bytes go out before the sessions drain
-        for (Session* s : std::list<Session*>(sessions_)) s->drain();
+        // Held bytes go out before the sessions drain; the command channels close after.
+        listener_.stop(std::move(done), [this] { packing_.flush(); });
         for (CommandChannel* c : std::set<CommandChannel*>(channels_)) c->close();
-        maybe_done();
     }
 
     ModeStatus status() const override {
-        ModeStatus st{"real_com", stopping_ ? "stopping" : "listening on " + listening_, {}};
-        for (const Session* s : sessions_) st.peers.push_back(s->status());
+        ModeStatus st{
+            "real_com", listener_.stopping() ? "stopping" : "listening on " + listening_, {}};
+        for (const common::SessionBase* s : listener_.sessions()) st.peers.push_back(s->status());
         return st;
     }
 
-    // ---- used by Session
-    PortContext& ctx() { return ctx_; }
-    const config::RealComSettings& settings() const { return settings_; }
-    common::SerialWriter& serial_writer() { return serial_writer_; }
-
-    void session_ended(Session* s) {
-        sessions_.remove(s);
-        if (CommandChannel* c = s->command()) {
+    // ---- common::Listener::Owner
+    void session_ended(common::SessionBase& base) override {
+        auto& s = static_cast<Session&>(base);
+        if (CommandChannel* c = s.command()) {
             // Spec §1: the data connection went, so the session's command connection goes too.
             c->attach(nullptr);
             c->close();
         }
-        if (data_in_use() == 0 && !stopping_) {
+        if (data_in_use() == 0 && !listener_.stopping()) {
             // Spec §1: flush the serial buffers and restore the configured line settings, as the
             // device does when it closes the serial port after the last session.
             (void)ctx_.serial.flush(serial::FlushDirection::Both);
             line_.restore();
         }
         update_backpressure();
-        maybe_done();
     }
+    bool busy() const override { return packing_.waiting() || !channels_.empty(); }
+    void stopped() override { read_pause_.release(); }
+
+    // ---- used by Session
+    PortContext& ctx() { return ctx_; }
+    common::Listener& listener() { return listener_; }
+    const config::RealComSettings& settings() const { return settings_; }
+    common::SerialWriter& serial_writer() { return serial_writer_; }
 
     void update_backpressure() {
         if (settings_.ignore_jammed_ip) return;
         std::size_t fullest = 0;
-        for (const Session* s : sessions_) fullest = std::max(fullest, s->queued());
+        for (const Session* s : listener_.sessions_as<Session>()) {
+            fullest = std::max(fullest, s->queued());
+        }
         read_pause_.update(fullest);
-    }
-
-    void failure(const char* what) {
-        ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                         std::string(what) + " ended by an unexpected exception");
     }
 
 private:
@@ -207,131 +196,71 @@ private:
                 .driver_mode = true};
     }
 
-    // Connections being torn down do not count: a driver that reconnects at once is served.
     std::size_t data_in_use() const {
-        return static_cast<std::size_t>(std::count_if(
-            sessions_.begin(), sessions_.end(), [](const Session* s) { return !s->ended(); }));
+        return static_cast<std::size_t>(std::ranges::count_if(
+            listener_.sessions(), [](const common::SessionBase* s) { return !s->ended(); }));
     }
     std::size_t commands_in_use() const {
         return static_cast<std::size_t>(
             std::count_if(channels_.begin(), channels_.end(),
                           [](const CommandChannel* c) { return !c->closed(); }));
     }
+    std::optional<std::string> refusal(std::size_t in_use) const {
+        if (in_use < settings_.max_connections) return std::nullopt;
+        return "max connections (" + std::to_string(settings_.max_connections) + ") reached";
+    }
 
     std::error_code listen(tcp::acceptor& acceptor, std::uint16_t port) {
         return common::listen(acceptor, ctx_.listen_address, port);
     }
 
-    void spawn_loop(core::Task<void> loop) {
-        ++running_;
-        asio::co_spawn(ctx_.strand, std::move(loop), [this](const std::exception_ptr& e) {
-            if (e) failure("accept loop");
-            --running_;
-            maybe_done();
-        });
+    void take_data(tcp::socket socket) {
+        listener_.connected(common::peer_string(socket), "Real COM data connection");
+        auto session = std::make_shared<Session>(std::move(socket), *this);
+        listener_.add(*session);
+        // A command connection that came first is this session's (order of acceptance).
+        while (!waiting_.empty()) {
+            CommandChannel* c = waiting_.front();
+            waiting_.erase(waiting_.begin());
+            if (!c->closed()) {
+                session->attach(c);
+                break;
+            }
+        }
+        session->start();
     }
 
-    /// Accepts one connection; refused ones (max connections, counted by `in_use` once the
-    /// connection is there) are closed here and come back closed. nullopt: the acceptor closed.
-    core::Task<std::optional<tcp::socket>> accept(tcp::acceptor& acceptor,
-                                                  std::size_t (RealComMode::*in_use)() const) {
-        for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(core::use_nothrow);
-            if (ec) {
-                if (stopping_ || ec == asio::error::operation_aborted) co_return std::nullopt;
-                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                                 "accept: " + ec.message());
-                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
-                (void)co_await t.async_wait(core::use_nothrow);
-                continue;
-            }
-            if ((this->*in_use)() >= settings_.max_connections) {
-                // Accepted and closed at once (FIN), so the host sees EOF rather than a timeout.
-                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-                ctx_.events.emit(
-                    events::types::kRefused,
-                    {.port = ctx_.id, .source = common::peer_string(socket)},
-                    "max connections (" + std::to_string(settings_.max_connections) + ") reached");
-                boost::system::error_code ignored;
-                socket.shutdown(tcp::socket::shutdown_both, ignored);
-                socket.close(ignored);
-                co_return tcp::socket(ctx_.strand);  // closed: the caller skips it
-            }
-            co_return std::move(socket);
+    void take_command(tcp::socket socket) {
+        auto channel = std::make_shared<CommandChannel>(
+            std::move(socket), line_, rules(), settings_.tcp_alive_check_min,
+            [this](CommandChannel& c) { channel_closed(c); });
+        channels_.insert(channel.get());
+        // Pair with the oldest data session that has no command connection yet.
+        auto sessions = listener_.sessions_as<Session>();
+        auto it = std::ranges::find_if(
+            sessions, [](const Session* s) { return s->command() == nullptr && !s->ended(); });
+        if (it != sessions.end()) {
+            (*it)->attach(channel.get());
+        } else {
+            waiting_.push_back(channel.get());
         }
-    }
-
-    core::Task<void> data_accept_loop() {
-        for (;;) {
-            auto socket = co_await accept(data_acceptor_, &RealComMode::data_in_use);
-            if (!socket) co_return;
-            if (!socket->is_open() || stopping_) continue;
-            const std::string peer = common::peer_string(*socket);
-            ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
-            ctx_.events.emit(events::types::kConnected, {.port = ctx_.id, .source = peer},
-                             "Real COM data connection");
-            auto session = std::make_shared<Session>(std::move(*socket), *this);
-            sessions_.push_back(session.get());
-            // A command connection that came first is this session's (order of acceptance).
-            while (!waiting_.empty()) {
-                CommandChannel* c = waiting_.front();
-                waiting_.erase(waiting_.begin());
-                if (!c->closed()) {
-                    session->attach(c);
-                    break;
-                }
-            }
-            session->start();
-        }
-    }
-
-    core::Task<void> command_accept_loop() {
-        for (;;) {
-            auto socket = co_await accept(command_acceptor_, &RealComMode::commands_in_use);
-            if (!socket) co_return;
-            if (!socket->is_open() || stopping_) continue;
-            auto channel = std::make_shared<CommandChannel>(
-                std::move(*socket), line_, rules(), settings_.tcp_alive_check_min,
-                [this](CommandChannel& c) { channel_closed(c); });
-            channels_.insert(channel.get());
-            // Pair with the oldest data session that has no command connection yet.
-            auto it = std::find_if(sessions_.begin(), sessions_.end(), [](const Session* s) {
-                return s->command() == nullptr && !s->ended();
-            });
-            if (it != sessions_.end()) {
-                (*it)->attach(channel.get());
-            } else {
-                waiting_.push_back(channel.get());
-            }
-            channel->start();
-        }
+        channel->start();
     }
 
     void channel_closed(CommandChannel& c) {
         channels_.erase(&c);
         waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), &c), waiting_.end());
-        for (Session* s : sessions_) {
+        for (Session* s : listener_.sessions_as<Session>()) {
             if (s->command() == &c) s->attach(nullptr);
         }
-        maybe_done();
+        listener_.settle();
     }
 
     void fan_out(std::span<const std::byte> frame) {
-        if (sessions_.empty()) return;
+        if (listener_.sessions().empty()) return;
         common::Chunk chunk;
-        for (Session* s : sessions_) s->offer(frame, chunk);
+        for (Session* s : listener_.sessions_as<Session>()) s->offer(frame, chunk);
         update_backpressure();
-    }
-
-    void maybe_done() {
-        if (!stopping_ || !done_ || running_ != 0 || packing_.waiting() || !sessions_.empty() ||
-            !channels_.empty()) {
-            return;
-        }
-        read_pause_.release();
-        auto done = std::move(done_);
-        done_ = nullptr;
-        asio::post(ctx_.strand, std::move(done));
     }
 
     PortContext& ctx_;
@@ -341,53 +270,26 @@ private:
     common::SerialWriter serial_writer_;
     LineControl line_;
     common::PackingStage packing_;
-    std::list<Session*> sessions_;        // in order of acceptance
     std::set<CommandChannel*> channels_;  // every open command channel
     std::vector<CommandChannel*>
         waiting_;  // command channels whose data connection is not here yet
     serial::LineErrors last_errors_;
     std::string listening_;
-    std::function<void()> done_;
-    int running_ = 0;
-    bool stopping_ = false;
-    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
+    common::Listener listener_{ctx_, *this};  // the data sessions, in order of acceptance
+    common::ReadPause read_pause_{ctx_};      // after ctx_: initialised from it
 };
 
 // ---------------------------------------------------------------- Session
 
 Session::Session(tcp::socket socket, RealComMode& mode)
-    : socket_(std::move(socket)),
+    : SessionBase(std::move(socket), mode.listener(), mode.settings().tcp_alive_check_min,
+                  "Real COM session"),  // spec §5: the TCP alive check
       mode_(mode),
-      peer_(common::peer_string(socket_)),
-      connected_at_(core::now_utc_us()),
-      out_(mode.ctx().strand),
-      drain_timer_(mode.ctx().strand) {
-    boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
-    socket_.non_blocking(true, ignored);  // offer() writes directly and must never block
-    common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);  // spec §5
-}
-
-void Session::spawn(core::Task<void> task) {
-    ++running_;
-    asio::co_spawn(mode_.ctx().strand, std::move(task),
-                   [self = shared_from_this()](const std::exception_ptr& e) {
-                       if (e) self->mode_.failure("Real COM session");
-                       self->coroutine_done();
-                   });
-}
+      out_(mode.ctx().strand) {}
 
 void Session::start() {
     spawn(reader());
     spawn(writer());
-}
-
-void Session::coroutine_done() {
-    if (--running_ != 0) return;
-    auto& ctx = mode_.ctx();
-    ctx.events.emit(events::types::kDisconnected, {.port = ctx.id, .source = peer_},
-                    "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
-    mode_.session_ended(this);
 }
 
 void Session::offer(std::span<const std::byte> frame, common::Chunk& shared) {
@@ -422,26 +324,6 @@ void Session::enqueue(const common::Chunk& chunk) {
         return;
     }
     out_.push(chunk);
-}
-
-void Session::drain() {
-    if (ended_ || draining_) return;
-    draining_ = true;
-    out_.finish();
-    drain_timer_.expires_after(core::limits::kDrainTimeout);
-    drain_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        if (!ec) self->end();
-    });
-}
-
-void Session::end() {
-    if (ended_) return;
-    ended_ = true;
-    drain_timer_.cancel();
-    out_.abort();
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
 }
 
 core::Task<void> Session::reader() {

@@ -9,15 +9,20 @@
 // Command port (realcom-aspp.md §1): a second listener serves ASPP commands through Real COM's
 // CommandChannel — line settings act when max_connections is 1 or allow_driver_control is on; no
 // NOTIFY and no alive poll (those belong to Real COM).
+// Accepting, refusing past max_connections and stopping are common::Listener's; a session's
+// socket options, counters, drain and end are common::SessionBase's.
 #include "modes/tcp_server/tcp_server_mode.h"
 
 #include <algorithm>
 #include <deque>
+#include <list>
+#include <optional>
 #include <set>
 
 #include "core/clock.h"
 #include "core/limits.h"
 #include "core/signal.h"
+#include "modes/common/listener.h"
 #include "modes/common/packer.h"
 #include "modes/common/read_pause.h"
 #include "modes/common/serial_writer.h"
@@ -34,9 +39,9 @@ using Clock = std::chrono::steady_clock;
 
 class TcpServerMode;
 
-/// One client connection. Kept alive by its coroutines (shared_from_this); the mode holds a plain
-/// pointer for fan-out and stop, removed when the last coroutine ends.
-class Session : public std::enable_shared_from_this<Session> {
+/// One client connection (common::SessionBase: socket, counters, drain and end). The mode's
+/// Listener lists it for fan-out and stop until its last coroutine has ended.
+class Session final : public common::SessionBase {
 public:
     Session(tcp::socket socket, TcpServerMode& mode);
     void start();
@@ -44,40 +49,25 @@ public:
     void offer(std::span<const std::byte> frame, Chunk& shared);
     /// Queues a frame unless this client is jammed and jammed clients are skipped.
     void enqueue(const Chunk& chunk);
-    /// Graceful end: send what is queued (bounded by kDrainTimeout), then close.
-    void drain();
-    /// Immediate end: close the socket; pending I/O completes with errors.
-    void end();
 
     std::size_t queued() const { return queued_; }
-    PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
-    const std::string& peer() const { return peer_; }
 
 private:
+    void on_drain() override { wake_.notify(); }
+    void on_end() override { wake_.notify(); }
     core::Task<void> reader();
     core::Task<void> writer();
     core::Task<void> idle_watch();
-    void spawn(core::Task<void> task);
-    void coroutine_done();
 
-    tcp::socket socket_;
     TcpServerMode& mode_;
-    std::string peer_;
-    std::int64_t connected_at_;
     std::deque<Chunk> queue_;
     std::size_t queued_ = 0;
     core::Signal wake_;  // writer: new data, drain or end
-    bool draining_ = false;
-    bool ended_ = false;
     bool jammed_ = false;
-    asio::steady_timer drain_timer_;  // ends a draining session after kDrainTimeout
     Clock::time_point last_activity_;
-    int running_ = 0;  // coroutines still running
-    std::uint64_t tx_ = 0;
-    std::uint64_t rx_ = 0;
 };
 
-class TcpServerMode final : public Mode {
+class TcpServerMode final : public Mode, public common::Listener::Owner {
 public:
     TcpServerMode(PortContext& ctx, const config::TcpServerSettings& s)
         : ctx_(ctx),
@@ -95,7 +85,8 @@ public:
         }
         listening_ = acceptor_.local_endpoint().address().to_string() + ":" +
                      std::to_string(settings_.local_port);
-        spawn_loop(accept_loop(), "accept loop");
+        listener_.accept(acceptor_, {.refusal = [this] { return refusal(sessions().size()); },
+                                     .take = [this](tcp::socket s) { take(std::move(s)); }});
         // The command port is an extra: when it cannot be had (taken, or privileged 965 + N for
         // an unprivileged serve) the data port still serves, and the event log says why.
         if (auto cec =
@@ -108,14 +99,14 @@ public:
             listening_ += " (command port unavailable)";
         } else {
             listening_ += ", commands on " + std::to_string(settings_.command_port);
-            spawn_loop(command_accept_loop(), "command accept loop");
+            listener_.accept(command_acceptor_, command_rules());
         }
         return {};
     }
 
     void on_serial_data(std::span<const std::byte> bytes) override {
         if (packer_.passthrough()) {
-            if (!sessions_.empty()) fan_out(bytes);
+            if (!sessions().empty()) fan_out(bytes);
             return;
         }
         packer_.feed(bytes, [this](std::span<const std::byte> f) { fan_out(f); });
@@ -125,155 +116,101 @@ public:
             ++timer_waits_;
             force_timer_.async_wait([this](boost::system::error_code ec) {
                 --timer_waits_;
-                if (!ec && !stopping_) {
+                if (!ec && !listener_.stopping()) {
                     packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
                 }
-                maybe_done();
+                listener_.settle();
             });
         }
     }
 
     void stop(std::function<void()> done) override {
-        stopping_ = true;
-        done_ = std::move(done);
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
-        command_acceptor_.close(ignored);
-        for (auto* c : std::set<real_com::CommandChannel*>(channels_)) c->close();
-        force_timer_.cancel();
-        // Bytes still held by the packer go out before the sessions drain.
-        packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
-        for (Session* s : std::set<Session*>(sessions_)) s->drain();
-        maybe_done();
-    }
-
-    ModeStatus status() const override {
-        ModeStatus st{"tcp_server", stopping_ ? "stopping" : "listening on " + listening_, {}};
-        for (const Session* s : sessions_) st.peers.push_back(s->status());
-        return st;
-    }
-
-    // ---- used by Session
-    PortContext& ctx() { return ctx_; }
-    const config::TcpServerSettings& settings() const { return settings_; }
-    common::SerialWriter& serial_writer() { return serial_writer_; }
-    bool stopping() const { return stopping_; }
-
-    void session_ended(Session* s) {
-        sessions_.erase(s);
-        update_backpressure();
-        maybe_done();
-    }
-    void update_backpressure() {
-        if (settings_.ignore_jammed_ip) return;
-        std::size_t fullest = 0;
-        for (const Session* s : sessions_) fullest = std::max(fullest, s->queued());
-        read_pause_.update(fullest);
-    }
-    void spdlog_failure(const char* what);
-
-private:
-    void spawn_loop(core::Task<void> loop, const char* what) {
-        ++running_;
-        asio::co_spawn(ctx_.strand, std::move(loop), [this, what](const std::exception_ptr& e) {
-            if (e) spdlog_failure(what);
-            --running_;
-            maybe_done();
+        listener_.stop(std::move(done), [this] {
+            for (auto* c : std::set<real_com::CommandChannel*>(channels_)) c->close();
+            force_timer_.cancel();
+            // Bytes still held by the packer go out before the sessions drain.
+            packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
         });
     }
 
-    core::Task<void> command_accept_loop() {
-        const bool real_tty = settings_.max_connections == 1;
-        const real_com::ChannelRules rules{
-            .line_control = real_tty || settings_.allow_driver_control,
-            .real_tty = real_tty,
-            .driver_mode = false};
-        for (;;) {
-            auto [ec, socket] = co_await command_acceptor_.async_accept(core::use_nothrow);
-            if (ec) {
-                if (stopping_ || ec == asio::error::operation_aborted) co_return;
-                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                                 "command accept: " + ec.message());
-                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
-                (void)co_await t.async_wait(core::use_nothrow);
-                continue;
-            }
-            const auto open_channels =
-                std::count_if(channels_.begin(), channels_.end(),
-                              [](const real_com::CommandChannel* c) { return !c->closed(); });
-            if (static_cast<std::size_t>(open_channels) >= settings_.max_connections) {
-                // As many command connections as data clients may be served; more are refused
-                // like data clients, so that the set stays bounded.
-                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-                ctx_.events.emit(events::types::kRefused,
-                                 {.port = ctx_.id, .source = common::peer_string(socket)},
-                                 "command port: max connections (" +
-                                     std::to_string(settings_.max_connections) + ") reached");
-                boost::system::error_code ignored;
-                socket.shutdown(tcp::socket::shutdown_both, ignored);
-                socket.close(ignored);
-                continue;
-            }
+    ModeStatus status() const override {
+        ModeStatus st{
+            "tcp_server", listener_.stopping() ? "stopping" : "listening on " + listening_, {}};
+        for (const common::SessionBase* s : sessions()) st.peers.push_back(s->status());
+        return st;
+    }
+
+    // ---- common::Listener::Owner
+    void session_ended(common::SessionBase&) override { update_backpressure(); }
+    bool busy() const override { return timer_waits_ != 0 || !channels_.empty(); }
+    void stopped() override { read_pause_.release(); }
+
+    // ---- used by Session
+    PortContext& ctx() { return ctx_; }
+    common::Listener& listener() { return listener_; }
+    const config::TcpServerSettings& settings() const { return settings_; }
+    common::SerialWriter& serial_writer() { return serial_writer_; }
+
+    void update_backpressure() {
+        if (settings_.ignore_jammed_ip) return;
+        std::size_t fullest = 0;
+        for (const Session* s : listener_.sessions_as<Session>()) {
+            fullest = std::max(fullest, s->queued());
+        }
+        read_pause_.update(fullest);
+    }
+
+private:
+    const std::list<common::SessionBase*>& sessions() const { return listener_.sessions(); }
+
+    std::optional<std::string> refusal(std::size_t in_use, const char* what = "") const {
+        if (in_use < settings_.max_connections) return std::nullopt;
+        return std::string(what) + "max connections (" + std::to_string(settings_.max_connections) +
+               ") reached";
+    }
+
+    void take(tcp::socket socket) {
+        listener_.connected(common::peer_string(socket));
+        auto session = std::make_shared<Session>(std::move(socket), *this);
+        listener_.add(*session);
+        session->start();
+    }
+
+    common::AcceptRules command_rules() {
+        // As many command connections as data clients may be served; more are refused like data
+        // clients, so that the set stays bounded.
+        auto refuse = [this] {
+            return refusal(static_cast<std::size_t>(std::count_if(
+                               channels_.begin(), channels_.end(),
+                               [](const real_com::CommandChannel* c) { return !c->closed(); })),
+                           "command port: ");
+        };
+        auto take = [this](tcp::socket socket) {
+            const bool real_tty = settings_.max_connections == 1;
+            const real_com::ChannelRules rules{
+                .line_control = real_tty || settings_.allow_driver_control,
+                .real_tty = real_tty,
+                .driver_mode = false};
             auto channel = std::make_shared<real_com::CommandChannel>(
                 std::move(socket), line_, rules, settings_.tcp_alive_check_min,
                 [this](real_com::CommandChannel& c) {
                     channels_.erase(&c);
-                    maybe_done();
+                    listener_.settle();
                 });
             channels_.insert(channel.get());
             channel->start();
-        }
-    }
-
-    core::Task<void> accept_loop() {
-        for (;;) {
-            auto [ec, socket] = co_await acceptor_.async_accept(core::use_nothrow);
-            if (ec) {
-                if (stopping_ || ec == asio::error::operation_aborted) co_return;
-                // EMFILE and friends: log once per burst, back off a little, keep serving.
-                ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                                 "accept: " + ec.message());
-                asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
-                (void)co_await t.async_wait(core::use_nothrow);
-                continue;
-            }
-            const std::string peer = common::peer_string(socket);
-            if (sessions_.size() >= settings_.max_connections) {
-                // Refused politely: accepted and closed at once with FIN, so the client sees EOF
-                // rather than a timeout, and the event log says why.
-                ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-                ctx_.events.emit(
-                    events::types::kRefused, {.port = ctx_.id, .source = peer},
-                    "max connections (" + std::to_string(settings_.max_connections) + ") reached");
-                boost::system::error_code ignored;
-                socket.shutdown(tcp::socket::shutdown_both, ignored);
-                socket.close(ignored);
-                continue;
-            }
-            ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
-            ctx_.events.emit(events::types::kConnected, {.port = ctx_.id, .source = peer});
-            auto session = std::make_shared<Session>(std::move(socket), *this);
-            sessions_.insert(session.get());
-            session->start();
-        }
+        };
+        return {.refusal = refuse,
+                .take = take,
+                .error_prefix = "command accept",
+                .failure = "command accept loop ended by an unexpected exception"};
     }
 
     void fan_out(std::span<const std::byte> frame) {
-        if (sessions_.empty()) return;  // the device drops serial data with no client connected
+        if (sessions().empty()) return;  // the device drops serial data with no client connected
         Chunk chunk;  // the frame's shared copy, made only if some client must queue it
-        for (Session* s : sessions_) s->offer(frame, chunk);
+        for (Session* s : listener_.sessions_as<Session>()) s->offer(frame, chunk);
         update_backpressure();
-    }
-
-    void maybe_done() {
-        if (!stopping_ || !done_ || running_ != 0 || timer_waits_ != 0 || !sessions_.empty() ||
-            !channels_.empty()) {
-            return;
-        }
-        read_pause_.release();
-        auto done = std::move(done_);
-        done_ = nullptr;
-        asio::post(ctx_.strand, std::move(done));
     }
 
     PortContext& ctx_;
@@ -285,57 +222,25 @@ private:
     std::set<real_com::CommandChannel*> channels_;
     common::Packer packer_;
     asio::steady_timer force_timer_;
-    std::set<Session*> sessions_;
     std::string listening_;
-    std::function<void()> done_;
-    int running_ = 0;
     int timer_waits_ = 0;
-    bool stopping_ = false;
+    common::Listener listener_{ctx_, *this};
     common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
 };
-
-void TcpServerMode::spdlog_failure(const char* what) {
-    ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
-                     std::string(what) + " ended by an unexpected exception");
-}
 
 // ---------------------------------------------------------------- Session
 
 Session::Session(tcp::socket socket, TcpServerMode& mode)
-    : socket_(std::move(socket)),
+    : SessionBase(std::move(socket), mode.listener(), mode.settings().tcp_alive_check_min,
+                  "client session"),
       mode_(mode),
-      peer_(common::peer_string(socket_)),
-      connected_at_(core::now_utc_us()),
       wake_(mode.ctx().strand),
-      drain_timer_(mode.ctx().strand),
-      last_activity_(Clock::now()) {
-    boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);  // serial traffic is small and latency-bound
-    socket_.non_blocking(true, ignored);  // offer() writes directly and must never block
-    common::set_alive_check(socket_, mode.settings().tcp_alive_check_min);
-}
-
-void Session::spawn(core::Task<void> task) {
-    ++running_;
-    asio::co_spawn(mode_.ctx().strand, std::move(task),
-                   [self = shared_from_this()](const std::exception_ptr& e) {
-                       if (e) self->mode_.spdlog_failure("client session");
-                       self->coroutine_done();
-                   });
-}
+      last_activity_(Clock::now()) {}
 
 void Session::start() {
     spawn(reader());
     spawn(writer());
     if (mode_.settings().inactivity_time_ms != 0) spawn(idle_watch());
-}
-
-void Session::coroutine_done() {
-    if (--running_ != 0) return;
-    auto& ctx = mode_.ctx();
-    ctx.events.emit(events::types::kDisconnected, {.port = ctx.id, .source = peer_},
-                    "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
-    mode_.session_ended(this);
 }
 
 void Session::offer(std::span<const std::byte> frame, Chunk& shared) {
@@ -384,28 +289,6 @@ void Session::enqueue(const Chunk& chunk) {
     }
     queue_.push_back(chunk);
     queued_ += chunk->size();
-    wake_.notify();
-}
-
-void Session::drain() {
-    if (ended_ || draining_) return;
-    draining_ = true;
-    wake_.notify();
-    // Bounded: a client that stopped reading cannot hold up a stop. The writer may already be
-    // blocked in a write to a full socket, so the deadline ends the session from outside.
-    drain_timer_.expires_after(core::limits::kDrainTimeout);
-    drain_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        if (!ec) self->end();
-    });
-}
-
-void Session::end() {
-    if (ended_) return;
-    ended_ = true;
-    drain_timer_.cancel();
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
     wake_.notify();
 }
 

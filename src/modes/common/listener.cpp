@@ -1,0 +1,94 @@
+// listener.cpp: accept loops, session list and stop of the listening modes (listener.h). Called
+// by the mode on the port strand: start() (accept, spawn), the accept callbacks, stop().
+#include "modes/common/listener.h"
+
+#include <algorithm>
+
+#include "modes/common/tcp_options.h"
+
+namespace sg::modes::common {
+
+using asio::ip::tcp;
+
+void Listener::accept(tcp::acceptor& acceptor, AcceptRules rules) {
+    acceptors_.push_back(&acceptor);
+    std::string failure = rules.failure;
+    spawn(accept_loop(acceptor, std::move(rules)), std::move(failure));
+}
+
+void Listener::spawn(core::Task<void> task, std::string failure, std::function<void()> then) {
+    ++running_;
+    asio::co_spawn(
+        ctx_.strand, std::move(task),
+        [this, failure = std::move(failure), then = std::move(then)](const std::exception_ptr& e) {
+            if (e) ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id}, failure);
+            if (then) then();
+            --running_;
+            settle();
+        });
+}
+
+core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rules) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(core::use_nothrow);
+        if (ec) {
+            if (stopping_ || ec == asio::error::operation_aborted) co_return;
+            // EMFILE and friends: log, back off a little, keep serving.
+            ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                             rules.error_prefix + ": " + ec.message());
+            asio::steady_timer t(ctx_.strand, std::chrono::milliseconds(100));
+            (void)co_await t.async_wait(core::use_nothrow);
+            continue;
+        }
+        if (stopping_) continue;  // accepted before the close took effect: not served
+        if (auto why = rules.refusal()) {
+            // Refused politely: accepted and closed at once with FIN, so the client sees EOF
+            // rather than a timeout, and the event log says why.
+            ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+            ctx_.events.emit(events::types::kRefused,
+                             {.port = ctx_.id, .source = peer_string(socket)}, std::move(*why));
+            close_now(socket);
+            continue;
+        }
+        rules.take(std::move(socket));
+    }
+}
+
+void Listener::connected(const std::string& peer, std::string text) {
+    ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
+    ctx_.events.emit(events::types::kConnected, {.port = ctx_.id, .source = peer}, std::move(text));
+}
+
+void Listener::stop(std::function<void()> done, const std::function<void()>& before_drain) {
+    stopping_ = true;
+    done_ = std::move(done);
+    boost::system::error_code ignored;
+    for (tcp::acceptor* a : acceptors_) a->close(ignored);
+    if (before_drain) before_drain();
+    // A copy: a session that ends at once leaves the list while we walk it.
+    for (SessionBase* s : std::vector<SessionBase*>(sessions_.begin(), sessions_.end())) {
+        s->drain();
+    }
+    settle();
+}
+
+void Listener::settle() {
+    if (!stopping_ || !done_ || running_ != 0 || !sessions_.empty() || owner_.busy()) return;
+    owner_.stopped();
+    auto done = std::move(done_);
+    done_ = nullptr;
+    asio::post(ctx_.strand, std::move(done));
+}
+
+void Listener::failure(const std::string& what) {
+    ctx_.events.emit(events::types::kModeFailed, {.port = ctx_.id},
+                     what + " ended by an unexpected exception");
+}
+
+void Listener::session_ended(SessionBase& session) {
+    sessions_.remove(&session);
+    owner_.session_ended(session);
+    settle();
+}
+
+}  // namespace sg::modes::common

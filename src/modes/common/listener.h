@@ -1,0 +1,100 @@
+// listener.h: the network side every listening mode (TCP Server, Real COM, RFC 2217, Pair slave)
+// shares, owned by the mode: accept loops that refuse connections past the mode's limit, the
+// list of accepted sessions, and the stop — close the acceptors, drain every session, call done
+// once every session, loop and whatever else the mode reports busy has ended (Mode::stop()).
+// What a connection carries stays in the mode and its Session. On the port strand; no locks.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <list>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <vector>
+
+#include "core/asio.h"
+#include "modes/common/session_base.h"
+#include "modes/mode.h"
+
+namespace sg::modes::common {
+
+/// How one accept loop treats what its acceptor accepts.
+struct AcceptRules {
+    /// Why a new connection is refused now, or nullopt to take it; asked for each one. A refused
+    /// connection is accepted and closed at once (FIN, so the client sees EOF rather than a
+    /// timeout), counted in serial refused and logged with this text.
+    std::function<std::optional<std::string>()> refusal;
+    /// Takes a connection that was not refused: the mode makes its session or channel.
+    std::function<void(asio::ip::tcp::socket)> take;
+    /// Start of the event text when accept itself fails (EMFILE and friends).
+    std::string error_prefix = "accept";
+    /// The event text if the loop ends by an exception (our bug).
+    std::string failure = "accept loop ended by an unexpected exception";
+};
+
+class Listener {
+public:
+    /// What the listener asks of its mode.
+    class Owner {
+    public:
+        /// A session's last coroutine has ended: its Disconnected event is out and it is no
+        /// longer in sessions(). Runs before the stop looks whether anything is left.
+        virtual void session_ended(SessionBase& session) = 0;
+        /// Something else of the mode still runs (a timer wait, a command channel): a stop waits
+        /// for it; the mode calls settle() once it has ended.
+        virtual bool busy() const { return false; }
+        /// The stop is complete: runs right before `done` is posted (release the serial reads).
+        virtual void stopped() {}
+
+    protected:
+        ~Owner() = default;
+    };
+
+    Listener(PortContext& ctx, Owner& owner) : ctx_(ctx), owner_(owner) {}
+
+    PortContext& ctx() { return ctx_; }
+    bool stopping() const { return stopping_; }
+
+    /// Runs an accept loop on `acceptor`, which already listens (common::listen). stop() closes
+    /// it; a connection accepted while stopping is closed unseen.
+    void accept(asio::ip::tcp::acceptor& acceptor, AcceptRules rules);
+    /// Runs one of the mode's own coroutines (a connect loop, a session's serve); stop() waits
+    /// for it. `failure` is the event text if it ends by an exception; `then` runs when it ended.
+    void spawn(core::Task<void> task, std::string failure, std::function<void()> then = {});
+
+    /// Counts an accepted connection and logs it (Connected, with `text` when given).
+    void connected(const std::string& peer, std::string text = {});
+    /// Lists a session made by a `take` (in order of acceptance); the mode starts it.
+    void add(SessionBase& session) { sessions_.push_back(&session); }
+    const std::list<SessionBase*>& sessions() const { return sessions_; }
+    /// The sessions as the mode's own type (every session of a mode is of its Session type).
+    template <class S>
+    auto sessions_as() const {
+        return sessions_ | std::views::transform([](SessionBase* s) { return static_cast<S*>(s); });
+    }
+
+    /// Mode::stop(): closes the acceptors, runs `before_drain` (what a packer holds goes out),
+    /// drains every session and posts `done` once nothing is left (settle()).
+    void stop(std::function<void()> done, const std::function<void()>& before_drain = {});
+    /// Something a stop waits for has ended: posts done if it was the last. Cheap; idempotent.
+    void settle();
+
+    /// Logs "<what> ended by an unexpected exception".
+    void failure(const std::string& what);
+    /// Called by SessionBase when its last coroutine has ended.
+    void session_ended(SessionBase& session);
+
+private:
+    core::Task<void> accept_loop(asio::ip::tcp::acceptor& acceptor, AcceptRules rules);
+
+    PortContext& ctx_;
+    Owner& owner_;
+    std::vector<asio::ip::tcp::acceptor*> acceptors_;  // closed by stop()
+    std::list<SessionBase*> sessions_;                 // in order of acceptance
+    std::function<void()> done_;
+    int running_ = 0;  // accept loops and other coroutines of the mode
+    bool stopping_ = false;
+};
+
+}  // namespace sg::modes::common

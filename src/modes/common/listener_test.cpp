@@ -1,0 +1,219 @@
+#include "modes/common/listener.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+
+#include "modes/common/session_base.h"
+#include "modes/common/tcp_options.h"
+#include "serial/sim_device.h"
+#include "store/store.h"
+
+namespace sg::modes::common {
+namespace {
+
+using asio::ip::tcp;
+
+/// A session that reads until its peer closes (or end()); it does not finish on drain(), so a
+/// stop must wait for the peer (or the drain deadline).
+class TestSession final : public SessionBase {
+public:
+    TestSession(tcp::socket socket, Listener& listener)
+        : SessionBase(std::move(socket), listener, 0, "test session") {}
+    void start() { spawn(reader()); }
+
+private:
+    core::Task<void> reader() {
+        std::array<std::byte, 64> buf{};
+        while (!ended_) {
+            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+            if (ec) break;
+            rx_ += n;
+        }
+        end();
+    }
+};
+
+class ListenerTest : public ::testing::Test, public Listener::Owner {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("sg_listener_test_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        auto s = store::Store::open(dir_);
+        ASSERT_TRUE(s.ok());
+        store_ = std::move(*s);
+        log_ = std::make_unique<events::Log>(*store_);
+        auto dev = serial::open(strand_, "sim:loopback", config::SerialSettings{});
+        ASSERT_TRUE(dev.ok());
+        device_ = std::move(*dev);
+        ctx_.emplace(PortContext{1, strand_, *device_, *log_, stats_, "127.0.0.1", [](bool) {}});
+        listener_.emplace(*ctx_, *this);
+        ASSERT_FALSE(common::listen(acceptor_, "127.0.0.1", 0));
+        endpoint_ = acceptor_.local_endpoint();
+        listener_->accept(acceptor_, {.refusal = [this]() -> std::optional<std::string> {
+                                          if (listener_->sessions().size() < kMax) return {};
+                                          return "max connections (1) reached";
+                                      },
+                                      .take =
+                                          [this](tcp::socket socket) {
+                                              ++taken_;
+                                              auto session = std::make_shared<TestSession>(
+                                                  std::move(socket), *listener_);
+                                              listener_->add(*session);
+                                              session->start();
+                                          }});
+    }
+    void TearDown() override {
+        if (!stop_asked_) {
+            listener_->stop([] {});
+            stop_asked_ = true;
+        }
+        for (auto& c : clients_) c.close();
+        run_until([this] { return listener_->sessions().empty(); });
+        io_.restart();
+        io_.poll();
+        listener_.reset();
+        ctx_.reset();
+        device_.reset();
+        log_.reset();
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    // ---- Listener::Owner
+    void session_ended(SessionBase&) override { ++ended_; }
+    bool busy() const override { return busy_; }
+    void stopped() override { ++stopped_; }
+
+    /// Runs handlers until `done` holds; false if nothing happened for 10 s (a hung test).
+    template <class P>
+    bool run_until(P done) {
+        io_.restart();
+        while (!done()) {
+            if (io_.run_one_for(std::chrono::seconds(10)) == 0) return done();
+        }
+        return true;
+    }
+    /// Runs every handler that is ready now, none that waits.
+    void settle() {
+        io_.restart();
+        while (io_.poll() != 0) {
+        }
+    }
+
+    tcp::socket& connect() {
+        auto& c = clients_.emplace_back(io_);
+        c.connect(endpoint_);
+        return c;
+    }
+
+    std::vector<events::Event> events_of(const char* type) {
+        log_->flush();
+        auto r = events::read(*store_, {.type = type});
+        return r.ok() ? *r : std::vector<events::Event>{};
+    }
+
+    static constexpr std::size_t kMax = 1;
+
+    asio::io_context io_;
+    core::Strand strand_ = asio::make_strand(io_);
+    std::filesystem::path dir_;
+    std::unique_ptr<store::Store> store_;
+    std::unique_ptr<events::Log> log_;
+    PortStats stats_;
+    serial::DevicePtr device_;
+    std::optional<PortContext> ctx_;
+    tcp::acceptor acceptor_{strand_};
+    tcp::endpoint endpoint_;
+    std::optional<Listener> listener_;
+    std::list<tcp::socket> clients_;
+    int taken_ = 0;
+    int ended_ = 0;
+    int stopped_ = 0;
+    bool busy_ = false;
+    bool stop_asked_ = false;
+};
+
+TEST_F(ListenerTest, RefusesPastMaxConnectionsWithFinAndAnEvent) {
+    connect();
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    auto& second = connect();
+    ASSERT_TRUE(run_until([this] { return stats_.refused.load() == 1; }));
+    EXPECT_EQ(taken_, 1);
+    EXPECT_EQ(listener_->sessions().size(), 1u);
+    // Accepted and closed at once: the refused client reads EOF, not a timeout.
+    std::array<char, 1> b{};
+    boost::system::error_code ec;
+    second.read_some(asio::buffer(b), ec);
+    EXPECT_EQ(ec, asio::error::eof);
+    const auto refused = events_of("serial.refused");
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0].message, "max connections (1) reached");
+    EXPECT_EQ(refused[0].source, "127.0.0.1:" + std::to_string(second.local_endpoint().port()));
+}
+
+TEST_F(ListenerTest, FreedSlotIsServedAgain) {
+    auto& first = connect();
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    first.close();
+    ASSERT_TRUE(run_until([this] { return ended_ == 1; }));
+    EXPECT_TRUE(listener_->sessions().empty());
+    EXPECT_EQ(events_of("serial.disconnected").size(), 1u);
+    connect();
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    EXPECT_EQ(taken_, 2);
+    EXPECT_EQ(stats_.refused.load(), 0u);
+}
+
+TEST_F(ListenerTest, StopCompletesOnlyAfterEverySessionEnded) {
+    auto& client = connect();
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    bool done = false;
+    listener_->stop([&] { done = true; });
+    stop_asked_ = true;
+    settle();
+    // The session drains; its peer has not closed and the drain deadline is far: not done.
+    EXPECT_TRUE(listener_->stopping());
+    EXPECT_FALSE(done);
+    EXPECT_EQ(stopped_, 0);
+    client.close();
+    ASSERT_TRUE(run_until([&] { return done; }));
+    EXPECT_EQ(ended_, 1);
+    EXPECT_EQ(stopped_, 1);
+    // The acceptor is closed: nothing more is accepted.
+    tcp::socket late(io_);
+    boost::system::error_code ec;
+    late.connect(endpoint_, ec);
+    EXPECT_TRUE(ec);
+}
+
+TEST_F(ListenerTest, StopWaitsForWhatTheOwnerReportsBusy) {
+    busy_ = true;
+    bool done = false;
+    listener_->stop([&] { done = true; });
+    stop_asked_ = true;
+    settle();
+    EXPECT_FALSE(done);  // the accept loop has ended, but the owner is busy
+    busy_ = false;
+    listener_->settle();
+    settle();
+    EXPECT_TRUE(done);
+    EXPECT_EQ(stopped_, 1);
+}
+
+TEST_F(ListenerTest, StopWithNothingRunningCompletesOnce) {
+    int done = 0;
+    listener_->stop([&] { ++done; });
+    stop_asked_ = true;
+    ASSERT_TRUE(run_until([&] { return done == 1; }));
+    listener_->settle();
+    settle();
+    EXPECT_EQ(done, 1);
+}
+
+}  // namespace
+}  // namespace sg::modes::common

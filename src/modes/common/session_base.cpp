@@ -1,0 +1,69 @@
+// session_base.cpp: life and end of one accepted connection (session_base.h). Created by a
+// mode's accept callback; its coroutines, drain timer and end run on the port strand.
+#include "modes/common/session_base.h"
+
+#include "core/clock.h"
+#include "core/limits.h"
+#include "modes/common/listener.h"
+#include "modes/common/tcp_options.h"
+
+namespace sg::modes::common {
+
+using asio::ip::tcp;
+
+void close_now(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+SessionBase::SessionBase(tcp::socket socket, Listener& listener, std::uint8_t alive_check_min,
+                         const char* what)
+    : ctx_(listener.ctx()),
+      socket_(std::move(socket)),
+      peer_(peer_string(socket_)),
+      connected_at_(core::now_utc_us()),
+      listener_(listener),
+      what_(what),
+      drain_timer_(ctx_.strand) {
+    boost::system::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    socket_.non_blocking(true, ignored);
+    set_alive_check(socket_, alive_check_min);
+}
+
+void SessionBase::spawn(core::Task<void> task) {
+    ++running_;
+    asio::co_spawn(ctx_.strand, std::move(task),
+                   [self = shared_from_this()](const std::exception_ptr& e) {
+                       if (e) self->listener_.failure(self->what_);
+                       self->coroutine_done();
+                   });
+}
+
+void SessionBase::coroutine_done() {
+    if (--running_ != 0) return;
+    ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
+                     "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
+    listener_.session_ended(*this);
+}
+
+void SessionBase::drain() {
+    if (ended_ || draining_) return;
+    draining_ = true;
+    on_drain();
+    drain_timer_.expires_after(core::limits::kDrainTimeout);
+    drain_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->end();
+    });
+}
+
+void SessionBase::end() {
+    if (ended_) return;
+    ended_ = true;
+    drain_timer_.cancel();
+    close_now(socket_);
+    on_end();
+}
+
+}  // namespace sg::modes::common

@@ -1,0 +1,77 @@
+// session_base.h: what every accepted connection of the listening modes (TCP Server, Real COM,
+// RFC 2217) has in common: the socket with its options, the peer's address and counters, the
+// coroutines that keep it alive, and the way it ends — drained (queued bytes go out, bounded by
+// kDrainTimeout) or at once (shutdown, close, wake). The data paths (reading, fan-out, writing)
+// stay in each mode's Session, which derives from this. On the port strand.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/asio.h"
+#include "modes/mode.h"
+
+namespace sg::modes::common {
+
+class Listener;
+
+/// Shuts down both directions and closes, ignoring errors: the peer sees FIN, pending I/O ends.
+void close_now(asio::ip::tcp::socket& socket);
+
+/// One accepted connection. Kept alive by its coroutines (shared_from_this); its Listener holds
+/// a plain pointer, removed when the last coroutine has ended.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+public:
+    SessionBase(const SessionBase&) = delete;
+    SessionBase& operator=(const SessionBase&) = delete;
+    virtual ~SessionBase() = default;
+
+    /// Graceful end: on_drain() lets the writer send what is queued and finish; the deadline
+    /// (kDrainTimeout) ends the session from outside, since the writer may be blocked in a write
+    /// to a client that stopped reading. Idempotent; nothing after end().
+    void drain();
+    /// Immediate end: closes the socket (pending I/O completes with errors), then on_end().
+    /// Idempotent.
+    void end();
+
+    bool ended() const { return ended_; }
+    bool draining() const { return draining_; }
+    const std::string& peer() const { return peer_; }
+    PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
+
+protected:
+    /// Takes an accepted socket: TCP_NODELAY (serial traffic is small and latency-bound),
+    /// non-blocking (fan-out writes straight into an idle socket and must never block) and the
+    /// TCP alive check. `what` names the session in the event of an unexpected exception.
+    SessionBase(asio::ip::tcp::socket socket, Listener& listener, std::uint8_t alive_check_min,
+                const char* what);
+
+    /// Runs one of the session's coroutines on the strand. When the last one has ended the
+    /// session is over: Disconnected ("sent N bytes, received M") and Listener::Owner told.
+    void spawn(core::Task<void> task);
+
+    /// drain() began (draining_ is set): wake what must send the queue and finish.
+    virtual void on_drain() {}
+    /// end() closed the socket (ended_ is set): wake every coroutine that waits.
+    virtual void on_end() {}
+
+    PortContext& ctx_;
+    asio::ip::tcp::socket socket_;
+    std::string peer_;
+    std::int64_t connected_at_;
+    std::uint64_t tx_ = 0;  // bytes sent to the peer
+    std::uint64_t rx_ = 0;  // bytes received from the peer
+    bool draining_ = false;
+    bool ended_ = false;
+
+private:
+    void coroutine_done();
+
+    Listener& listener_;
+    const char* what_;
+    asio::steady_timer drain_timer_;  // ends a draining session after kDrainTimeout
+    int running_ = 0;                 // coroutines still running
+};
+
+}  // namespace sg::modes::common
