@@ -189,6 +189,7 @@ void append_com_port(std::uint8_t code, std::span<const std::uint8_t> value,
     out.push_back(std::byte{kSb});
     out.push_back(std::byte{kOptComPort});
     out.push_back(std::byte{code});
+    if (code == kIac) out.push_back(std::byte{code});  // RFC 855: a 255 inside SB is doubled
     for (std::uint8_t v : value) {
         out.push_back(std::byte{v});
         if (v == kIac) out.push_back(std::byte{v});  // a 255 in a value is escaped too

@@ -333,6 +333,18 @@ TEST(TelnetEncoder, ComPortFrameEscapesItsValue) {
     const std::vector<std::uint8_t> value{0, 255, 1};
     append_com_port(101, value, out);
     EXPECT_EQ(out, wire({255, 250, 44, 101, 0, 255, 255, 1, 255, 240}));
+    // A code byte of 255 is doubled like any 255 inside SB, and decodes back (telnet_decoder_fuzz).
+    out.clear();
+    append_com_port(255, value, out);
+    EXPECT_EQ(out, wire({255, 250, 44, 255, 255, 0, 255, 255, 1, 255, 240}));
+    TelnetDecoder d;
+    Decoded back;
+    d.feed(out, back);
+    ASSERT_EQ(back.events.size(), 1u);
+    const auto* r = std::get_if<ComPortRequest>(&back.events[0].what);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->command, 255);
+    EXPECT_EQ(r->value, value);
 }
 
 TEST(TelnetEncoder, RoundTripThroughTheDecoder) {
