@@ -25,27 +25,22 @@ RSS_LIMIT_KIB = 256 * 1024  # NE-8
 DOS = f"{API}/system/dos"
 
 
-class Rss:
-    """Samples VmRSS of `pid` every 50 ms while the block runs (NE-8)."""
+class Background:
+    """Calls `tick()` every `interval` s on a daemon thread while the `with` block runs, the first
+    time at once; leaving the block stops the thread and waits for it."""
 
-    def __init__(self, pid):
-        self.pid = pid
-        self.asan = self._sanitized(pid)
-        self.samples = []
+    def __init__(self, interval):
+        self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self):
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    self.samples.append(int(line.split()[1]))
-                    return
+    def tick(self):
+        raise NotImplementedError
 
     def _run(self):
         while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(0.05)
+            self.tick()
+            self._stop.wait(self.interval)
 
     def __enter__(self):
         self._thread.start()
@@ -54,7 +49,27 @@ class Rss:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self._sample()
+
+
+class Rss(Background):
+    """Samples VmRSS of `pid` every 50 ms while the block runs, and once more at its end (NE-8)."""
+
+    def __init__(self, pid):
+        super().__init__(interval=0.05)
+        self.pid = pid
+        self.asan = self._sanitized(pid)
+        self.samples = []
+
+    def tick(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    self.samples.append(int(line.split()[1]))
+                    return
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        self.tick()
 
     @staticmethod
     def _sanitized(pid):
@@ -74,19 +89,17 @@ class Rss:
             assert peak < RSS_LIMIT_KIB, f"VmRSS peaked at {peak} KiB"
 
 
-class Measure:
+class Measure(Background):
     """From MEASURE: GET /api/v1/identity on a new TLS connection every `interval` s while the
     block runs; `results` is [(status or exception text, seconds)]."""
 
     def __init__(self, web, interval=0.25, use_curl=False):
+        super().__init__(interval)
         self.web = web
-        self.interval = interval
         self.use_curl = use_curl
         self.results = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _one(self):
+    def tick(self):
         t = time.monotonic()
         try:
             if self.use_curl:
@@ -97,19 +110,6 @@ class Measure:
         except (OSError, ssl.SSLError, AssertionError) as e:
             status = f"{type(e).__name__}: {e}"
         self.results.append((status, time.monotonic() - t))
-
-    def _run(self):
-        while not self._stop.is_set():
-            self._one()
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
     def check(self, minimum=3):
         assert len(self.results) >= minimum, f"only {len(self.results)} measurements"
