@@ -1,8 +1,9 @@
 // accounts.cpp: the account half of Accounts: first-administrator setup, create / update / remove
-// with the last-administrator guard (AZ-2), own password change (PW-6) and administrator reset
-// (PW-5). Called by the API's account handlers on their thread pool and by `serialgate setup`.
-// Argon2id runs before a transaction, never inside one, so a slow hash never holds the store lock;
-// a write that depends on what was read re-checks it inside its transaction.
+// with the last-administrator guard (AZ-2), own password change (PW-6; also after the caller's own
+// verification, with one Argon2id run) and administrator reset (PW-5). Called by the API's account
+// handlers on their thread pool and by `serialgate setup`. Argon2id runs before a transaction,
+// never inside one, so a slow hash never holds the store lock; a write that depends on what was
+// read re-checks it inside its transaction.
 #include "security/accounts/accounts.h"
 
 #include <sodium.h>
@@ -32,14 +33,21 @@ core::Result<std::int64_t> active_admins(sqlite3* db) {
     return s.integer(0);
 }
 
-core::Result<std::optional<std::string>> password_hash_of(store::Store& store,
-                                                          std::string_view name) {
-    return store.with([&](sqlite3* db) -> core::Result<std::optional<std::string>> {
-        store::Statement s(db, "SELECT password_hash FROM accounts WHERE name = ?");
+/// The stored hash of an account's password, and when that password was set.
+struct StoredPassword {
+    std::string hash;
+    std::int64_t changed_at_us = 0;
+};
+
+core::Result<std::optional<StoredPassword>> stored_password_of(store::Store& store,
+                                                               std::string_view name) {
+    return store.with([&](sqlite3* db) -> core::Result<std::optional<StoredPassword>> {
+        store::Statement s(
+            db, "SELECT password_hash, password_changed_at FROM accounts WHERE name = ?");
         s.bind(1, name);
-        if (s.step()) return std::optional<std::string>(s.text(0));
+        if (s.step()) return std::optional<StoredPassword>(StoredPassword{s.text(0), s.integer(1)});
         if (auto st = s.status(); !st) return st.error();
-        return std::optional<std::string>();
+        return std::optional<StoredPassword>();
     });
 }
 
@@ -256,26 +264,47 @@ std::optional<Refused> Accounts::remove(std::string_view name) {
 std::optional<Refused> Accounts::change_own_password(std::string_view name, const Secret& current,
                                                      const Secret& next,
                                                      const config::PasswordPolicy& policy) {
-    auto old = password_hash_of(store_, name);
+    auto old = stored_password_of(store_, name);
     if (!old) return store_failed();
     if (!*old) return Refused{"not_found", "no such account"};
-    if (!verify(**old, current)) {
+    if (!verify((*old)->hash, current)) {
         return Refused{"wrong_password", "the current password is not correct"};
     }
+    return replace_own_password(name, (*old)->hash, (*old)->changed_at_us, current, next, policy);
+}
+
+std::optional<Refused> Accounts::change_own_password_verified(
+    const Account& verified, const Secret& current, const Secret& next,
+    const config::PasswordPolicy& policy) {
+    auto old = stored_password_of(store_, verified.name);
+    if (!old) return store_failed();
+    if (!*old) return Refused{"not_found", "no such account"};
+    // No verify(): the caller's login() did it. What it verified is this very password unless
+    // the password was set anew since (a rehash at that login keeps password_changed_at).
+    return replace_own_password(verified.name, (*old)->hash, verified.password_changed_at_us,
+                                current, next, policy);
+}
+
+std::optional<Refused> Accounts::replace_own_password(std::string_view name,
+                                                      const std::string& old_hash,
+                                                      std::int64_t changed_at_us,
+                                                      const Secret& current, const Secret& next,
+                                                      const config::PasswordPolicy& policy) {
     if (auto st = check_password(next, name, policy); !st) {
         return Refused{"weak_password", st.error().message};
     }
-    if (same_secret(current, next)) {  // PW-6; `current` was just verified
+    if (same_secret(current, next)) {  // PW-6; `current` was verified
         return Refused{"same_password", "the new password must differ from the current one"};
     }
     auto h = hash(next);
     if (!h) return store_failed();
     return write([&](sqlite3* db) -> std::optional<Refused> {
-        // Only if nobody changed the password since we verified `current` (lost update).
+        // Only if nobody changed the password since `current` was verified (lost update).
         store::Statement u(db,
                            "UPDATE accounts SET password_hash = ?, must_change_password = 0, "
-                           "password_changed_at = ? WHERE name = ? AND password_hash = ?");
-        u.bind(1, *h).bind(2, now_()).bind(3, name).bind(4, **old);
+                           "password_changed_at = ? WHERE name = ? AND password_hash = ? AND "
+                           "password_changed_at = ?");
+        u.bind(1, *h).bind(2, now_()).bind(3, name).bind(4, old_hash).bind(5, changed_at_us);
         u.step();
         if (!u.status()) return store_failed();
         if (sqlite3_changes(db) == 0) {

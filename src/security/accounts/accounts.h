@@ -74,6 +74,17 @@ public:
     std::optional<Refused> change_own_password(std::string_view name, const Secret& current,
                                                const Secret& next,
                                                const config::PasswordPolicy& policy);
+    /// PW-6 for a caller that has JUST VERIFIED `current` itself with login() (the API does, so a
+    /// wrong one counts towards the lockout and the throttle), without verifying it again: one
+    /// Argon2id run (the new hash) instead of two. Otherwise as change_own_password: the policy,
+    /// "must differ from current", must_change_password cleared, and the same refusals except
+    /// that `current` is not checked. `verified` is the account as that login() returned it
+    /// (LoginResult::account on Ok); a password changed since then (password_changed_at moved) is
+    /// refused "wrong_password", as change_own_password refuses a current password that no
+    /// longer matches. Never pass a password nobody verified: this method takes it on trust.
+    std::optional<Refused> change_own_password_verified(const Account& verified,
+                                                        const Secret& current, const Secret& next,
+                                                        const config::PasswordPolicy& policy);
     /// An administrator sets another's password: policy applies, must_change_password set (PW-5).
     std::optional<Refused> reset_password(std::string_view name, const Secret& next,
                                           const config::PasswordPolicy& policy);
@@ -142,6 +153,13 @@ private:
     const std::string& dummy_hash();
     void rehash_if_needed(std::string_view name, const std::string& old_hash,
                           const Secret& password);
+    /// The tail of both own-password changes, `current` already verified: policy, "must differ",
+    /// the new hash, and the write, made only if the stored hash is still `old_hash` and the
+    /// password was last changed at `changed_at_us` (else "wrong_password": changed meanwhile).
+    std::optional<Refused> replace_own_password(std::string_view name, const std::string& old_hash,
+                                                std::int64_t changed_at_us, const Secret& current,
+                                                const Secret& next,
+                                                const config::PasswordPolicy& policy);
 
     store::Store& store_;
     std::function<std::int64_t()> now_;

@@ -168,6 +168,80 @@ TEST_F(AccountsTest, ChangeOwnPasswordNeedsCurrentAndANewOne) {  // PW-6
         Outcome::Ok);
 }
 
+TEST_F(AccountsTest, ChangeOwnPasswordVerifiedKeepsTheRulesWithOneArgon2idRun) {  // PW-6
+    make_admin();
+    make_account("op", "Operator");
+    ASSERT_FALSE(accounts_->reset_password("op", Secret("admin-set-pw-1"), policy_));
+    clock_.advance(FakeClock::kMinute);
+    auto proved = accounts_->login("op", Secret("admin-set-pw-1"), "127.0.0.1", login_, policy_);
+    ASSERT_EQ(proved.outcome, Outcome::Ok);
+    const Account verified = *proved.account;
+    clock_.advance(FakeClock::kMinute);
+    const auto before = accounts_->counters();
+    auto code = [&](const char* current, const char* next) {
+        auto r = accounts_->change_own_password_verified(verified, Secret(current), Secret(next),
+                                                         policy_);
+        return r ? r->code : std::string("ok");
+    };
+    EXPECT_EQ(code("admin-set-pw-1", "admin-set-pw-1"), "same_password");
+    EXPECT_EQ(code("admin-set-pw-1", "short"), "weak_password");
+    EXPECT_TRUE(accounts_->get("op")->must_change_password);
+    EXPECT_EQ(accounts_->counters().hashes, before.hashes);  // refused before the hash
+    EXPECT_EQ(code("admin-set-pw-1", "fresh-password-1"), "ok");
+    // The current password is taken as verified: no Argon2id verification, one hash.
+    EXPECT_EQ(accounts_->counters().verifications, before.verifications);
+    EXPECT_EQ(accounts_->counters().hashes, before.hashes + 1);
+    auto op = accounts_->get("op");
+    EXPECT_FALSE(op->must_change_password);  // cleared by the owner's change
+    EXPECT_EQ(op->password_changed_at_us, FakeClock::kStart + 2 * FakeClock::kMinute);
+    EXPECT_EQ(
+        accounts_->login("op", Secret("admin-set-pw-1"), "127.0.0.1", login_, policy_).outcome,
+        Outcome::Failed);
+    EXPECT_EQ(
+        accounts_->login("op", Secret("fresh-password-1"), "127.0.0.1", login_, policy_).outcome,
+        Outcome::Ok);
+    // The proof was of the password that is gone now: it changes nothing more.
+    EXPECT_EQ(code("admin-set-pw-1", "another-password-1"), "wrong_password");
+    EXPECT_EQ(accounts_
+                  ->change_own_password_verified(Account{.name = "nobody"}, Secret("a-pw-1"),
+                                                 Secret("b-pw-12"), policy_)
+                  ->code,
+              "not_found");
+}
+
+TEST_F(AccountsTest, ChangeOwnPasswordVerifiedRefusesAPasswordSetSinceTheLogin) {  // lost update
+    make_admin();
+    make_account("op", "Operator");
+    auto proved = accounts_->login("op", Secret(kUserPassword), "127.0.0.1", login_, policy_);
+    ASSERT_EQ(proved.outcome, Outcome::Ok);
+    clock_.advance(FakeClock::kSecond);
+    ASSERT_FALSE(accounts_->reset_password("op", Secret("admin-set-pw-1"), policy_));
+    auto r = accounts_->change_own_password_verified(*proved.account, Secret(kUserPassword),
+                                                     Secret("fresh-password-1"), policy_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, "wrong_password");
+    EXPECT_TRUE(accounts_->get("op")->must_change_password);  // the administrator's reset stays
+    EXPECT_EQ(
+        accounts_->login("op", Secret("admin-set-pw-1"), "127.0.0.1", login_, policy_).outcome,
+        Outcome::Ok);
+}
+
+TEST_F(AccountsTest, ChangeOwnPasswordVerifiedAfterALoginThatRehashed) {  // ST-1
+    make_admin();
+    make_account("op", "Operator");
+    reopen(HashCostForTests::cheap());  // the configured cost changed: login rehashes
+    const std::string old_hash = stored_hash("op");
+    auto proved = accounts_->login("op", Secret(kUserPassword), "127.0.0.1", login_, policy_);
+    ASSERT_EQ(proved.outcome, Outcome::Ok);
+    ASSERT_EQ(accounts_->counters().rehashed, 1U);
+    ASSERT_NE(stored_hash("op"), old_hash);
+    EXPECT_FALSE(accounts_->change_own_password_verified(*proved.account, Secret(kUserPassword),
+                                                         Secret("fresh-password-1"), policy_));
+    EXPECT_EQ(
+        accounts_->login("op", Secret("fresh-password-1"), "127.0.0.1", login_, policy_).outcome,
+        Outcome::Ok);
+}
+
 TEST_F(AccountsTest, NoPasswordOrHashLeavesThroughRefusals) {  // IA-9
     make_admin();
     const std::string hash = stored_hash("admin");
@@ -179,6 +253,10 @@ TEST_F(AccountsTest, NoPasswordOrHashLeavesThroughRefusals) {  // IA-9
                                        policy_),
         accounts_->change_own_password("admin", Secret(kAdminPassword), Secret(kAdminPassword),
                                        policy_),
+        accounts_->change_own_password_verified(*accounts_->get("admin"), Secret(kAdminPassword),
+                                                Secret("zq"), policy_),
+        accounts_->change_own_password_verified(*accounts_->get("admin"), Secret(kAdminPassword),
+                                                Secret(kAdminPassword), policy_),
         accounts_->reset_password("admin", Secret("zq"), policy_),
         accounts_->remove("admin"),
     };

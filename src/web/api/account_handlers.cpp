@@ -57,7 +57,7 @@ http::Response Api::get_account(Call& call) {
     return json_response(call, bhttp::status::ok, account_json(*a, accounts_.lock_state(a->name)));
 }
 
-http::Response Api::create_account(Call& call) {
+Api::Argon2Step Api::create_account(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
@@ -87,21 +87,22 @@ http::Response Api::create_account(Call& call) {
             return error(call, bhttp::status::bad_request, "invalid_field", key.substr(0, 32));
         }
     }
-    const Secret& secret = *password;
     acc::Account a{
         .name = *name, .group = *group, .active = *active, .must_change_password = *must_change};
-    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
-    if (!slot.acquired()) return argon2_busy(call);
-    if (auto refused = accounts_.create(a, secret, device_.config()->password_policy)) {
-        return refusal(call, *refused);
-    }
-    log_.emit(events::types::kAccountCreated, call.who(),
-              fmt::format("account {} in group {}{}", *name, *group, *active ? "" : " (inactive)"));
-    auto created = accounts_.get(*name);
-    if (!created) return error(call, bhttp::status::internal_server_error, "internal_error");
-    return json_response(call, bhttp::status::created,
-                         account_json(*created, accounts_.lock_state(*name)));
+    // In an Argon2id slot (NE-5): the hash of the password.
+    return [this, &call, a = std::move(a),
+            secret = std::make_shared<const Secret>(std::move(*password))] {
+        if (auto refused = accounts_.create(a, *secret, device_.config()->password_policy)) {
+            return refusal(call, *refused);
+        }
+        log_.emit(events::types::kAccountCreated, call.who(),
+                  fmt::format("account {} in group {}{}", a.name, a.group,
+                              a.active ? "" : " (inactive)"));
+        auto created = accounts_.get(a.name);
+        if (!created) return error(call, bhttp::status::internal_server_error, "internal_error");
+        return json_response(call, bhttp::status::created,
+                             account_json(*created, accounts_.lock_state(a.name)));
+    };
 }
 
 http::Response Api::update_account(Call& call) {
@@ -158,30 +159,30 @@ http::Response Api::delete_account(Call& call) {
     return no_content(call);
 }
 
-http::Response Api::reset_password(Call& call) {
+Api::Argon2Step Api::reset_password(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
     auto password = secret_field(*body, "password");
     if (!password) return error(call, bhttp::status::bad_request, "invalid_field", "password");
-    const Secret& secret = *password;
-    const std::string& name = call.params[0];
-    if (name == call.account()) {
+    if (call.params[0] == call.account()) {
         // One's own password goes through PUT /session/password, which asks for the current one.
         return error(call, bhttp::status::conflict, "use_session_password",
                      "change your own password with PUT /api/v1/session/password");
     }
-    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
-    if (!slot.acquired()) return argon2_busy(call);
-    if (auto refused = accounts_.reset_password(name, secret, device_.config()->password_policy)) {
-        return refusal(call, *refused);
-    }
-    const auto ended = sessions_.end_account(name);
-    log_.emit(
-        events::types::kPasswordChanged, call.who(),
-        fmt::format("password of {} reset by an administrator; {} session(s) ended", name, ended));
-    return no_content(call);
+    // In an Argon2id slot (NE-5): the hash of the new password.
+    return [this, &call, secret = std::make_shared<const Secret>(std::move(*password))] {
+        const std::string& name = call.params[0];
+        if (auto refused =
+                accounts_.reset_password(name, *secret, device_.config()->password_policy)) {
+            return refusal(call, *refused);
+        }
+        const auto ended = sessions_.end_account(name);
+        log_.emit(events::types::kPasswordChanged, call.who(),
+                  fmt::format("password of {} reset by an administrator; {} session(s) ended", name,
+                              ended));
+        return no_content(call);
+    };
 }
 
 http::Response Api::unlock_account(Call& call) {

@@ -4,8 +4,9 @@
 // WS-4), forced password change (403, PW-5), privilege of the caller's group for the route's menu
 // area (403, AZ-1), and for a sensitive route a recent proof of the password (401
 // reauth_required, AZ-3). Right after the session is found, its request bucket (429
-// too_many_requests, NE-5; the HTTP server has already applied the per-source one). Runs on the
-// HTTP handler pool.
+// too_many_requests, NE-5; the HTTP server has already applied the per-source one). A route whose
+// handler runs Argon2id then has the handler check its request, and runs the rest holding an
+// Argon2id slot (503 overloaded, NE-5). Runs on the HTTP handler pool.
 #include "web/api/api.h"
 
 #include <fmt/format.h>
@@ -27,23 +28,25 @@ using bhttp::verb;
 const std::vector<Api::Route>& Api::routes() {
     // clang-format off
     static const std::vector<Route> table = {
+        // The rows marked Argon2id have handlers of type Route::Argon2Handler: dispatch holds an
+        // Argon2id slot for their work (NE-5).
         // Before login (IA-1): identity, login message, setup, login.
         {verb::get,    "/api/v1/identity",               Auth::Public,  Area::Overview, false, Reauth::No,       &Api::identity},
         {verb::get,    "/api/v1/login-message",          Auth::Public,  Area::Overview, false, Reauth::No,       &Api::login_message},
-        {verb::post,   "/api/v1/setup",                  Auth::Public,  Area::Overview, false, Reauth::No,       &Api::setup},
-        {verb::post,   "/api/v1/login",                  Auth::Public,  Area::Overview, false, Reauth::No,       &Api::login},
+        {verb::post,   "/api/v1/setup",                  Auth::Public,  Area::Overview, false, Reauth::No,       &Api::setup},  // Argon2id
+        {verb::post,   "/api/v1/login",                  Auth::Public,  Area::Overview, false, Reauth::No,       &Api::login},  // Argon2id
         // The caller's own session and password: allowed during a forced password change.
         {verb::post,   "/api/v1/logout",                 Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::logout},
         {verb::get,    "/api/v1/session",                Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::session_info},
-        {verb::put,    "/api/v1/session/password",       Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::change_own_password},
-        {verb::post,   "/api/v1/session/reauth",         Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::reauthenticate},
+        {verb::put,    "/api/v1/session/password",       Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::change_own_password},  // Argon2id
+        {verb::post,   "/api/v1/session/reauth",         Auth::SessionDuringForcedChange, Area::Overview, false, Reauth::No,       &Api::reauthenticate},  // Argon2id
         // Account Management (guide §3.4).
         {verb::get,    "/api/v1/accounts",               Auth::Session, Area::Accounts, false, Reauth::No,       &Api::list_accounts},
-        {verb::post,   "/api/v1/accounts",               Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::create_account},
+        {verb::post,   "/api/v1/accounts",               Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::create_account},  // Argon2id
         {verb::get,    "/api/v1/accounts/{}",            Auth::Session, Area::Accounts, false, Reauth::No,       &Api::get_account},
         {verb::patch,  "/api/v1/accounts/{}",            Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::update_account},
         {verb::delete_,"/api/v1/accounts/{}",            Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::delete_account},
-        {verb::put,    "/api/v1/accounts/{}/password",   Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::reset_password},
+        {verb::put,    "/api/v1/accounts/{}/password",   Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::reset_password},  // Argon2id
         {verb::post,   "/api/v1/accounts/{}/unlock",     Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::unlock_account},
         {verb::get,    "/api/v1/groups",                 Auth::Session, Area::Accounts, false, Reauth::No,       &Api::list_groups},
         {verb::put,    "/api/v1/groups/{}",              Auth::Session, Area::Accounts, true,  Reauth::Required, &Api::put_group},
@@ -273,7 +276,7 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
     const bool writes = req.method() != verb::get && req.method() != verb::head;
     if (route->auth == Auth::Public) {
         if (writes && !same_origin(req)) return error(call, bhttp::status::forbidden, "csrf");
-        return (this->*route->handler)(call);
+        return run_handler(*route, call);
     }
 
     const auto cfg = device_.config();
@@ -310,7 +313,23 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
         return error(call, bhttp::status::unauthorized, "reauth_required",
                      "confirm your password with POST /api/v1/session/reauth");
     }
-    return (this->*route->handler)(call);
+    return run_handler(*route, call);
+}
+
+http::Response Api::run_handler(const Route& route, Call& call) {
+    if (const auto* plain = std::get_if<Route::Handler>(&route.handler)) {
+        return (this->*(*plain))(call);
+    }
+    // NE-5: the handler checks the request first, so what needs no Argon2id (a malformed body,
+    // setup done, ...) is answered as before, without waiting for a slot. Then its work runs in
+    // one slot, every Argon2id run of it included (hash_password and verify_password use this
+    // thread's slot); no slot within kArgon2MaxWait: 503 and no Argon2id, nothing counted
+    // against the account.
+    auto step = (this->*std::get<Route::Argon2Handler>(route.handler))(call);
+    if (auto* answer = std::get_if<http::Response>(&step)) return std::move(*answer);
+    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    if (!slot.acquired()) return argon2_busy(call);
+    return std::get<InArgon2Slot>(step)();
 }
 
 std::optional<http::Response> Api::session_rate_limited(const Call& call, const SessionView& s) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "events/log.h"
@@ -48,6 +49,16 @@ public:
     void purge_sessions();
 
     Sessions& sessions() { return sessions_; }
+    /// The accounts behind the API (tests read their Argon2id work counters).
+    security::accounts::Accounts& accounts() { return accounts_; }
+
+    /// NE-5: the part of a handler that runs Argon2id. dispatch calls it holding an Argon2id slot,
+    /// on the request's thread, before it returns (so it may refer to the Call).
+    using InArgon2Slot = std::function<http::Response()>;
+    /// What the handler of an Argon2id route returns: the answer itself when the request is
+    /// settled before any Argon2id run (400 invalid_field, 409 setup_done, ...: as fast as any
+    /// other request, and never waiting for a slot), or the rest of its work.
+    using Argon2Step = std::variant<http::Response, InArgon2Slot>;
 
     /// One row of the route table (public for the OpenAPI coverage test).
     struct Route {
@@ -59,29 +70,45 @@ public:
         /// AZ-3: Required answers 401 reauth_required unless the session proved its password
         /// within kReauthWindowUs (login, POST /api/v1/session/reauth, own password change).
         enum class Reauth { No, Required } reauth;
-        http::Response (Api::*handler)(Call&);
+        /// Runs the whole request.
+        using Handler = http::Response (Api::*)(Call&);
+        /// NE-5: a route whose handler hashes or verifies a password has one of these. dispatch
+        /// runs what it returns holding an Argon2id slot, for that part's whole run; no slot within
+        /// kArgon2MaxWait answers 503 overloaded (argon2_busy). The property is the handler's
+        /// type, not a column: a route cannot have it without a handler split at the slot (nor
+        /// the reverse), and the table keeps the row shape that tests/check_openapi.py reads.
+        using Argon2Handler = Argon2Step (Api::*)(Call&);
+        std::variant<Handler, Argon2Handler> handler;
+
+        bool needs_argon2_slot() const { return std::holds_alternative<Argon2Handler>(handler); }
     };
     static const std::vector<Route>& routes();
 
 private:
     friend struct Call;
     http::Response dispatch(http::Request& req, const http::Peer& peer);
+    /// The route's handler; for an Argon2id route with the Argon2id slot taken between its check
+    /// and its work (NE-5).
+    http::Response run_handler(const Route& route, Call& call);
     // auth_handlers.cpp
     http::Response identity(Call&);
     http::Response login_message(Call&);
-    http::Response setup(Call&);
-    http::Response login(Call&);
+    Argon2Step setup(Call&);
+    Argon2Step login(Call&);
+    /// login's work in its Argon2id slot; `cfg` as the request found it.
+    http::Response login_in_slot(Call& call, const config::Config& cfg, const std::string& name,
+                                 const security::Secret& secret);
     http::Response logout(Call&);
     http::Response session_info(Call&);
-    http::Response change_own_password(Call&);
-    http::Response reauthenticate(Call&);
+    Argon2Step change_own_password(Call&);
+    Argon2Step reauthenticate(Call&);
     // account_handlers.cpp
     http::Response list_accounts(Call&);
-    http::Response create_account(Call&);
+    Argon2Step create_account(Call&);
     http::Response get_account(Call&);
     http::Response update_account(Call&);
     http::Response delete_account(Call&);
-    http::Response reset_password(Call&);
+    Argon2Step reset_password(Call&);
     http::Response unlock_account(Call&);
     http::Response list_groups(Call&);
     http::Response put_group(Call&);
@@ -112,14 +139,14 @@ private:
     http::Response regenerate_certificate(Call&);
 
     /// AZ-3, IA-6, IA-7: the session's owner proves its password again. Runs the login path of
-    /// Accounts, so a wrong password counts towards the account's lockout and the source's
-    /// throttle exactly as a failed login does. nullopt when the password is right; otherwise the
-    /// answer: 429 throttled, 423 locked, or `wrong_status` `wrong_code`. The session whose
-    /// failure locks the account ends (a stolen session stops guessing there).
-    std::optional<http::Response> prove_password(Call& call, const security::Secret& password,
-                                                 std::string_view what,
-                                                 boost::beast::http::status wrong_status,
-                                                 std::string_view wrong_code);
+    /// Accounts (one Argon2id verification), so a wrong password counts towards the account's
+    /// lockout and the source's throttle exactly as a failed login does. When the password is
+    /// right, the account as that login read it (what Accounts::change_own_password_verified
+    /// takes); otherwise the answer: 429 throttled, 423 locked, or `wrong_status` `wrong_code`.
+    /// The session whose failure locks the account ends (a stolen session stops guessing there).
+    std::variant<security::accounts::Account, http::Response> prove_password(
+        Call& call, const security::Secret& password, std::string_view what,
+        boost::beast::http::status wrong_status, std::string_view wrong_code);
     /// IA-7: 429 throttled + Retry-After for a source over its failed-login rate (login and
     /// prove_password alike); the audit event at most once per source and period.
     http::Response login_throttled(const Call& call, const std::string& source,

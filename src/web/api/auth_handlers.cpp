@@ -80,55 +80,63 @@ http::Response Api::login_message(Call& call) {
     return text_response(call, bhttp::status::ok, device_.config()->login.login_message);
 }
 
-http::Response Api::setup(Call& call) {
+Api::Argon2Step Api::setup(Call& call) {
     http::Response err;
     auto cred = credentials(call, err);
     if (!cred) return err;
-    const std::optional<std::string> name = std::move(cred->account);
-    const Secret& secret = cred->password;
     if (auto n = accounts_.count(); n && *n > 0) {
         log_.emit(events::types::kSetupRefused, call.who(), "an account exists already");
         return error(call, bhttp::status::conflict, "setup_done");
     }
-    const auto cfg = device_.config();
-    if (auto st = security::accounts::check_account_name(*name); !st) {
+    auto cfg = device_.config();
+    if (auto st = security::accounts::check_account_name(cred->account); !st) {
         return error(call, bhttp::status::bad_request, "invalid_name", st.error().message);
     }
-    if (auto st = security::accounts::check_password(secret, *name, cfg->password_policy); !st) {
+    if (auto st =
+            security::accounts::check_password(cred->password, cred->account, cfg->password_policy);
+        !st) {
         return error(call, bhttp::status::bad_request, "weak_password", st.error().message);
     }
-    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
-    if (!slot.acquired()) return argon2_busy(call);
-    if (auto st = accounts_.create_first_admin(*name, secret, cfg->password_policy); !st) {
-        if (st.error().code == core::make_error_code(core::Errc::refused)) {
-            // Lost a race with another setup (API or CLI): the account exists now.
-            log_.emit(events::types::kSetupRefused, call.who(), "an account exists already");
-            return error(call, bhttp::status::conflict, "setup_done");
+    // In an Argon2id slot (NE-5): the hash of the first password.
+    return [this, &call, cfg = std::move(cfg),
+            cred = std::make_shared<const Credentials>(std::move(*cred))] {
+        const std::string& name = cred->account;
+        if (auto st = accounts_.create_first_admin(name, cred->password, cfg->password_policy);
+            !st) {
+            if (st.error().code == core::make_error_code(core::Errc::refused)) {
+                // Lost a race with another setup (API or CLI): the account exists now.
+                log_.emit(events::types::kSetupRefused, call.who(), "an account exists already");
+                return error(call, bhttp::status::conflict, "setup_done");
+            }
+            return error(call, bhttp::status::internal_server_error, "internal_error");
         }
-        return error(call, bhttp::status::internal_server_error, "internal_error");
-    }
-    log_.emit(events::types::kAccountCreated, {.account = *name, .source = call.peer.to_string()},
-              "first administrator (setup)");
-    device_.accounts_changed();
-    return json_response(call, bhttp::status::created,
-                         {{"account", *name}, {"group", "Administrator"}});
+        log_.emit(events::types::kAccountCreated,
+                  {.account = name, .source = call.peer.to_string()},
+                  "first administrator (setup)");
+        device_.accounts_changed();
+        return json_response(call, bhttp::status::created,
+                             {{"account", name}, {"group", "Administrator"}});
+    };
 }
 
-http::Response Api::login(Call& call) {
+Api::Argon2Step Api::login(Call& call) {
     http::Response err;
     auto cred = credentials(call, err);
     if (!cred) return err;
-    const std::optional<std::string> name = std::move(cred->account);
-    const Secret& secret = cred->password;
-    const auto cfg = device_.config();
+    // In an Argon2id slot (NE-5), taken before Accounts::login checks the source's throttle:
+    // the verification (of the dummy hash for an unknown name, IA-5) and maybe a rehash (ST-1).
+    return [this, &call, cfg = device_.config(),
+            cred = std::make_shared<const Credentials>(std::move(*cred))] {
+        return login_in_slot(call, *cfg, cred->account, cred->password);
+    };
+}
+
+http::Response Api::login_in_slot(Call& call, const config::Config& cfg, const std::string& name,
+                                  const Secret& secret) {
     const std::string source = call.peer.address.to_string();
-    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
-    if (!slot.acquired()) return argon2_busy(call);
-    auto r = accounts_.login(*name, secret, source, cfg->login, cfg->password_policy);
+    auto r = accounts_.login(name, secret, source, cfg.login, cfg.password_policy);
     using Outcome = Accounts::LoginResult::Outcome;
-    const std::string shown_name = name->substr(0, 64);
+    const std::string shown_name = name.substr(0, 64);
     switch (r.outcome) {
         case Outcome::Throttled: return login_throttled(call, source, r.retry_after_s);
         case Outcome::Locked: {
@@ -143,12 +151,12 @@ http::Response Api::login(Call& call) {
                 log_.emit(events::types::kAccountLocked,
                           {.account = shown_name, .source = call.peer.to_string()},
                           fmt::format("{} failures; locked for {} min",
-                                      int{cfg->login.retry_failure_threshold},
-                                      int{cfg->login.lockout_duration_min}));
+                                      int{cfg.login.retry_failure_threshold},
+                                      int{cfg.login.lockout_duration_min}));
             }
             // IA-5: the same status and body whether the account exists, is disabled or the
             // password is wrong.
-            const std::string& custom = cfg->login.login_failure_message;
+            const std::string& custom = cfg.login.login_failure_message;
             return error(call, bhttp::status::unauthorized, "invalid_credentials",
                          custom.empty() ? kGenericFailure : std::string_view(custom));
         }
@@ -161,13 +169,13 @@ http::Response Api::login(Call& call) {
     }
     purge_sessions();  // sessions that expired are logged before they free a place (AU-2)
     auto created = sessions_.create(r.account->name, r.account->group, call.peer.to_string(),
-                                    r.account->must_change_password, cfg->login);
+                                    r.account->must_change_password, cfg.login);
     if (auto* refused = std::get_if<std::string>(&created)) {
         log_.emit(
             events::types::kSessionRefused,
             {.account = r.account->name, .source = call.peer.to_string()},
-            fmt::format("{} web sessions at most, {} per account", int{cfg->login.max_web_sessions},
-                        int{cfg->login.max_sessions_per_account}));
+            fmt::format("{} web sessions at most, {} per account", int{cfg.login.max_web_sessions},
+                        int{cfg.login.max_sessions_per_account}));
         return error(call, bhttp::status::too_many_requests, *refused);
     }
     auto& c = std::get<Sessions::Created>(created);
@@ -209,7 +217,7 @@ http::Response Api::session_info(Call& call) {
          {"privileges", group ? privileges_json(*group) : nlohmann::json::object()}});
 }
 
-http::Response Api::change_own_password(Call& call) {
+Api::Argon2Step Api::change_own_password(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
@@ -219,39 +227,39 @@ http::Response Api::change_own_password(Call& call) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "current_password and new_password are required strings");
     }
-    const Secret& cur = *current;
-    const Secret& nxt = *next;
-    // One slot for the three runs below (verify in prove_password, verify and hash in
-    // change_own_password).
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
-    if (!slot.acquired()) return argon2_busy(call);
-    // IA-6, IA-7: a wrong current password counts towards the lockout and the source's throttle
-    // like a failed login, so a stolen session cannot guess the password here without limit.
-    // (change_own_password verifies `cur` once more; a second Argon2id run on a rare action.)
-    if (auto refused = prove_password(call, cur, "a password change", bhttp::status::forbidden,
-                                      "wrong_password")) {
-        return std::move(*refused);
-    }
-    const auto cfg = device_.config();
-    if (auto refused =
-            accounts_.change_own_password(call.account(), cur, nxt, cfg->password_policy)) {
-        if (refused->code == "wrong_password") {  // changed by someone else meanwhile
-            log_.emit(events::types::kLoginFailed, call.who(),
-                      "wrong current password on a password change");
+    // In an Argon2id slot (NE-5): two runs, the verification in prove_password and the hash of
+    // the new password.
+    return [this, &call, cur = std::make_shared<const Secret>(std::move(*current)),
+            nxt = std::make_shared<const Secret>(std::move(*next))] {
+        // IA-6, IA-7: a wrong current password counts towards the lockout and the source's
+        // throttle like a failed login, so a stolen session cannot guess the password here
+        // without limit.
+        auto proved = prove_password(call, *cur, "a password change", bhttp::status::forbidden,
+                                     "wrong_password");
+        if (auto* refused = std::get_if<http::Response>(&proved)) return std::move(*refused);
+        const auto& account = std::get<security::accounts::Account>(proved);
+        const auto cfg = device_.config();
+        // `cur` was verified just now: not a second time.
+        if (auto refused =
+                accounts_.change_own_password_verified(account, *cur, *nxt, cfg->password_policy)) {
+            if (refused->code == "wrong_password") {  // changed by someone else meanwhile
+                log_.emit(events::types::kLoginFailed, call.who(),
+                          "wrong current password on a password change");
+            }
+            return refusal(call, *refused);
         }
-        return refusal(call, *refused);
-    }
-    // PW-6: every other session of this account ends; this one goes on, freshly authenticated
-    // (AZ-3: the current password was just proved).
-    const auto ended = sessions_.end_account(call.account(), call.session->public_id);
-    sessions_.set_must_change(call.session->public_id, false);
-    sessions_.set_reauthenticated(call.session->public_id);
-    log_.emit(events::types::kPasswordChanged, call.who(),
-              fmt::format("own password; {} other session(s) ended", ended));
-    return no_content(call);
+        // PW-6: every other session of this account ends; this one goes on, freshly
+        // authenticated (AZ-3: the current password was just proved).
+        const auto ended = sessions_.end_account(call.account(), call.session->public_id);
+        sessions_.set_must_change(call.session->public_id, false);
+        sessions_.set_reauthenticated(call.session->public_id);
+        log_.emit(events::types::kPasswordChanged, call.who(),
+                  fmt::format("own password; {} other session(s) ended", ended));
+        return no_content(call);
+    };
 }
 
-http::Response Api::reauthenticate(Call& call) {
+Api::Argon2Step Api::reauthenticate(Call& call) {
     http::Response err;
     auto body = call.body(err);
     if (!body) return err;
@@ -260,17 +268,16 @@ http::Response Api::reauthenticate(Call& call) {
         return error(call, bhttp::status::bad_request, "invalid_field",
                      "password is a required string");
     }
-    // NE-5: Argon2id below; no slot within kArgon2MaxWait → 503 overloaded.
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
-    if (!slot.acquired()) return argon2_busy(call);
-    if (auto refused = prove_password(call, *password, "re-authentication",
-                                      bhttp::status::unauthorized, "invalid_credentials")) {
-        return std::move(*refused);
-    }
-    sessions_.set_reauthenticated(call.session->public_id);
-    log_.emit(events::types::kLoginSucceeded, call.who(),
-              fmt::format("re-authentication; session {}", call.session->public_id));
-    return no_content(call);
+    // In an Argon2id slot (NE-5): the verification in prove_password.
+    return [this, &call, password = std::make_shared<const Secret>(std::move(*password))] {
+        auto proved = prove_password(call, *password, "re-authentication",
+                                     bhttp::status::unauthorized, "invalid_credentials");
+        if (auto* refused = std::get_if<http::Response>(&proved)) return std::move(*refused);
+        sessions_.set_reauthenticated(call.session->public_id);
+        log_.emit(events::types::kLoginSucceeded, call.who(),
+                  fmt::format("re-authentication; session {}", call.session->public_id));
+        return no_content(call);
+    };
 }
 
 http::Response Api::login_throttled(const Call& call, const std::string& source,
@@ -283,9 +290,9 @@ http::Response Api::login_throttled(const Call& call, const std::string& source,
                             retry_after_s);
 }
 
-std::optional<http::Response> Api::prove_password(Call& call, const Secret& password,
-                                                  std::string_view what, bhttp::status wrong_status,
-                                                  std::string_view wrong_code) {
+std::variant<security::accounts::Account, http::Response> Api::prove_password(
+    Call& call, const Secret& password, std::string_view what, bhttp::status wrong_status,
+    std::string_view wrong_code) {
     const auto cfg = device_.config();
     const std::string source = call.peer.address.to_string();
     // The login path itself (IA-5..IA-7): throttle before Argon2id, lock checked, failure counted
@@ -293,7 +300,10 @@ std::optional<http::Response> Api::prove_password(Call& call, const Secret& pass
     auto r = accounts_.login(call.account(), password, source, cfg->login, cfg->password_policy);
     using Outcome = Accounts::LoginResult::Outcome;
     switch (r.outcome) {
-        case Outcome::Ok: return std::nullopt;
+        case Outcome::Ok: {
+            SG_ASSERT(r.account);  // login sets it on Ok
+            return std::move(*r.account);
+        }
         case Outcome::Throttled: return login_throttled(call, source, r.retry_after_s);
         case Outcome::Locked:
             log_.emit(events::types::kLoginFailed, call.who(),
