@@ -155,29 +155,13 @@ std::size_t TermiosDevice::read_available(std::span<std::byte> buf) {
 }
 
 core::Task<std::error_code> TermiosDevice::write(std::span<const std::byte> bytes) {
-    // A tty-sized piece per write(2) (tty_write.h), written back to back while the tty takes them:
-    // the fd is O_NONBLOCK (open()), so a full tty answers EAGAIN and only then do we wait, in
-    // the event loop, until it is writable. (asio::async_write would also go through the event
-    // loop's queue once per piece.) Like async_write, this touches the device again after the
-    // wait: the owner does not destroy a device with a write in flight (it closes it first, which
-    // ends the wait with operation_aborted).
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        if (fd_ < 0) co_return aborted_code();
-        const std::size_t piece = std::min(kTtyWriteChunk, bytes.size() - done);
-        const ssize_t w = ::write(fd_, bytes.data() + done, piece);
-        if (w > 0) {
-            done += static_cast<std::size_t>(w);
-            continue;
-        }
-        const int err = w < 0 ? errno : EIO;  // write(2) on a tty never returns 0 for a piece > 0
-        if (err == EINTR) continue;
-        if (err != EAGAIN && err != EWOULDBLOCK) co_return errno_code(err);
-        auto [ec] = co_await descriptor_.async_wait(asio::posix::stream_descriptor::wait_write,
-                                                    core::use_nothrow);
-        if (ec) co_return std::error_code(ec);
-    }
-    co_return std::error_code{};
+    if (fd_ < 0) co_return aborted_code();
+    // A tty-sized piece per write(2), waiting only on EAGAIN (tty_write.h). Like async_write, this
+    // touches the descriptor again after a wait: the owner does not destroy a device with a write
+    // in flight (it closes it first, which ends the wait with operation_aborted).
+    auto [ec, n] = co_await write_tty(descriptor_, bytes);
+    (void)n;
+    co_return ec;
 }
 
 // ---------------------------------------------------------------- line settings

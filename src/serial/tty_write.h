@@ -1,19 +1,33 @@
-// tty_write.h: how much one write(2) hands a tty (TermiosDevice::write).
+// tty_write.h: writing to a tty — the serial port (TermiosDevice::write) and the Real COM client's
+// pty master — a tty-sized piece per write(2).
 //
 // Measured on Linux 6.x ptys (bench/run, and a writer -> pty -> reader loop without SerialGate):
 // one 64 KiB write(2) fills the peer's flip buffer at once, and the reader then gets its data in
 // lockstep with the kernel's flush work, about 4 KiB per wake-up (~95 MiB/s); handing the tty
 // 2 KiB per call — the size the kernel splits every tty write into anyway — keeps the pty shallow,
-// and reads come larger and overlap the writes (~115-135 MiB/s through the TCP Server and RFC 2217
-// modes). The price is more syscalls: ~+0.5 ms of CPU per MiB at full speed. Smaller chunks cost
-// more than they gain (1 KiB: no faster, 512 B: slower); a real UART takes at most its transmit
-// buffer per call whatever it is offered, so this costs it nothing.
+// and reads come larger and overlap the writes (~105-130 MiB/s through the TCP Server mode).
+// Smaller pieces cost more than they gain (1 KiB: no faster, 512 B: slower). The pieces go back
+// to back while the tty takes them, and only EAGAIN waits in the event loop (asio::async_write
+// would queue a completion per piece, which cost ~0.5 ms of CPU per MiB). A real UART takes at
+// most its transmit buffer per call whatever it is offered, so this costs it nothing.
 #pragma once
 
 #include <cstddef>
+#include <span>
+#include <system_error>
+#include <tuple>
+
+#include "core/asio.h"
 
 namespace sg::serial {
 
 inline constexpr std::size_t kTtyWriteChunk = 2048;
+
+/// Writes all of `bytes` to the tty behind `descriptor`, whose fd must be O_NONBLOCK: pieces of
+/// kTtyWriteChunk, waiting for room only on EAGAIN. Returns the first error (closing the
+/// descriptor ends a wait with operation_aborted) and how many bytes the tty took. The caller
+/// keeps `descriptor` alive until it returns, as with asio::async_write.
+core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
+    asio::posix::stream_descriptor& descriptor, std::span<const std::byte> bytes);
 
 }  // namespace sg::serial

@@ -24,6 +24,7 @@
 #include "core/limits.h"
 #include "modes/common/connect.h"
 #include "modes/common/tcp_options.h"
+#include "serial/tty_write.h"
 
 namespace sg::client::real_com {
 
@@ -232,8 +233,7 @@ core::Task<void> Client::Impl::data_reader() {
         rx_ += n;
         // Blocks while the application does not read (a full slave input queue): we read no
         // more, and TCP flow control reaches the device.
-        auto [wec, written] =
-            co_await asio::async_write(master_, asio::buffer(buf.data(), n), core::use_nothrow);
+        auto [wec, written] = co_await serial::write_tty(master_, std::span(buf).first(n));
         if (closing_) co_return;
         if (wec) undelivered_ += n - written;  // EIO: the application closed the link
     }

@@ -1,0 +1,38 @@
+// tty_write.cpp: write_tty() (tty_write.h).
+#include "serial/tty_write.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace sg::serial {
+
+core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
+    asio::posix::stream_descriptor& descriptor, std::span<const std::byte> bytes) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        if (!descriptor.is_open()) {
+            co_return std::tuple<std::error_code, std::size_t>{
+                boost::system::error_code(asio::error::operation_aborted), done};
+        }
+        const std::size_t piece = std::min(kTtyWriteChunk, bytes.size() - done);
+        const ssize_t w = ::write(descriptor.native_handle(), bytes.data() + done, piece);
+        if (w > 0) {
+            done += static_cast<std::size_t>(w);
+            continue;
+        }
+        const int err = w < 0 ? errno : EIO;  // write(2) on a tty never returns 0 for a piece > 0
+        if (err == EINTR) continue;
+        if (err != EAGAIN && err != EWOULDBLOCK) {
+            co_return std::tuple<std::error_code, std::size_t>{
+                std::error_code(err, std::generic_category()), done};
+        }
+        auto [ec] = co_await descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
+                                                   core::use_nothrow);
+        if (ec) co_return std::tuple<std::error_code, std::size_t>{std::error_code(ec), done};
+    }
+    co_return std::tuple<std::error_code, std::size_t>{std::error_code{}, done};
+}
+
+}  // namespace sg::serial
