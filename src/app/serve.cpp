@@ -65,11 +65,17 @@ public:
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
           api_(*this, store, log),
-          http_(web_io_,
-                [this](web::http::Request&& req, const web::http::Peer& peer) {
-                    return api_.handle(std::move(req), peer);
-                }),
-          housekeeping_(io_) {}
+          // NE-5/NE-6 bounds from https.dos, taken once: like the rest of https, a change applies
+          // at the next start (the API says restart_required).
+          http_(
+              web_io_,
+              [this](web::http::Request&& req, const web::http::Peer& peer) {
+                  return api_.handle(std::move(req), peer);
+              },
+              web::http::limits_from(config_.https.dos)),
+          housekeeping_(io_) {
+        security::accounts::set_argon2_parallelism(config_.https.dos.argon2_parallel);
+    }
 
     // ---- web::api::Device (called on the HTTP handler pool)
     std::shared_ptr<const config::Config> config() override {
@@ -162,6 +168,8 @@ private:
     void set_config(config::Config cfg) {
         config_ = std::move(cfg);
         log_.set_settings(config_.event_log);
+        // Live, like the per-session bucket and the Argon2id wait, which the API reads per request.
+        security::accounts::set_argon2_parallelism(config_.https.dos.argon2_parallel);
         std::lock_guard lock(snapshot_mu_);
         snapshot_ = std::make_shared<const config::Config>(config_);
     }

@@ -202,6 +202,43 @@ struct LoginSettings {
     bool operator==(const LoginSettings&) const = default;
 };
 
+/// NE-5 / NE-6: the management plane's DoS bounds (`https.dos`, docs/configuration.md). The
+/// defaults are the requirements' values, so an absent section changes nothing. Integers only
+/// (rates are per second, sizes bytes, times whole seconds or milliseconds): export → import is
+/// exact. web::http::limits_from() maps them onto web::http::Limits (checked there against its
+/// defaults at compile time); the per-session bucket and the Argon2id values are read by the API.
+/// Upper bound of https.dos.argon2_parallel (each run holds 64 MiB: 16 runs are 1 GiB).
+inline constexpr std::uint32_t kMaxArgon2Parallel = 16;
+
+struct DosSettings {
+    // Connections (HTTPS and redirect ports together); beyond a cap: accepted and closed at once.
+    std::uint32_t max_connections = 128;                   // 1..1024, all sources
+    std::uint32_t max_connections_per_source = 16;         // 1..1024, ≤ max_connections
+    std::uint32_t connections_per_second_per_source = 20;  // 1..1000 new TCP connections/s
+    std::uint32_t connection_burst_per_source = 40;        // 1..10000, ≥ the rate
+    std::uint32_t handshakes_per_second_per_source = 10;   // 1..1000 TLS handshakes/s
+    std::uint32_t handshake_burst_per_source = 10;         // 1..10000, ≥ the rate
+    // Requests: token buckets per source address (HTTP server) and per web session (API).
+    std::uint32_t requests_per_second_per_source = 50;   // 1..10000
+    std::uint32_t request_burst_per_source = 100;        // 1..100000, ≥ the rate
+    std::uint32_t requests_per_second_per_session = 50;  // 1..10000
+    std::uint32_t request_burst_per_session = 100;       // 1..100000, ≥ the rate
+    // Argon2id (password hashing): runs at once, and how long a request waits for one (then 503).
+    // 0 = "auto": min(2, cores − 1), at least 1; else 1..kMaxArgon2Parallel, applied as
+    // min(value, cores) so that a stored configuration loads on any host.
+    std::uint32_t argon2_parallel = 0;
+    std::uint32_t argon2_max_wait_ms = 2000;  // 100..10000
+    // Slow and large requests (NE-6).
+    std::uint32_t header_bytes = 16 * 1024;          // 1 KiB..64 KiB, request line + headers
+    std::uint32_t body_bytes = 1024 * 1024;          // 1 KiB..16 MiB
+    std::uint16_t handshake_timeout_s = 10;          // 1..600, accept → TLS handshake done
+    std::uint16_t header_timeout_s = 10;             // 1..600, full request headers
+    std::uint16_t body_timeout_s = 60;               // 1..600, whole body after the headers
+    std::uint32_t body_min_bytes_per_second = 1024;  // 1..1 MiB, after a 5 s grace
+    std::uint16_t idle_timeout_s = 15;               // 1..600, keep-alive idle
+    bool operator==(const DosSettings&) const = default;
+};
+
 /// The HTTPS server of the management plane (guide §3.1, §3.3).
 struct HttpsSettings {
     bool enabled = true;
@@ -210,6 +247,7 @@ struct HttpsSettings {
     bool http_redirect = false;  // plain HTTP on http_port answers only 301 to HTTPS (WS-9)
     std::uint16_t http_port = 80;
     bool allow_rsa_1024 = false;  // CE-2: weak-key override for imported certificates (logged)
+    DosSettings dos;
     bool operator==(const HttpsSettings&) const = default;
 };
 
@@ -230,6 +268,11 @@ struct Config {
 
     const PortConfig* port(std::uint32_t number) const;
 };
+
+/// Whether going from `a` to `b` changes something the running serve takes only at its next start:
+/// every https setting except dos.requests_per_second_per_session, dos.request_burst_per_session,
+/// dos.argon2_parallel and dos.argon2_max_wait_ms, which the API reads at each request.
+bool https_restart_required(const HttpsSettings& a, const HttpsSettings& b);
 
 // Names used in YAML and JSON (device ref. snake_case).
 const char* to_string(Parity);

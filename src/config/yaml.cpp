@@ -11,6 +11,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "config/mode_yaml.h"
 #include "config/reader.h"
@@ -76,6 +77,19 @@ const char* to_string(StopBits v) {
     return "?";
 }
 
+bool https_restart_required(const HttpsSettings& a, const HttpsSettings& b) {
+    // What the API reads at each request is masked out; everything else is taken at start.
+    auto taken_at_start = [](HttpsSettings h) {
+        const DosSettings defaults;
+        h.dos.requests_per_second_per_session = defaults.requests_per_second_per_session;
+        h.dos.request_burst_per_session = defaults.request_burst_per_session;
+        h.dos.argon2_parallel = defaults.argon2_parallel;
+        h.dos.argon2_max_wait_ms = defaults.argon2_max_wait_ms;
+        return h;
+    };
+    return !(taken_at_start(a) == taken_at_start(b));
+}
+
 const PortConfig* Config::port(std::uint32_t number) const {
     for (const auto& p : ports) {
         if (p.number == number) return &p;
@@ -125,6 +139,107 @@ SerialSettings read_serial(Reader r) {
     }
     r.finish();
     return s;
+}
+
+// https.dos (NE-5, NE-6): each bound's range. No zero caps; timeouts 1..600 s; sizes from 1 KiB.
+// max_connections stays well under web::http::Limits::max_sources (4096), which must exceed it.
+constexpr std::int64_t kMaxConnections = 1024;
+constexpr std::int64_t kMaxRatePerSecond = 1000;  // connections and handshakes
+constexpr std::int64_t kMaxConnectionBurst = 10000;
+constexpr std::int64_t kMaxRequestsPerSecond = 10000;
+constexpr std::int64_t kMaxRequestBurst = 100000;
+constexpr std::int64_t kMinArgon2WaitMs =
+    100;  // below one Argon2id run: a second login never waits
+constexpr std::int64_t kMaxArgon2WaitMs = 10000;  // a waiting request holds a handler thread
+constexpr std::int64_t kMinBytes = 1024;
+constexpr std::int64_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::int64_t kMaxBodyBytes = 16 * 1024 * 1024;
+constexpr std::int64_t kMaxTimeoutS = 600;
+constexpr std::int64_t kMaxBodyMinRate = 1024 * 1024;
+
+DosSettings read_dos(Reader r) {
+    DosSettings d;
+    const std::size_t problems_before = r.problems().size();
+    auto u32 = [&r](std::string_view key, std::uint32_t def, std::int64_t min, std::int64_t max) {
+        return static_cast<std::uint32_t>(r.integer(key, def, min, max));
+    };
+    auto seconds = [&r](std::string_view key, std::uint16_t def) {
+        return static_cast<std::uint16_t>(r.integer(key, def, 1, kMaxTimeoutS));
+    };
+    d.max_connections = u32("max_connections", d.max_connections, 1, kMaxConnections);
+    d.max_connections_per_source =
+        u32("max_connections_per_source", d.max_connections_per_source, 1, kMaxConnections);
+    d.connections_per_second_per_source =
+        u32("connections_per_second_per_source", d.connections_per_second_per_source, 1,
+            kMaxRatePerSecond);
+    d.connection_burst_per_source =
+        u32("connection_burst_per_source", d.connection_burst_per_source, 1, kMaxConnectionBurst);
+    d.handshakes_per_second_per_source =
+        u32("handshakes_per_second_per_source", d.handshakes_per_second_per_source, 1,
+            kMaxRatePerSecond);
+    d.handshake_burst_per_source =
+        u32("handshake_burst_per_source", d.handshake_burst_per_source, 1, kMaxConnectionBurst);
+    d.requests_per_second_per_source =
+        u32("requests_per_second_per_source", d.requests_per_second_per_source, 1,
+            kMaxRequestsPerSecond);
+    d.request_burst_per_source =
+        u32("request_burst_per_source", d.request_burst_per_source, 1, kMaxRequestBurst);
+    d.requests_per_second_per_session =
+        u32("requests_per_second_per_session", d.requests_per_second_per_session, 1,
+            kMaxRequestsPerSecond);
+    d.request_burst_per_session =
+        u32("request_burst_per_session", d.request_burst_per_session, 1, kMaxRequestBurst);
+    if (r.has("argon2_parallel")) {
+        // "auto" (the default) follows the host: min(2, cores − 1), at least 1 (NE-5).
+        const YAML::Node n = r.raw("argon2_parallel");
+        const std::string v = n.IsScalar() ? n.Scalar() : "";
+        const bool digits = !v.empty() && std::all_of(v.begin(), v.end(),
+                                                      [](char c) { return c >= '0' && c <= '9'; });
+        if (v == "auto") {
+            d.argon2_parallel = 0;
+        } else if (!digits) {
+            r.problem("argon2_parallel", fmt::format("'{}' is not auto or an integer in 1..{}", v,
+                                                     kMaxArgon2Parallel));
+        } else {
+            // Not checked against this host's cores: a stored configuration must still load on a
+            // smaller machine. Applied as min(value, cores) (set_argon2_parallelism).
+            d.argon2_parallel = u32("argon2_parallel", 0, 1, kMaxArgon2Parallel);
+        }
+    }
+    d.argon2_max_wait_ms =
+        u32("argon2_max_wait_ms", d.argon2_max_wait_ms, kMinArgon2WaitMs, kMaxArgon2WaitMs);
+    d.header_bytes = u32("header_bytes", d.header_bytes, kMinBytes, kMaxHeaderBytes);
+    d.body_bytes = u32("body_bytes", d.body_bytes, kMinBytes, kMaxBodyBytes);
+    d.handshake_timeout_s = seconds("handshake_timeout_s", d.handshake_timeout_s);
+    d.header_timeout_s = seconds("header_timeout_s", d.header_timeout_s);
+    d.body_timeout_s = seconds("body_timeout_s", d.body_timeout_s);
+    d.body_min_bytes_per_second =
+        u32("body_min_bytes_per_second", d.body_min_bytes_per_second, 1, kMaxBodyMinRate);
+    d.idle_timeout_s = seconds("idle_timeout_s", d.idle_timeout_s);
+    // Cross-field rules only over values that passed their own range (a refused one would be
+    // compared as its default, naming the wrong culprit).
+    if (r.problems().size() == problems_before) {
+        if (d.max_connections_per_source > d.max_connections) {
+            r.problem("max_connections_per_source",
+                      fmt::format("{} is above max_connections ({})", d.max_connections_per_source,
+                                  d.max_connections));
+        }
+        // A bucket must hold at least one second's worth of its rate.
+        auto burst = [&r](std::string_view key, std::uint32_t v, std::string_view rate_key,
+                          std::uint32_t rate) {
+            if (v < rate) r.problem(key, fmt::format("{} is below {} ({})", v, rate_key, rate));
+        };
+        burst("connection_burst_per_source", d.connection_burst_per_source,
+              "connections_per_second_per_source", d.connections_per_second_per_source);
+        burst("handshake_burst_per_source", d.handshake_burst_per_source,
+              "handshakes_per_second_per_source", d.handshakes_per_second_per_source);
+        burst("request_burst_per_source", d.request_burst_per_source,
+              "requests_per_second_per_source", d.requests_per_second_per_source);
+        burst("request_burst_per_session", d.request_burst_per_session,
+              "requests_per_second_per_session", d.requests_per_second_per_session);
+    }
+    r.finish();
+    return d;
 }
 
 PortConfig read_port(Reader r) {
@@ -203,6 +318,7 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     h.http_redirect = hs.boolean("http_redirect", h.http_redirect);
     h.http_port = static_cast<std::uint16_t>(hs.integer("http_port", h.http_port, 1, 65535));
     h.allow_rsa_1024 = hs.boolean("allow_rsa_1024", h.allow_rsa_1024);
+    h.dos = read_dos(hs.child("dos"));
     hs.finish();
 
     Reader ev = r.child("event_log");
@@ -330,7 +446,42 @@ bool valid_ipv4_or_6(const std::string& s) {
 
 // ---------------------------------------------------------------- writing
 
-namespace {}  // namespace
+namespace {
+
+void write_dos(YAML::Emitter& e, const DosSettings& d) {
+    e << YAML::Key << "dos" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "max_connections" << YAML::Value << d.max_connections;
+    e << YAML::Key << "max_connections_per_source" << YAML::Value << d.max_connections_per_source;
+    e << YAML::Key << "connections_per_second_per_source" << YAML::Value
+      << d.connections_per_second_per_source;
+    e << YAML::Key << "connection_burst_per_source" << YAML::Value << d.connection_burst_per_source;
+    e << YAML::Key << "handshakes_per_second_per_source" << YAML::Value
+      << d.handshakes_per_second_per_source;
+    e << YAML::Key << "handshake_burst_per_source" << YAML::Value << d.handshake_burst_per_source;
+    e << YAML::Key << "requests_per_second_per_source" << YAML::Value
+      << d.requests_per_second_per_source;
+    e << YAML::Key << "request_burst_per_source" << YAML::Value << d.request_burst_per_source;
+    e << YAML::Key << "requests_per_second_per_session" << YAML::Value
+      << d.requests_per_second_per_session;
+    e << YAML::Key << "request_burst_per_session" << YAML::Value << d.request_burst_per_session;
+    e << YAML::Key << "argon2_parallel" << YAML::Value;
+    if (d.argon2_parallel == 0) {
+        e << "auto";
+    } else {
+        e << d.argon2_parallel;
+    }
+    e << YAML::Key << "argon2_max_wait_ms" << YAML::Value << d.argon2_max_wait_ms;
+    e << YAML::Key << "header_bytes" << YAML::Value << d.header_bytes;
+    e << YAML::Key << "body_bytes" << YAML::Value << d.body_bytes;
+    e << YAML::Key << "handshake_timeout_s" << YAML::Value << d.handshake_timeout_s;
+    e << YAML::Key << "header_timeout_s" << YAML::Value << d.header_timeout_s;
+    e << YAML::Key << "body_timeout_s" << YAML::Value << d.body_timeout_s;
+    e << YAML::Key << "body_min_bytes_per_second" << YAML::Value << d.body_min_bytes_per_second;
+    e << YAML::Key << "idle_timeout_s" << YAML::Value << d.idle_timeout_s;
+    e << YAML::EndMap;
+}
+
+}  // namespace
 
 std::string to_yaml(const Config& c) {
     YAML::Emitter e;
@@ -375,6 +526,7 @@ std::string to_yaml(const Config& c) {
     e << YAML::Key << "http_redirect" << YAML::Value << h.http_redirect;
     e << YAML::Key << "http_port" << YAML::Value << h.http_port;
     e << YAML::Key << "allow_rsa_1024" << YAML::Value << h.allow_rsa_1024;
+    write_dos(e, h.dos);
     e << YAML::EndMap;
 
     e << YAML::Key << "event_log" << YAML::Value << YAML::BeginMap;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace sg::config {
 namespace {
 
@@ -179,6 +183,240 @@ TEST(ConfigYaml, EventTypeNamesAreCatalogueSpellingEvenWithoutCatalog) {
     EXPECT_FALSE(parse_yaml("event_log: {types: {Serial.Connected: off}}").config);
     EXPECT_FALSE(parse_yaml("event_log: {types: {serial..connected: off}}").config);
     EXPECT_TRUE(parse_yaml("event_log: {types: {serial.connected: off}}").config);
+}
+
+// ---------------------------------------------------------------- https.dos (NE-5, NE-6)
+
+TEST(ConfigYamlDos, AbsentSectionIsTheRequirementsValues) {
+    auto r = parse_yaml("https: {port: 8443}");
+    ASSERT_TRUE(r.config);
+    const DosSettings& d = r.config->https.dos;
+    EXPECT_EQ(d, DosSettings{});
+    // NE-5
+    EXPECT_EQ(d.max_connections, 128u);
+    EXPECT_EQ(d.max_connections_per_source, 16u);
+    EXPECT_EQ(d.connections_per_second_per_source, 20u);
+    EXPECT_EQ(d.connection_burst_per_source, 40u);
+    EXPECT_EQ(d.handshakes_per_second_per_source, 10u);
+    EXPECT_EQ(d.handshake_burst_per_source, 10u);
+    EXPECT_EQ(d.requests_per_second_per_source, 50u);
+    EXPECT_EQ(d.request_burst_per_source, 100u);
+    EXPECT_EQ(d.requests_per_second_per_session, 50u);
+    EXPECT_EQ(d.request_burst_per_session, 100u);
+    EXPECT_EQ(d.argon2_parallel, 0u);  // auto: min(2, cores - 1)
+    EXPECT_EQ(d.argon2_max_wait_ms, 2000u);
+    // NE-6
+    EXPECT_EQ(d.header_bytes, 16u * 1024);
+    EXPECT_EQ(d.body_bytes, 1024u * 1024);
+    EXPECT_EQ(d.handshake_timeout_s, 10);
+    EXPECT_EQ(d.header_timeout_s, 10);
+    EXPECT_EQ(d.body_timeout_s, 60);
+    EXPECT_EQ(d.body_min_bytes_per_second, 1024u);
+    EXPECT_EQ(d.idle_timeout_s, 15);
+    // Export writes the section with its defaults, like every other section.
+    const std::string doc = to_yaml(*r.config);
+    EXPECT_NE(doc.find("  dos:\n    max_connections: 128\n"), std::string::npos) << doc;
+    EXPECT_NE(doc.find("argon2_parallel: auto\n"), std::string::npos) << doc;
+    EXPECT_TRUE(parse_yaml("https: {dos: {argon2_parallel: auto}}").config);
+}
+
+struct DosRange {
+    const char* key;
+    std::int64_t min;
+    std::int64_t max;
+};
+
+// Every https.dos integer and its range. The context below satisfies the cross-field rules at
+// every edge (per-source cap <= 1024 = global cap; rates 1, bursts at their maximum).
+const std::vector<DosRange> kDosRanges = {
+    {"max_connections", 1, 1024},
+    {"max_connections_per_source", 1, 1024},
+    {"connections_per_second_per_source", 1, 1000},
+    {"connection_burst_per_source", 1, 10000},
+    {"handshakes_per_second_per_source", 1, 1000},
+    {"handshake_burst_per_source", 1, 10000},
+    {"requests_per_second_per_source", 1, 10000},
+    {"request_burst_per_source", 1, 100000},
+    {"requests_per_second_per_session", 1, 10000},
+    {"request_burst_per_session", 1, 100000},
+    {"argon2_parallel", 1, kMaxArgon2Parallel},
+    {"argon2_max_wait_ms", 100, 10000},
+    {"header_bytes", 1024, 65536},
+    {"body_bytes", 1024, 16 * 1024 * 1024},
+    {"handshake_timeout_s", 1, 600},
+    {"header_timeout_s", 1, 600},
+    {"body_timeout_s", 1, 600},
+    {"body_min_bytes_per_second", 1, 1024 * 1024},
+    {"idle_timeout_s", 1, 600},
+};
+
+std::string dos_doc(const std::string& key, std::int64_t v) {
+    std::map<std::string, std::string> m = {
+        {"max_connections", "1024"},
+        {"max_connections_per_source", "1"},
+        {"connections_per_second_per_source", "1"},
+        {"connection_burst_per_source", "10000"},
+        {"handshakes_per_second_per_source", "1"},
+        {"handshake_burst_per_source", "10000"},
+        {"requests_per_second_per_source", "1"},
+        {"request_burst_per_source", "100000"},
+        {"requests_per_second_per_session", "1"},
+        {"request_burst_per_session", "100000"},
+    };
+    m[key] = std::to_string(v);
+    std::string doc = "https:\n  dos:\n";
+    for (const auto& [k, val] : m) doc += "    " + k + ": " + val + "\n";
+    return doc;
+}
+
+TEST(ConfigYamlDos, EveryRangeEdgeAcceptedAndRefusedWithTheKeyAndTheRange) {
+    for (const auto& [key, min, max] : kDosRanges) {
+        for (std::int64_t v : {min, max}) {
+            const std::string doc = dos_doc(key, v);
+            auto r = parse_yaml(doc);
+            ASSERT_TRUE(r.config) << key << "=" << v << "\n" << problems(doc);
+            const std::string again = to_yaml(*r.config);
+            EXPECT_NE(again.find(std::string(key) + ": " + std::to_string(v) + "\n"),
+                      std::string::npos)
+                << key << "=" << v << " not exported as given:\n"
+                << again;
+        }
+        for (std::int64_t v : {min - 1, max + 1}) {
+            const std::string doc = dos_doc(key, v);
+            auto r = parse_yaml(doc);
+            EXPECT_FALSE(r.config) << key << "=" << v;
+            const std::string want = "https.dos." + std::string(key) + ": " + std::to_string(v) +
+                                     " is outside " + std::to_string(min) + ".." +
+                                     std::to_string(max);
+            EXPECT_NE(problems(doc).find(want), std::string::npos)
+                << "want '" << want << "', got:\n"
+                << problems(doc);
+        }
+    }
+}
+
+TEST(ConfigYamlDos, CrossFieldRulesNameTheKey) {
+    EXPECT_NE(problems("https: {dos: {max_connections: 8, max_connections_per_source: 9}}")
+                  .find("https.dos.max_connections_per_source: 9 is above max_connections (8)"),
+              std::string::npos);
+    EXPECT_TRUE(
+        parse_yaml("https: {dos: {max_connections: 8, max_connections_per_source: 8}}").config);
+    EXPECT_NE(problems("https: {dos: {connection_burst_per_source: 19}}")
+                  .find("https.dos.connection_burst_per_source: 19 is below "
+                        "connections_per_second_per_source (20)"),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: {handshakes_per_second_per_source: 11}}")
+                  .find("https.dos.handshake_burst_per_source: 10 is below "
+                        "handshakes_per_second_per_source (11)"),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: {request_burst_per_source: 49}}")
+                  .find("https.dos.request_burst_per_source: 49 is below"),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: {requests_per_second_per_session: 5, "
+                       "request_burst_per_session: 4}}")
+                  .find("https.dos.request_burst_per_session: 4 is below "
+                        "requests_per_second_per_session (5)"),
+              std::string::npos);
+    EXPECT_TRUE(parse_yaml("https: {dos: {requests_per_second_per_session: 5, "
+                           "request_burst_per_session: 5}}")
+                    .config);
+    // A value refused by its own range is not compared again as its default.
+    EXPECT_EQ(problems("https: {dos: {max_connections: 0, max_connections_per_source: 200}}"),
+              "f.yaml:1:32: https.dos.max_connections: 0 is outside 1..1024\n");
+}
+
+TEST(ConfigYamlDos, NotANumberNotAKeyNotAMap) {
+    EXPECT_NE(problems("https: {dos: {argon2_parallel: many}}")
+                  .find("https.dos.argon2_parallel: 'many' is not auto or an integer in 1.." +
+                        std::to_string(kMaxArgon2Parallel)),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: {argon2_parallel: -1}}").find("https.dos.argon2_parallel"),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: {body_bytes: 1.5}}")
+                  .find("https.dos.body_bytes: '1.5' is not an integer"),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: {max_conections: 5}}").find("https.dos.max_conections"),
+              std::string::npos);
+    EXPECT_NE(problems("https: {dos: 5}").find("https.dos: expected a mapping"), std::string::npos);
+}
+
+TEST(ConfigYamlDos, RoundTripsEveryValue) {
+    const char* doc = R"(https:
+  dos:
+    max_connections: 64
+    max_connections_per_source: 3
+    connections_per_second_per_source: 7
+    connection_burst_per_source: 9
+    handshakes_per_second_per_source: 4
+    handshake_burst_per_source: 6
+    requests_per_second_per_source: 33
+    request_burst_per_source: 77
+    requests_per_second_per_session: 5
+    request_burst_per_session: 8
+    argon2_parallel: 1
+    argon2_max_wait_ms: 750
+    header_bytes: 4096
+    body_bytes: 65536
+    handshake_timeout_s: 5
+    header_timeout_s: 6
+    body_timeout_s: 30
+    body_min_bytes_per_second: 2048
+    idle_timeout_s: 20
+)";
+    auto r = parse_yaml(doc);
+    ASSERT_TRUE(r.config) << problems(doc);
+    const DosSettings& d = r.config->https.dos;
+    EXPECT_EQ(d.max_connections_per_source, 3u);
+    EXPECT_EQ(d.request_burst_per_session, 8u);
+    EXPECT_EQ(d.argon2_parallel, 1u);
+    EXPECT_EQ(d.body_timeout_s, 30);
+    const std::string out = to_yaml(*r.config);
+    auto again = parse_yaml(out);
+    ASSERT_TRUE(again.config) << problems(out);
+    EXPECT_EQ(*again.config, *r.config);
+    EXPECT_EQ(to_yaml(*again.config), out);
+    EXPECT_NE(out, to_yaml(Config{}));
+}
+
+TEST(ConfigYamlDos, ARefusedDocumentYieldsNothing) {
+    // Good values next to one bad one: no configuration at all, so the caller keeps its own.
+    auto old = parse_yaml("https: {dos: {max_connections_per_source: 3}}");
+    ASSERT_TRUE(old.config);
+    auto r = parse_yaml(
+        "system: {device_name: other}\nhttps: {dos: {max_connections_per_source: 4, "
+        "header_timeout_s: 0}}");
+    EXPECT_FALSE(r.config);
+    ASSERT_EQ(r.problems.size(), 1u);
+    EXPECT_EQ(r.problems[0].path, "https.dos.header_timeout_s");
+    EXPECT_EQ(r.problems[0].message, "0 is outside 1..600");
+    auto loaded = load_yaml("https: {dos: {body_bytes: 512}}", "f.yaml");
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.error().message.find("https.dos.body_bytes: 512 is outside 1024..16777216"),
+              std::string::npos)
+        << loaded.error().message;
+}
+
+TEST(ConfigYamlDos, OnlyThePerRequestValuesApplyWithoutRestart) {
+    const HttpsSettings base;
+    auto with = [&](auto change) {
+        HttpsSettings h = base;
+        change(h.dos);
+        return h;
+    };
+    EXPECT_FALSE(https_restart_required(base, base));
+    EXPECT_FALSE(https_restart_required(
+        base, with([](DosSettings& d) { d.requests_per_second_per_session = 5; })));
+    EXPECT_FALSE(https_restart_required(
+        base, with([](DosSettings& d) { d.request_burst_per_session = 500; })));
+    EXPECT_FALSE(https_restart_required(base, with([](DosSettings& d) { d.argon2_parallel = 1; })));
+    EXPECT_FALSE(
+        https_restart_required(base, with([](DosSettings& d) { d.argon2_max_wait_ms = 500; })));
+    EXPECT_TRUE(https_restart_required(
+        base, with([](DosSettings& d) { d.max_connections_per_source = 3; })));
+    EXPECT_TRUE(https_restart_required(base, with([](DosSettings& d) { d.header_bytes = 4096; })));
+    HttpsSettings port = base;
+    port.port = 8443;
+    EXPECT_TRUE(https_restart_required(base, port));
 }
 
 }  // namespace

@@ -16,10 +16,10 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <semaphore>
 #include <thread>
 
 namespace sg::security::accounts {
@@ -339,16 +339,58 @@ bool invalid_utf8(const core::Result<Secret>& normalized) {
     return !normalized && normalized.error().code == core::make_error_code(core::Errc::refused);
 }
 
-/// NE-5: at most min(2, cores - 1) Argon2id runs at once, at least one: a login flood can take
-/// neither the core the serial data plane needs nor more than two cores, and each run holds
-/// 64 MiB (ST-1), so this bounds memory too (NE-8).
-std::ptrdiff_t slot_count() {
-    return static_cast<std::ptrdiff_t>(
-        std::clamp<unsigned>(std::thread::hardware_concurrency(), 2, 3) - 1);
+/// NE-5: by default at most min(2, cores - 1) Argon2id runs at once, at least one: a login flood
+/// can take neither the core the serial data plane needs nor more than two cores, and each run
+/// holds 64 MiB (ST-1), so this bounds memory too (NE-8). https.dos.argon2_parallel sets another
+/// count (1..cores, set_argon2_parallelism).
+std::size_t default_slot_count() {
+    return std::clamp<unsigned>(std::thread::hardware_concurrency(), 2, 3) - 1;
 }
 
-std::counting_semaphore<2>& argon2_slots() {
-    static std::counting_semaphore<2> slots(slot_count());
+/// The slots: a counter under a mutex rather than a std::counting_semaphore, whose maximum is a
+/// compile-time constant and whose count cannot be changed. A smaller limit takes effect as runs
+/// end (none is interrupted); a larger one at once.
+class Slots {
+public:
+    void set_limit(std::size_t n) {
+        {
+            std::lock_guard lock(mu_);
+            limit_ = std::max<std::size_t>(1, n);
+        }
+        cv_.notify_all();
+    }
+    std::size_t limit() {
+        std::lock_guard lock(mu_);
+        return limit_;
+    }
+    void acquire() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return in_use_ < limit_; });
+        ++in_use_;
+    }
+    bool try_acquire_for(std::chrono::milliseconds wait) {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_for(lock, wait, [this] { return in_use_ < limit_; })) return false;
+        ++in_use_;
+        return true;
+    }
+    void release() {
+        {
+            std::lock_guard lock(mu_);
+            --in_use_;
+        }
+        cv_.notify_one();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::size_t limit_ = default_slot_count();
+    std::size_t in_use_ = 0;
+};
+
+Slots& argon2_slots() {
+    static Slots slots;
     return slots;
 }
 
@@ -372,7 +414,14 @@ struct RunSlot {
 }  // namespace
 
 std::size_t argon2_parallelism() {
-    return static_cast<std::size_t>(slot_count());
+    return argon2_slots().limit();
+}
+
+void set_argon2_parallelism(std::size_t n) {
+    // More slots than cores only queue the runs in the kernel instead of here (and each holds
+    // 64 MiB): a configured count is capped at the host's cores.
+    const std::size_t cores = std::max(1U, std::thread::hardware_concurrency());
+    argon2_slots().set_limit(n == 0 ? default_slot_count() : std::min(n, cores));
 }
 
 Argon2Slot::Argon2Slot(std::chrono::milliseconds wait) {

@@ -86,11 +86,18 @@ private:
     std::size_t mem_ = std::size_t{64} << 20;
 };
 
-/// NE-5: Argon2id runs allowed at once in this process: min(2, cores − 1), at least 1.
+/// NE-5: Argon2id runs allowed at once in this process: by default min(2, cores − 1), at least
+/// 1; set_argon2_parallelism() changes it.
 std::size_t argon2_parallelism();
+/// https.dos.argon2_parallel: `n` runs at once (0 = the default above). Thread-safe, live: a larger
+/// count frees waiters at once, a smaller one applies as runs end (none is cut short).
+void set_argon2_parallelism(std::size_t n);
 
-/// NE-5: how long a request may wait for an Argon2id slot before it is answered 503 overloaded.
+/// NE-5: how long a request may wait for an Argon2id slot before it is answered 503 overloaded
+/// (the default; the API takes https.dos.argon2_max_wait_ms).
 inline constexpr std::chrono::seconds kArgon2MaxWait{2};
+static_assert(config::DosSettings{}.argon2_max_wait_ms ==
+              std::chrono::milliseconds(kArgon2MaxWait).count());
 
 /// NE-5: the right to run Argon2id on this thread, waited for at most `wait`. While it is held,
 /// hash_password and verify_password on this thread run in it instead of waiting for a slot of

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <climits>
@@ -391,6 +392,18 @@ TEST(Hash, Argon2iHashIsRehashedToArgon2id) {
               0);
     EXPECT_TRUE(verify_password(out, Secret("pw")));
     EXPECT_TRUE(needs_rehash(out, HashCostForTests::cheapest()));
+}
+
+TEST(Argon2Parallelism, ConfiguredCountIsCappedAtTheCoresAndZeroIsTheDefault) {
+    const std::size_t def = argon2_parallelism();
+    const std::size_t cores = std::max(1U, std::thread::hardware_concurrency());
+    set_argon2_parallelism(1);
+    EXPECT_EQ(argon2_parallelism(), 1u);
+    set_argon2_parallelism(16);  // a configuration written on a larger host
+    EXPECT_EQ(argon2_parallelism(), std::min<std::size_t>(16, cores));
+    set_argon2_parallelism(0);  // auto
+    EXPECT_EQ(argon2_parallelism(), def);
+    EXPECT_EQ(def, std::max<std::size_t>(1, std::min<std::size_t>(2, cores - 1)));
 }
 
 }  // namespace

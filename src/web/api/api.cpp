@@ -258,7 +258,9 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
         const auto cfg = device_.config();
         const auto s = sessions_.touch(cookie_of(req), cfg->login);
         if (!s) return error(call, bhttp::status::unauthorized, "unauthenticated");
-        if (auto limited = session_rate_limited(call, *s)) return std::move(*limited);
+        if (auto limited = session_rate_limited(call, *s, cfg->https.dos)) {
+            return std::move(*limited);
+        }
         if (!path_known) return error(call, bhttp::status::not_found, "not_found");
         std::string allow;
         for (const Route& r : routes()) {
@@ -282,7 +284,9 @@ http::Response Api::dispatch(http::Request& req, const http::Peer& peer) {
     const auto cfg = device_.config();
     call.session = sessions_.touch(cookie_of(req), cfg->login);
     if (!call.session) return error(call, bhttp::status::unauthorized, "unauthenticated");
-    if (auto limited = session_rate_limited(call, *call.session)) return std::move(*limited);
+    if (auto limited = session_rate_limited(call, *call.session, cfg->https.dos)) {
+        return std::move(*limited);
+    }
     if (writes) {
         const auto token = req["X-CSRF-Token"];
         if (!same_origin(req) || !tokens_equal(token, call.session->csrf_token)) {
@@ -323,17 +327,19 @@ http::Response Api::run_handler(const Route& route, Call& call) {
     // NE-5: the handler checks the request first, so what needs no Argon2id (a malformed body,
     // setup done, ...) is answered as before, without waiting for a slot. Then its work runs in
     // one slot, every Argon2id run of it included (hash_password and verify_password use this
-    // thread's slot); no slot within kArgon2MaxWait: 503 and no Argon2id, nothing counted
-    // against the account.
+    // thread's slot); no slot within https.dos.argon2_max_wait_ms (default kArgon2MaxWait): 503
+    // and no Argon2id, nothing counted against the account.
     auto step = (this->*std::get<Route::Argon2Handler>(route.handler))(call);
     if (auto* answer = std::get_if<http::Response>(&step)) return std::move(*answer);
-    const security::accounts::Argon2Slot slot(security::accounts::kArgon2MaxWait);
+    const std::chrono::milliseconds wait(device_.config()->https.dos.argon2_max_wait_ms);
+    const security::accounts::Argon2Slot slot(wait);
     if (!slot.acquired()) return argon2_busy(call);
     return std::get<InArgon2Slot>(step)();
 }
 
-std::optional<http::Response> Api::session_rate_limited(const Call& call, const SessionView& s) {
-    const auto wait = sessions_.take_request_token(s.public_id);
+std::optional<http::Response> Api::session_rate_limited(const Call& call, const SessionView& s,
+                                                        const config::DosSettings& dos) {
+    const auto wait = sessions_.take_request_token(s.public_id, dos);
     if (!wait) return std::nullopt;
     if (call.peer.counters != nullptr) {
         http::Counters::bump(call.peer.counters->too_many_requests_session);

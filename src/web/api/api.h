@@ -74,9 +74,9 @@ public:
         using Handler = http::Response (Api::*)(Call&);
         /// NE-5: a route whose handler hashes or verifies a password has one of these. dispatch
         /// runs what it returns holding an Argon2id slot, for that part's whole run; no slot within
-        /// kArgon2MaxWait answers 503 overloaded (argon2_busy). The property is the handler's
-        /// type, not a column: a route cannot have it without a handler split at the slot (nor
-        /// the reverse), and the table keeps the row shape that tests/check_openapi.py reads.
+        /// https.dos.argon2_max_wait_ms answers 503 overloaded (argon2_busy). The property is the
+        /// handler's type, not a column: a route cannot have it without a handler split at the slot
+        /// (nor the reverse), and the table keeps the row shape that tests/check_openapi.py reads.
         using Argon2Handler = Argon2Step (Api::*)(Call&);
         std::variant<Handler, Argon2Handler> handler;
 
@@ -153,10 +153,12 @@ private:
                                    std::int64_t retry_after_s);
     http::Response commit(Call& call, config::Config next, std::string_view what);
     /// NE-5: 503 overloaded + Retry-After for a request that found no Argon2id slot within
-    /// kArgon2MaxWait; counted (Peer::counters).
+    /// https.dos.argon2_max_wait_ms; counted (Peer::counters).
     http::Response argon2_busy(const Call& call);
-    /// NE-5: takes a token of the session's request bucket; the 429 answer (counted) when empty.
-    std::optional<http::Response> session_rate_limited(const Call& call, const SessionView& s);
+    /// NE-5: takes a token of the session's request bucket (sized by `dos`, the configuration the
+    /// request found); the 429 answer (counted) when empty.
+    std::optional<http::Response> session_rate_limited(const Call& call, const SessionView& s,
+                                                       const config::DosSettings& dos);
     /// Whether the caller's group has `area` (for handlers that span two areas).
     bool allowed(const Call& call, security::accounts::Area area, bool write);
 

@@ -78,7 +78,9 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
     const auto current = device_.config();
     if (next == *current) return json_response(call, bhttp::status::ok, {{"changed", false}});
     const auto change = describe_change(config_to_json(*current), config_to_json(next));
-    const bool https_changed = !(next.https == current->https);
+    // Only what serve takes at its next start (the dos keys the API reads at each request apply at
+    // once: config::https_restart_required).
+    const bool https_changed = config::https_restart_required(current->https, next.https);
     auto rev = device_.commit(std::move(next), call.who());
     if (!rev) {
         log_.emit(events::types::kConfigRejected, call.who(),

@@ -168,17 +168,24 @@ void Sessions::set_reauthenticated(std::string_view public_id) {
     }
 }
 
-std::optional<std::chrono::seconds> Sessions::take_request_token(std::string_view public_id) {
+std::optional<std::chrono::seconds> Sessions::take_request_token(std::string_view public_id,
+                                                                 const config::DosSettings& dos) {
     const double now_s = static_cast<double>(now_() - origin_us_) / 1e6;
+    const std::uint32_t rate = dos.requests_per_second_per_session;
+    const std::uint32_t burst = dos.request_burst_per_session;
     std::lock_guard lock(mu_);
     auto it = buckets_.find(public_id);
+    if (it != buckets_.end() && (it->second.rate != rate || it->second.burst != burst)) {
+        buckets_.erase(it);  // the settings changed (PUT /api/v1/https): the new bucket applies
+        it = buckets_.end();
+    }
     if (it == buckets_.end()) {
         it = buckets_
-                 .try_emplace(std::string(public_id), kSessionRequestsPerSecond,
-                              kSessionRequestBurst, now_s)
+                 .emplace(std::string(public_id),
+                          Bucket{rate, burst, http::TokenBucket(rate, burst, now_s)})
                  .first;
     }
-    return it->second.take(now_s);
+    return it->second.bucket.take(now_s);
 }
 
 bool Sessions::recently_authenticated(const SessionView& s) const {

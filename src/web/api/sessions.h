@@ -31,9 +31,12 @@ inline constexpr std::int64_t kReauthWindowUs = 5LL * 60 * 1000 * 1000;
 /// handler in addition to the HTTP server's per-source bucket: a session used from several
 /// addresses (or behind a NAT shared with others) is still held to one client's share, which
 /// also bounds what one logged-in client can cost the data plane. Beyond: 429
-/// too_many_requests with Retry-After, counted (GET /api/v1/system/dos).
+/// too_many_requests with Retry-After, counted (GET /api/v1/system/dos). These are the defaults;
+/// https.dos.requests_per_second_per_session and request_burst_per_session set them, live.
 inline constexpr double kSessionRequestsPerSecond = 50;
 inline constexpr double kSessionRequestBurst = 100;
+static_assert(config::DosSettings{}.requests_per_second_per_session == kSessionRequestsPerSecond &&
+              config::DosSettings{}.request_burst_per_session == kSessionRequestBurst);
 /// WS-3: the `__Host-` prefix makes the browser refuse it without Secure, with a Domain, or with a
 /// Path other than "/".
 inline constexpr std::string_view kCookieName = "__Host-sg_session";
@@ -76,10 +79,12 @@ public:
     /// AZ-3: whether `s` proved the password within kReauthWindowUs (at the injected clock's now).
     bool recently_authenticated(const SessionView& s) const;
     /// NE-5: one API request of the session `public_id` (just found by touch()): takes a token of
-    /// its bucket (kSessionRequestsPerSecond, burst kSessionRequestBurst; time from the injected
-    /// clock). nullopt = allowed; otherwise how long until a token is back (whole seconds, at
-    /// least 1), for Retry-After.
-    std::optional<std::chrono::seconds> take_request_token(std::string_view public_id);
+    /// its bucket (dos.requests_per_second_per_session, burst dos.request_burst_per_session;
+    /// time from the injected clock). A bucket made under other values is made anew, full: a
+    /// change of them applies from the session's next request. nullopt = allowed; otherwise how
+    /// long until a token is back (whole seconds, at least 1), for Retry-After.
+    std::optional<std::chrono::seconds> take_request_token(std::string_view public_id,
+                                                           const config::DosSettings& dos = {});
     /// Live sessions, oldest first.
     std::vector<SessionView> list(const config::LoginSettings& settings);
     /// Removes expired sessions and returns them (the caller logs "session expired", AU-2).
@@ -96,7 +101,12 @@ private:
     std::map<std::string, SessionView, std::less<>> by_hash_;  // hex SHA-256(cookie) -> session
     // public_id -> request bucket (NE-5), made at a session's first request; a bucket whose
     // session is gone is dropped by the next purge, so this never outgrows the session caps much.
-    std::map<std::string, http::TokenBucket, std::less<>> buckets_;
+    struct Bucket {
+        std::uint32_t rate;  // the settings it was made under
+        std::uint32_t burst;
+        http::TokenBucket bucket;
+    };
+    std::map<std::string, Bucket, std::less<>> buckets_;
 };
 
 /// Constant-time comparison for tokens (ST-4).

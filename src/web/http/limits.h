@@ -1,11 +1,15 @@
 // limits.h: every bound of the HTTPS server in one struct (STYLE.md §3.9, NE-5, NE-6). Passed to
 // web::http::Server by value at construction; the fuzz target and precheck() read the same struct,
 // so what the fuzzer explores is what the server enforces. The defaults are the values of NE-5 and
-// NE-6; every refusal they cause is counted (counters.h).
+// NE-6; every refusal they cause is counted (counters.h). The operator's part of them is the
+// config section https.dos (config::DosSettings): limits_from() below, taken when serve builds
+// the server, so a change applies at the next start.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+
+#include "config/settings.h"
 
 namespace sg::web::http {
 
@@ -65,6 +69,37 @@ struct Limits {
     std::size_t handler_threads = 2;
     /// Requests waiting for a handler thread; beyond: 503 + Retry-After.
     std::size_t max_queued_requests = 256;
+
+    bool operator==(const Limits&) const = default;
 };
+
+/// The server's bounds from the configuration (https.dos); what it does not set (body_grace,
+/// write and shutdown timeouts, max_sources, handler threads and queue) keeps its default. The
+/// per-session bucket and the Argon2id values of DosSettings are the API's, not the server's.
+constexpr Limits limits_from(const config::DosSettings& d) {
+    Limits l;
+    l.header_bytes = d.header_bytes;
+    l.body_bytes = d.body_bytes;
+    l.handshake_timeout = std::chrono::seconds(d.handshake_timeout_s);
+    l.header_timeout = std::chrono::seconds(d.header_timeout_s);
+    l.body_timeout = std::chrono::seconds(d.body_timeout_s);
+    l.body_min_bytes_per_second = d.body_min_bytes_per_second;
+    l.idle_timeout = std::chrono::seconds(d.idle_timeout_s);
+    l.max_connections = d.max_connections;
+    l.max_connections_per_source = d.max_connections_per_source;
+    l.connections_per_second_per_source = d.connections_per_second_per_source;
+    l.connection_burst_per_source = d.connection_burst_per_source;
+    l.handshakes_per_second_per_source = d.handshakes_per_second_per_source;
+    l.handshake_burst_per_source = d.handshake_burst_per_source;
+    l.requests_per_second_per_source = d.requests_per_second_per_source;
+    l.burst_per_source = d.request_burst_per_source;
+    return l;
+}
+
+// An absent https.dos section must leave the server exactly as NE-5 and NE-6 have it.
+static_assert(limits_from(config::DosSettings{}) == Limits{},
+              "config::DosSettings defaults differ from web::http::Limits defaults");
+// config's 1..1024 keeps max_sources above every max_connections (see max_sources).
+static_assert(Limits{}.max_sources > 1024);
 
 }  // namespace sg::web::http
