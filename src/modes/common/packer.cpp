@@ -23,16 +23,16 @@ std::optional<std::chrono::milliseconds> Packer::force_transmit() const {
     return std::chrono::milliseconds(settings_.force_transmit_ms);
 }
 
-void Packer::send(std::size_t n, std::size_t strip, const Emit& emit) {
+void Packer::send(std::size_t n, std::size_t strip, FrameSink& sink) {
     // Frame = buf_[0, n - strip); the stripped delimiter bytes are dropped with it.
-    if (n > strip) emit(std::span<const std::byte>(buf_.data(), n - strip));
+    if (n > strip) sink.on_frame(std::span<const std::byte>(buf_.data(), n - strip));
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
     trailing_ = -1;
 }
 
-void Packer::feed(std::span<const std::byte> in, const Emit& emit) {
+void Packer::feed(std::span<const std::byte> in, FrameSink& sink) {
     if (passthrough()) {
-        if (!in.empty()) emit(in);
+        if (!in.empty()) sink.on_frame(in);
         return;
     }
     const bool delim = settings_.delimiter_1.has_value();
@@ -43,7 +43,7 @@ void Packer::feed(std::span<const std::byte> in, const Emit& emit) {
         buf_.push_back(b);
         if (trailing_ > 0) {
             if (--trailing_ == 0) {
-                send(buf_.size(), 0, emit);
+                send(buf_.size(), 0, sink);
                 continue;
             }
         } else if (delim && trailing_ < 0) {
@@ -57,19 +57,24 @@ void Packer::feed(std::span<const std::byte> in, const Emit& emit) {
             if (matched) {
                 const std::size_t dlen = pair ? 2 : 1;
                 switch (settings_.delimiter_process) {
-                    case DelimiterProcess::DoNothing: send(n, 0, emit); continue;
-                    case DelimiterProcess::StripDelimiter: send(n, dlen, emit); continue;
+                    case DelimiterProcess::DoNothing: send(n, 0, sink); continue;
+                    case DelimiterProcess::StripDelimiter: send(n, dlen, sink); continue;
                     case DelimiterProcess::DelimiterPlus1: trailing_ = 1; break;
                     case DelimiterProcess::DelimiterPlus2: trailing_ = 2; break;
                 }
             }
         }
-        if (buf_.size() >= limit_) send(buf_.size(), 0, emit);
+        if (buf_.size() >= limit_) send(buf_.size(), 0, sink);
     }
 }
 
-void Packer::flush(const Emit& emit) {
-    if (!buf_.empty()) send(buf_.size(), 0, emit);
+void Packer::flush(FrameSink& sink) {
+    if (!buf_.empty()) send(buf_.size(), 0, sink);
+}
+
+void Packer::discard() {
+    buf_.clear();
+    trailing_ = -1;
 }
 
 }  // namespace sg::modes::common

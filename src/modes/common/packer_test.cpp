@@ -7,20 +7,25 @@
 namespace sg::modes::common {
 namespace {
 
+/// Collects the frames as strings.
+struct Frames final : FrameSink {
+    void on_frame(std::span<const std::byte> f) override {
+        out.emplace_back(reinterpret_cast<const char*>(f.data()), f.size());
+    }
+    std::vector<std::string> out;
+};
+
 std::vector<std::string> run(const config::PackingSettings& s, const std::string& input,
                              std::size_t chunk = 0, bool flush_at_end = false) {
     Packer p(s);
-    std::vector<std::string> out;
-    auto emit = [&](std::span<const std::byte> f) {
-        out.emplace_back(reinterpret_cast<const char*>(f.data()), f.size());
-    };
+    Frames emit;
     const auto* bytes = reinterpret_cast<const std::byte*>(input.data());
     if (chunk == 0) chunk = input.size();
     for (std::size_t i = 0; i < input.size(); i += chunk) {
         p.feed(std::span(bytes + i, std::min(chunk, input.size() - i)), emit);
     }
     if (flush_at_end) p.flush(emit);
-    return out;
+    return emit.out;
 }
 
 // Every rule must give the same frames however the serial reads happen to split the input.
@@ -94,6 +99,23 @@ TEST(Packer, ForceTransmitHoldsUntilFlush) {
     EXPECT_EQ(p.force_transmit()->count(), 100);
     expect_any_split(s, "hello", {"hello"}, true);
     expect_any_split(s, "hello", {}, false);
+}
+
+TEST(Packer, DiscardDropsWhatIsHeld) {
+    config::PackingSettings s;
+    s.delimiter_1 = ';';
+    s.delimiter_process = config::DelimiterProcess::DelimiterPlus2;
+    Packer p(s);
+    Frames f;
+    const std::string in = "ab;x";
+    p.feed(std::as_bytes(std::span(in.data(), in.size())), f);
+    EXPECT_TRUE(p.holding());
+    p.discard();
+    EXPECT_FALSE(p.holding());
+    // The pending "plus 2" is gone with the bytes: the next delimiter starts afresh.
+    const std::string next = "cd;ef";
+    p.feed(std::as_bytes(std::span(next.data(), next.size())), f);
+    EXPECT_EQ(f.out, (std::vector<std::string>{"cd;ef"}));
 }
 
 TEST(Packer, BufferNeverExceedsDeviceLimit) {

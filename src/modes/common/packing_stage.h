@@ -1,7 +1,7 @@
-// packing_stage.h: data packing with its force-transmit timer, for the modes that send serial data
-// to the network in frames (TCP Client, UDP). The Packer (packer.h) decides the frames; this owns
-// the timer that flushes a held frame after force_transmit_ms of serial silence. On the port
-// strand.
+// packing_stage.h: data packing with its force-transmit timer, for every mode that sends serial
+// data to the network in frames (TCP Server, Real COM, RFC 2217, TCP Client, UDP). The Packer
+// (packer.h) decides the frames; this owns the timer that flushes a held frame after
+// force_transmit_ms of serial silence. On the port strand.
 #pragma once
 
 #include <functional>
@@ -17,23 +17,41 @@ class PackingStage {
 public:
     using Emit = std::function<void(std::span<const std::byte>)>;
 
-    /// `emit` receives every frame, in order. `settled` runs after a timer wait completed, so that
-    /// a stopping mode can tell when nothing refers to it any more (waiting()).
+    /// `sink` (usually the mode, which outlives the stage) receives every frame, in order, by one
+    /// virtual call — this is the serial→network hot path. `settled` runs after a timer wait
+    /// completed, so that a stopping mode can tell when nothing refers to it any more (waiting()).
+    PackingStage(const core::Strand& strand, const config::PackingSettings& settings,
+                 FrameSink& sink, std::function<void()> settled);
+    /// The same with a callable for the frames (one more indirect call per frame).
     PackingStage(const core::Strand& strand, const config::PackingSettings& settings, Emit emit,
                  std::function<void()> settled);
+    PackingStage(const PackingStage&) = delete;
+    PackingStage& operator=(const PackingStage&) = delete;
+    ~PackingStage() = default;
 
-    /// Serial bytes in; complete frames go to emit at once, the rest waits for more bytes or the
-    /// force-transmit timer.
+    /// Serial bytes in; complete frames go to the sink at once, the rest waits for more bytes or
+    /// the force-transmit timer.
     void feed(std::span<const std::byte> bytes);
     /// Sends what is held and stops the timer (stop(), or a connection being made).
     void flush();
+    /// Drops what is held, unsent, and stops the timer (RFC 2217: PURGE-DATA receive, the client
+    /// gone).
+    void discard();
     /// A timer wait is pending: the owner must not be destroyed yet.
     bool waiting() const { return waits_ != 0; }
 
 private:
-    common::Packer packer_;
+    /// The Emit constructor's sink.
+    struct EmitSink final : FrameSink {
+        explicit EmitSink(Emit e) : emit(std::move(e)) {}
+        void on_frame(std::span<const std::byte> frame) override { emit(frame); }
+        Emit emit;
+    };
+
+    Packer packer_;
     asio::steady_timer force_timer_;
-    Emit emit_;
+    EmitSink emit_sink_{nullptr};  // used by the Emit constructor only
+    FrameSink& sink_;
     std::function<void()> settled_;
     int waits_ = 0;
 };

@@ -1,7 +1,8 @@
 // stream_writer.h: the sending half of one TCP connection of the modes that fan serial data out
-// to connections they made or accepted (TCP Client, Pair Connection). A bounded queue of shared,
-// immutable chunks (one chunk may be queued on several connections) and the coroutine that writes
-// them, gathering what is queued into one write. Everything on the port strand.
+// to connections they made or accepted (TCP Client, Pair Connection; TCP Server and Real COM
+// through common::FanOutSession). A bounded queue of shared, immutable chunks (one chunk may be
+// queued on several connections) and the coroutine that writes them, gathering what is queued
+// into one write. Everything on the port strand.
 #pragma once
 
 #include <cstddef>

@@ -7,12 +7,13 @@
 // comes first waits for its data connection. When a session's data connection goes, its command
 // connection is closed, and when no session is left the serial buffers are flushed and the
 // port's configured line settings restored (LineControl::restore()).
-// Serial → network: on_serial_data → PackingStage → each frame offered to every session (fan-out):
-// straight into an idle socket, else queued as one chunk shared by the sessions; a jammed session
-// is skipped (ignore_jammed_ip) or pauses the serial reads (backpressure), exactly as TCP Server
-// does. Network → serial: each data session's reader awaits the shared SerialWriter.
-// Accepting, refusing past max_connections and stopping are common::Listener's; a data session's
-// socket options, counters, drain and end are common::SessionBase's.
+// Serial → network: on_serial_data → common::PackingStage → common::FanOut, which offers each
+// frame to every session: straight into an idle socket, else queued as one chunk shared by the
+// sessions; a jammed session is skipped (ignore_jammed_ip) or pauses the serial reads
+// (backpressure) — the same code as TCP Server's. Network → serial: each data session's reader
+// awaits the shared SerialWriter. Accepting, refusing past max_connections and stopping are
+// common::Listener's; a data session's socket options, counters, drain and end are
+// common::SessionBase's, its sending half and jam rule common::FanOutSession's.
 #include "modes/real_com/real_com_mode.h"
 
 #include <algorithm>
@@ -22,11 +23,7 @@
 
 #include "core/clock.h"
 #include "core/limits.h"
-#include "modes/common/listener.h"
-#include "modes/common/packing_stage.h"
-#include "modes/common/read_pause.h"
-#include "modes/common/serial_writer.h"
-#include "modes/common/stream_writer.h"
+#include "modes/common/fan_out_mode.h"
 #include "modes/common/tcp_options.h"
 #include "modes/real_com/command_channel.h"
 
@@ -38,24 +35,19 @@ using asio::ip::tcp;
 
 class RealComMode;
 
-/// The data half of a session (common::SessionBase: socket, counters, drain and end), and the
-/// DataLink its command channel uses. The mode's Listener lists it until its last coroutine ends.
-class Session final : public common::SessionBase, public DataLink {
+/// The data half of a session (common::FanOutSession: socket, counters, drain and end, the
+/// queue and its writer), and the DataLink its command channel uses. The mode's Listener lists it
+/// until its last coroutine ends.
+class Session final : public common::FanOutSession, public DataLink {
 public:
     Session(tcp::socket socket, RealComMode& mode);
     void start();
-    /// Fan-out of one frame: straight into the socket when nothing is queued (no copy, no
-    /// wake-up), the rest queued; `shared` is the frame's chunk, made by the first session that
-    /// needs to queue all of it and shared by the others.
-    void offer(std::span<const std::byte> frame, common::Chunk& shared);
-    void enqueue(const common::Chunk& chunk);
 
     void attach(CommandChannel* command) {
         command_ = command;
         if (command_ != nullptr) command_->attach(this);
     }
     CommandChannel* command() const { return command_; }
-    std::size_t queued() const { return out_.queued(); }
 
     // DataLink
     std::size_t pending_input() const override {
@@ -73,31 +65,23 @@ public:
     void close_link() override { end(); }
 
 private:
-    void on_drain() override { out_.finish(); }  // the queue goes out, then the writer returns
-    void on_end() override { out_.abort(); }
     core::Task<void> reader();
-    core::Task<void> writer();
 
     RealComMode& mode_;
-    common::StreamWriter out_;
     CommandChannel* command_ = nullptr;
     std::size_t in_flight_ = 0;  // read from the host, waiting for the serial writer
     std::size_t discard_ = 0;    // FLUSH: bytes still to drop unread
-    bool jammed_ = false;
 };
 
-class RealComMode final : public Mode, public common::Listener::Owner {
+/// Settings, Listener (the data sessions, in order of acceptance), FanOut, PackingStage and
+/// SerialWriter: common::FanOutMode.
+class RealComMode final : public common::FanOutMode<config::RealComSettings> {
 public:
     RealComMode(PortContext& ctx, const config::RealComSettings& s)
-        : ctx_(ctx),
-          settings_(s),
+        : FanOutMode(ctx, s),
           data_acceptor_(ctx.strand),
           command_acceptor_(ctx.strand),
-          serial_writer_(ctx),
-          line_(ctx),
-          packing_(
-              ctx.strand, s.packing, [this](std::span<const std::byte> f) { fan_out(f); },
-              [this] { listener_.settle(); }) {
+          line_(ctx) {
         last_errors_ = ctx.serial.line_errors();
     }
 
@@ -168,27 +152,12 @@ public:
             (void)ctx_.serial.flush(serial::FlushDirection::Both);
             line_.restore();
         }
-        update_backpressure();
-    }
-    bool busy() const override { return packing_.waiting() || !channels_.empty(); }
-    void stopped() override { read_pause_.release(); }
-
-    // ---- used by Session
-    PortContext& ctx() { return ctx_; }
-    common::Listener& listener() { return listener_; }
-    const config::RealComSettings& settings() const { return settings_; }
-    common::SerialWriter& serial_writer() { return serial_writer_; }
-
-    void update_backpressure() {
-        if (settings_.ignore_jammed_ip) return;
-        std::size_t fullest = 0;
-        for (const Session* s : listener_.sessions_as<Session>()) {
-            fullest = std::max(fullest, s->queued());
-        }
-        read_pause_.update(fullest);
+        FanOutMode::session_ended(base);  // backpressure
     }
 
 private:
+    bool also_busy() const override { return !channels_.empty(); }
+
     ChannelRules rules() const {
         const bool real_tty = settings_.max_connections == 1;
         return {.line_control = real_tty || settings_.allow_driver_control,
@@ -256,84 +225,35 @@ private:
         listener_.settle();
     }
 
-    void fan_out(std::span<const std::byte> frame) {
-        if (listener_.sessions().empty()) return;
-        common::Chunk chunk;
-        for (Session* s : listener_.sessions_as<Session>()) s->offer(frame, chunk);
-        update_backpressure();
-    }
-
-    PortContext& ctx_;
-    config::RealComSettings settings_;
     tcp::acceptor data_acceptor_;
     tcp::acceptor command_acceptor_;
-    common::SerialWriter serial_writer_;
     LineControl line_;
-    common::PackingStage packing_;
     std::set<CommandChannel*> channels_;  // every open command channel
     std::vector<CommandChannel*>
         waiting_;  // command channels whose data connection is not here yet
     serial::LineErrors last_errors_;
     std::string listening_;
-    common::Listener listener_{ctx_, *this};  // the data sessions, in order of acceptance
-    common::ReadPause read_pause_{ctx_};      // after ctx_: initialised from it
 };
 
 // ---------------------------------------------------------------- Session
 
 Session::Session(tcp::socket socket, RealComMode& mode)
-    : SessionBase(std::move(socket), mode.listener(), mode.settings().tcp_alive_check_min,
-                  "Real COM session"),  // spec §5: the TCP alive check
-      mode_(mode),
-      out_(mode.ctx().strand) {}
+    : FanOutSession(std::move(socket), mode.fan_out(), mode.settings().tcp_alive_check_min,
+                    "Real COM session"),  // spec §5: the TCP alive check
+      mode_(mode) {}
 
 void Session::start() {
     spawn(reader());
     spawn(writer());
 }
 
-void Session::offer(std::span<const std::byte> frame, common::Chunk& shared) {
-    if (ended_ || draining_) return;
-    boost::system::error_code ec;
-    const std::size_t sent = out_.try_write(socket_, frame, ec);
-    if (ec) {
-        end();  // reset by the peer: the reader and writer see it and finish
-        return;
-    }
-    if (sent != 0) {
-        tx_ += sent;
-        mode_.ctx().stats.net_tx_bytes.fetch_add(sent, std::memory_order_relaxed);
-        if (sent == frame.size()) return;
-        enqueue(common::make_chunk(frame.subspan(sent)));
-        return;
-    }
-    if (!shared) shared = common::make_chunk(frame);
-    enqueue(shared);
-}
-
-void Session::enqueue(const common::Chunk& chunk) {
-    if (ended_ || draining_) return;
-    if (out_.queued() + chunk->size() > core::limits::kClientQueueBytes &&
-        mode_.settings().ignore_jammed_ip) {
-        mode_.ctx().stats.jammed_drops.fetch_add(chunk->size(), std::memory_order_relaxed);
-        if (!jammed_) {
-            jammed_ = true;  // one event per jam episode
-            mode_.ctx().events.emit(events::types::kJammed,
-                                    {.port = mode_.ctx().id, .source = peer_});
-        }
-        return;
-    }
-    out_.push(chunk);
-}
-
 core::Task<void> Session::reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
-    auto& ctx = mode_.ctx();
     while (!ended_) {
         auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec || ended_) break;  // EOF and reset are normal endings
         rx_ += n;
-        ctx.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
         if (command_ != nullptr) command_->note_traffic();  // spec §5: traffic on the session
         if (draining_) continue;
         std::span<const std::byte> data = std::span(buf).first(n);
@@ -349,17 +269,6 @@ core::Task<void> Session::reader() {
         if (wec) break;  // the Port sees the device failure on its read side
     }
     end();
-}
-
-core::Task<void> Session::writer() {
-    auto& ctx = mode_.ctx();
-    (void)co_await out_.run(socket_, [this, &ctx](std::size_t n) {
-        tx_ += n;
-        ctx.stats.net_tx_bytes.fetch_add(n, std::memory_order_relaxed);
-        if (jammed_ && out_.queued() < core::limits::kClientQueueBytes / 2) jammed_ = false;
-        mode_.update_backpressure();
-    });
-    end();  // drained, aborted or failed: the session is over either way
 }
 
 }  // namespace

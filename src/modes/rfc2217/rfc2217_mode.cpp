@@ -11,9 +11,10 @@
 // bytes sent before it. Requests that must not wait behind data (PURGE-DATA, FLOWCONTROL-SUSPEND/
 // RESUME, the masks, polls, SIGNATURE) are handled as soon as they are read: a client purging a
 // blocked transmit buffer must be heard while the blocked write is still pending.
-// Serial → network: on_serial_data → Packer → IAC-escaped chunk. With nothing queued and no
-// write in flight the chunk goes straight into the socket (non-blocking, as TCP Server's offer()
-// does); what the socket does not take goes on the session's data queue. The writer sends
+// Serial → network: on_serial_data → common::PackingStage → on_frame (the mode is its sink) →
+// IAC-escaped chunk. With nothing queued and no write in flight the chunk goes straight into the
+// socket (non-blocking, as common::FanOutSession::offer() does); what the socket does not take
+// goes on the session's data queue. The writer sends
 // control bytes (negotiation, answers, notifications) first and data unless the client sent
 // FLOWCONTROL-SUSPEND. A data queue over kClientQueueBytes pauses the port's serial reads until
 // it drains to half (backpressure; nothing grows unbounded).
@@ -22,7 +23,7 @@
 #include <optional>
 
 #include "modes/common/listener.h"
-#include "modes/common/packer.h"
+#include "modes/common/packing_stage.h"
 #include "modes/common/read_pause.h"
 #include "modes/common/tcp_options.h"
 #include "modes/rfc2217/rfc2217_session.h"
@@ -33,14 +34,13 @@ namespace {
 
 using asio::ip::tcp;
 
-class Rfc2217Mode final : public Mode, public common::Listener::Owner, public SessionOwner {
+class Rfc2217Mode final : public Mode,
+                          public common::Listener::Owner,
+                          public SessionOwner,
+                          public common::FrameSink {
 public:
     Rfc2217Mode(PortContext& ctx, const config::Rfc2217Settings& s)
-        : ctx_(ctx),
-          settings_(s),
-          acceptor_(ctx.strand),
-          packer_(s.packing),
-          force_timer_(ctx.strand) {}
+        : ctx_(ctx), settings_(s), acceptor_(ctx.strand) {}
 
     std::error_code start() override {
         if (auto ec = common::listen(acceptor_, ctx_.listen_address, settings_.local_port)) {
@@ -57,23 +57,7 @@ public:
 
     void on_serial_data(std::span<const std::byte> bytes) override {
         if (session_ == nullptr) return;  // the device drops serial data with no client
-        if (packer_.passthrough()) {
-            send(bytes);
-            return;
-        }
-        packer_.feed(bytes, [this](std::span<const std::byte> f) { send(f); });
-        if (auto ft = packer_.force_transmit(); ft && packer_.holding()) {
-            // Force transmit: restarted by every byte, fires after ft of serial silence.
-            force_timer_.expires_after(*ft);
-            ++timer_waits_;
-            force_timer_.async_wait([this](boost::system::error_code ec) {
-                --timer_waits_;
-                if (!ec && !listener_.stopping()) {
-                    packer_.flush([this](std::span<const std::byte> f) { send(f); });
-                }
-                listener_.settle();
-            });
-        }
+        packing_.feed(bytes);
     }
 
     void on_serial_notification(const serial::Notification& n) override {
@@ -81,11 +65,8 @@ public:
     }
 
     void stop(std::function<void()> done) override {
-        listener_.stop(std::move(done), [this] {
-            force_timer_.cancel();
-            // Bytes still held by the packer go out before the session drains.
-            packer_.flush([this](std::span<const std::byte> f) { send(f); });
-        });
+        // Bytes still held by the packer go out before the session drains.
+        listener_.stop(std::move(done), [this] { packing_.flush(); });
     }
 
     ModeStatus status() const override {
@@ -103,19 +84,23 @@ public:
         restore_line();
         update_backpressure();
     }
-    bool busy() const override { return timer_waits_ != 0; }
+    bool busy() const override { return packing_.waiting(); }
     void stopped() override { read_pause_.release(); }
 
     // ---- SessionOwner
     /// PURGE-DATA "receive": serial bytes not yet sent to the client are dropped, including a
     /// frame the packer holds.
-    void discard_held() override {
-        force_timer_.cancel();
-        packer_.flush([](std::span<const std::byte>) {});
-    }
+    void discard_held() override { packing_.discard(); }
 
     void update_backpressure() override {
         read_pause_.update(session_ != nullptr ? session_->data_queued() : 0);
+    }
+
+    // ---- common::FrameSink: the packing stage's frames, one call each
+    void on_frame(std::span<const std::byte> frame) override {
+        if (session_ == nullptr) return;
+        session_->send_data(frame);
+        update_backpressure();
     }
 
 private:
@@ -145,23 +130,17 @@ private:
         (void)ctx_.serial.set_dtr(true);
     }
 
-    void send(std::span<const std::byte> frame) {
-        if (session_ == nullptr || frame.empty()) return;
-        session_->send_data(frame);
-        update_backpressure();
-    }
-
     PortContext& ctx_;
     config::Rfc2217Settings settings_;
     tcp::acceptor acceptor_;
-    common::Packer packer_;
-    asio::steady_timer force_timer_;
     Session* session_ = nullptr;                        // the listener's one session, typed
     std::optional<config::SerialSettings> configured_;  // the line at start()
     std::string listening_;
-    int timer_waits_ = 0;
     common::Listener listener_{ctx_, *this};
     common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
+    // The mode is its sink; a timer wait settles the listener's stop.
+    common::PackingStage packing_{ctx_.strand, settings_.packing, *this,
+                                  [this] { listener_.settle(); }};
 };
 
 }  // namespace

@@ -1,31 +1,28 @@
 // tcp_server_mode.cpp: TCP Server mode. Created by the Port on its strand; the accept loop, every
 // session's reader and writer and the force-transmit timer all run on that strand (no locks).
 //
-// Serial → network: Port reads → on_serial_data → Packer → one shared buffer per frame, queued on
-// every session (fan-out). A session over kClientQueueBytes is either skipped (ignore_jammed_ip:
-// the bytes are dropped for it and counted) or makes the port pause its serial reads until it
-// drains (backpressure; nothing grows unbounded).
+// Serial → network: Port reads → on_serial_data → common::PackingStage → common::FanOut, which
+// offers each frame to every session (straight into an idle socket, else one shared chunk
+// queued). A session over kClientQueueBytes is either skipped (ignore_jammed_ip: the bytes are
+// dropped for it and counted) or makes the port pause its serial reads until it drains
+// (backpressure; nothing grows unbounded) — as in Real COM, whose rules these are too.
 // Network → serial: each session reads and awaits SerialWriter, which serialises the clients.
 // Command port (realcom-aspp.md §1): a second listener serves ASPP commands through Real COM's
 // CommandChannel — line settings act when max_connections is 1 or allow_driver_control is on; no
 // NOTIFY and no alive poll (those belong to Real COM).
 // Accepting, refusing past max_connections and stopping are common::Listener's; a session's
-// socket options, counters, drain and end are common::SessionBase's.
+// socket options, counters, drain and end are common::SessionBase's, its sending half and jam
+// rule common::FanOutSession's.
 #include "modes/tcp_server/tcp_server_mode.h"
 
 #include <algorithm>
-#include <deque>
 #include <list>
 #include <optional>
 #include <set>
 
 #include "core/clock.h"
 #include "core/limits.h"
-#include "core/signal.h"
-#include "modes/common/listener.h"
-#include "modes/common/packer.h"
-#include "modes/common/read_pause.h"
-#include "modes/common/serial_writer.h"
+#include "modes/common/fan_out_mode.h"
 #include "modes/common/tcp_options.h"
 #include "modes/real_com/command_channel.h"
 
@@ -34,50 +31,32 @@ namespace sg::modes::tcp_server {
 namespace {
 
 using asio::ip::tcp;
-using Chunk = std::shared_ptr<const std::vector<std::byte>>;
 using Clock = std::chrono::steady_clock;
 
 class TcpServerMode;
 
-/// One client connection (common::SessionBase: socket, counters, drain and end). The mode's
-/// Listener lists it for fan-out and stop until its last coroutine has ended.
-class Session final : public common::SessionBase {
+/// One client connection (common::FanOutSession: socket, counters, drain and end, the queue
+/// and its writer). The mode's Listener lists it for fan-out and stop until its last coroutine
+/// has ended.
+class Session final : public common::FanOutSession {
 public:
     Session(tcp::socket socket, TcpServerMode& mode);
     void start();
-    /// Sends a frame now if the socket takes it, else queues it (see enqueue).
-    void offer(std::span<const std::byte> frame, Chunk& shared);
-    /// Queues a frame unless this client is jammed and jammed clients are skipped.
-    void enqueue(const Chunk& chunk);
-
-    std::size_t queued() const { return queued_; }
 
 private:
-    void on_drain() override { wake_.notify(); }
-    void on_end() override { wake_.notify(); }
+    void on_sent() override { last_activity_ = Clock::now(); }
     core::Task<void> reader();
-    core::Task<void> writer();
     core::Task<void> idle_watch();
 
     TcpServerMode& mode_;
-    std::deque<Chunk> queue_;
-    std::size_t queued_ = 0;
-    core::Signal wake_;  // writer: new data, drain or end
-    bool jammed_ = false;
     Clock::time_point last_activity_;
 };
 
-class TcpServerMode final : public Mode, public common::Listener::Owner {
+/// Settings, Listener, FanOut, PackingStage and SerialWriter: common::FanOutMode.
+class TcpServerMode final : public common::FanOutMode<config::TcpServerSettings> {
 public:
     TcpServerMode(PortContext& ctx, const config::TcpServerSettings& s)
-        : ctx_(ctx),
-          settings_(s),
-          acceptor_(ctx.strand),
-          command_acceptor_(ctx.strand),
-          serial_writer_(ctx),
-          line_(ctx),
-          packer_(s.packing),
-          force_timer_(ctx.strand) {}
+        : FanOutMode(ctx, s), acceptor_(ctx.strand), command_acceptor_(ctx.strand), line_(ctx) {}
 
     std::error_code start() override {
         if (auto ec = common::listen(acceptor_, ctx_.listen_address, settings_.local_port)) {
@@ -105,31 +84,15 @@ public:
     }
 
     void on_serial_data(std::span<const std::byte> bytes) override {
-        if (packer_.passthrough()) {
-            if (!sessions().empty()) fan_out(bytes);
-            return;
-        }
-        packer_.feed(bytes, [this](std::span<const std::byte> f) { fan_out(f); });
-        if (auto ft = packer_.force_transmit(); ft && packer_.holding()) {
-            // (c) force transmit: restarted by every byte, fires after ft of silence.
-            force_timer_.expires_after(*ft);
-            ++timer_waits_;
-            force_timer_.async_wait([this](boost::system::error_code ec) {
-                --timer_waits_;
-                if (!ec && !listener_.stopping()) {
-                    packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
-                }
-                listener_.settle();
-            });
-        }
+        // With no client the frames are dropped by the fan-out (FanOut::on_frame).
+        packing_.feed(bytes);
     }
 
     void stop(std::function<void()> done) override {
         listener_.stop(std::move(done), [this] {
             for (auto* c : std::set<real_com::CommandChannel*>(channels_)) c->close();
-            force_timer_.cancel();
             // Bytes still held by the packer go out before the sessions drain.
-            packer_.flush([this](std::span<const std::byte> f) { fan_out(f); });
+            packing_.flush();
         });
     }
 
@@ -140,27 +103,9 @@ public:
         return st;
     }
 
-    // ---- common::Listener::Owner
-    void session_ended(common::SessionBase&) override { update_backpressure(); }
-    bool busy() const override { return timer_waits_ != 0 || !channels_.empty(); }
-    void stopped() override { read_pause_.release(); }
-
-    // ---- used by Session
-    PortContext& ctx() { return ctx_; }
-    common::Listener& listener() { return listener_; }
-    const config::TcpServerSettings& settings() const { return settings_; }
-    common::SerialWriter& serial_writer() { return serial_writer_; }
-
-    void update_backpressure() {
-        if (settings_.ignore_jammed_ip) return;
-        std::size_t fullest = 0;
-        for (const Session* s : listener_.sessions_as<Session>()) {
-            fullest = std::max(fullest, s->queued());
-        }
-        read_pause_.update(fullest);
-    }
-
 private:
+    bool also_busy() const override { return !channels_.empty(); }
+
     const std::list<common::SessionBase*>& sessions() const { return listener_.sessions(); }
 
     std::optional<std::string> refusal(std::size_t in_use, const char* what = "") const {
@@ -206,35 +151,19 @@ private:
                 .failure = "command accept loop ended by an unexpected exception"};
     }
 
-    void fan_out(std::span<const std::byte> frame) {
-        if (sessions().empty()) return;  // the device drops serial data with no client connected
-        Chunk chunk;  // the frame's shared copy, made only if some client must queue it
-        for (Session* s : listener_.sessions_as<Session>()) s->offer(frame, chunk);
-        update_backpressure();
-    }
-
-    PortContext& ctx_;
-    config::TcpServerSettings settings_;
     tcp::acceptor acceptor_;
     tcp::acceptor command_acceptor_;  // ASPP commands (realcom-aspp.md §1)
-    common::SerialWriter serial_writer_;
     real_com::LineControl line_;
     std::set<real_com::CommandChannel*> channels_;
-    common::Packer packer_;
-    asio::steady_timer force_timer_;
     std::string listening_;
-    int timer_waits_ = 0;
-    common::Listener listener_{ctx_, *this};
-    common::ReadPause read_pause_{ctx_};  // after ctx_: initialised from it
 };
 
 // ---------------------------------------------------------------- Session
 
 Session::Session(tcp::socket socket, TcpServerMode& mode)
-    : SessionBase(std::move(socket), mode.listener(), mode.settings().tcp_alive_check_min,
-                  "client session"),
+    : FanOutSession(std::move(socket), mode.fan_out(), mode.settings().tcp_alive_check_min,
+                    "client session"),
       mode_(mode),
-      wake_(mode.ctx().strand),
       last_activity_(Clock::now()) {}
 
 void Session::start() {
@@ -243,63 +172,13 @@ void Session::start() {
     if (mode_.settings().inactivity_time_ms != 0) spawn(idle_watch());
 }
 
-void Session::offer(std::span<const std::byte> frame, Chunk& shared) {
-    if (ended_ || draining_) return;
-    std::size_t sent = 0;
-    if (queue_.empty()) {
-        // Fast path: nothing queued and no write in flight (the writer pops only after its write
-        // completes), so the bytes may go straight into the socket — no copy, no wake-up, no
-        // extra trip through the event loop. What the socket does not take is queued.
-        boost::system::error_code ec;
-        sent = socket_.write_some(asio::buffer(frame.data(), frame.size()), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-            sent = 0;
-        } else if (ec) {
-            end();  // reset by the peer: the reader and writer see it and finish
-            return;
-        }
-        if (sent != 0) {
-            tx_ += sent;
-            mode_.ctx().stats.net_tx_bytes.fetch_add(sent, std::memory_order_relaxed);
-            last_activity_ = Clock::now();
-            if (sent == frame.size()) return;
-        }
-    }
-    if (sent == 0) {
-        if (!shared)
-            shared = std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end());
-        enqueue(shared);
-    } else {
-        enqueue(std::make_shared<const std::vector<std::byte>>(
-            frame.begin() + static_cast<std::ptrdiff_t>(sent), frame.end()));
-    }
-}
-
-void Session::enqueue(const Chunk& chunk) {
-    if (ended_ || draining_) return;
-    if (queued_ + chunk->size() > core::limits::kClientQueueBytes &&
-        mode_.settings().ignore_jammed_ip) {
-        mode_.ctx().stats.jammed_drops.fetch_add(chunk->size(), std::memory_order_relaxed);
-        if (!jammed_) {
-            jammed_ = true;  // one event per jam episode, not per dropped chunk
-            mode_.ctx().events.emit(events::types::kJammed,
-                                    {.port = mode_.ctx().id, .source = peer_});
-        }
-        return;
-    }
-    queue_.push_back(chunk);
-    queued_ += chunk->size();
-    wake_.notify();
-}
-
 core::Task<void> Session::reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
-    auto& ctx = mode_.ctx();
     while (!ended_) {
         auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec || ended_) break;  // EOF and reset are normal endings
         rx_ += n;
-        ctx.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
         last_activity_ = Clock::now();
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         if (auto wec = co_await mode_.serial_writer().write(std::span(buf).first(n)); wec) {
@@ -309,45 +188,14 @@ core::Task<void> Session::reader() {
     end();
 }
 
-core::Task<void> Session::writer() {
-    auto& ctx = mode_.ctx();
-    while (!ended_) {
-        if (queue_.empty()) {
-            if (draining_) break;
-            co_await wake_.wait();
-            continue;
-        }
-        // Gather what is queued into one write: fewer syscalls under load.
-        std::vector<asio::const_buffer> bufs;
-        std::size_t n = 0;
-        const std::size_t count = std::min<std::size_t>(queue_.size(), 64);
-        bufs.reserve(count);
-        for (std::size_t i = 0; i < count; ++i) {
-            bufs.emplace_back(asio::buffer(*queue_[i]));
-            n += queue_[i]->size();
-        }
-        auto [ec, written] = co_await asio::async_write(socket_, bufs, core::use_nothrow);
-        if (ec) break;
-        for (std::size_t i = 0; i < count; ++i) queue_.pop_front();
-        queued_ -= n;
-        tx_ += written;
-        ctx.stats.net_tx_bytes.fetch_add(written, std::memory_order_relaxed);
-        last_activity_ = Clock::now();
-        if (jammed_ && queued_ < core::limits::kClientQueueBytes / 2) jammed_ = false;
-        mode_.update_backpressure();
-    }
-    end();
-}
-
 core::Task<void> Session::idle_watch() {
     const auto limit = std::chrono::milliseconds(mode_.settings().inactivity_time_ms);
-    asio::steady_timer t(mode_.ctx().strand);
+    asio::steady_timer t(ctx_.strand);
     while (!ended_) {
         const auto due = last_activity_ + limit;
         if (Clock::now() >= due) {
-            mode_.ctx().events.emit(events::types::kDisconnected,
-                                    {.port = mode_.ctx().id, .source = peer_},
-                                    "inactivity time reached");
+            ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
+                             "inactivity time reached");
             end();
             break;
         }
