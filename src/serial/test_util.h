@@ -42,6 +42,16 @@ inline void settle(asio::io_context& io) {
     io.poll();
 }
 
+/// Runs handlers until `done()` holds; false if no handler ran for 10 s (a hung test).
+template <class Pred>
+bool run_until(asio::io_context& io, Pred done) {
+    io.restart();
+    while (!done()) {
+        if (io.run_one_for(std::chrono::seconds(10)) == 0) return done();
+    }
+    return true;
+}
+
 inline std::span<const std::byte> bytes_of(const std::string& s) {
     return std::as_bytes(std::span(s.data(), s.size()));
 }

@@ -10,6 +10,7 @@
 #include "core/limits.h"
 #include "modes/common/tcp_options.h"
 #include "serial/sim_device.h"
+#include "serial/test_util.h"
 #include "store/store.h"
 
 namespace sg::modes::common {
@@ -75,17 +76,9 @@ protected:
 
     template <class P>
     bool run_until(P done) {
-        io_.restart();
-        while (!done()) {
-            if (io_.run_one_for(std::chrono::seconds(10)) == 0) return done();
-        }
-        return true;
+        return serial::testing::run_until(io_, done);
     }
-    void settle() {
-        io_.restart();
-        while (io_.poll() != 0) {
-        }
-    }
+    void settle() { serial::testing::settle(io_); }
 
     /// A client that reads only when told (read_all); small buffers so that it jams soon.
     tcp::socket& connect() {

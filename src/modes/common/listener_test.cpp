@@ -9,6 +9,7 @@
 #include "modes/common/session_base.h"
 #include "modes/common/tcp_options.h"
 #include "serial/sim_device.h"
+#include "serial/test_util.h"
 #include "store/store.h"
 
 namespace sg::modes::common {
@@ -89,21 +90,11 @@ protected:
     bool busy() const override { return busy_; }
     void stopped() override { ++stopped_; }
 
-    /// Runs handlers until `done` holds; false if nothing happened for 10 s (a hung test).
     template <class P>
     bool run_until(P done) {
-        io_.restart();
-        while (!done()) {
-            if (io_.run_one_for(std::chrono::seconds(10)) == 0) return done();
-        }
-        return true;
+        return serial::testing::run_until(io_, done);
     }
-    /// Runs every handler that is ready now, none that waits.
-    void settle() {
-        io_.restart();
-        while (io_.poll() != 0) {
-        }
-    }
+    void settle() { serial::testing::settle(io_); }
 
     tcp::socket& connect() {
         auto& c = clients_.emplace_back(io_);
