@@ -8,6 +8,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <string>
 
+#include "web/http/limits.h"
+
 namespace sg::web::http {
 namespace {
 
@@ -37,6 +39,43 @@ boost::system::error_code parse_error(std::string_view wire, const Limits& lim =
 
 unsigned status_of(const std::optional<Response>& r) {
     return r ? r->result_int() : 0;
+}
+
+TEST(LimitsFrom, EveryServerKeyOfHttpsDosReachesTheServersLimits) {
+    // Each key set to a value no default has: a key that limits_from() forgot would keep its
+    // default and fail here (the API's per-session and Argon2id keys are not the server's).
+    config::DosSettings d;
+    d.max_connections = 301;
+    d.max_connections_per_source = 7;
+    d.connections_per_second_per_source = 3;
+    d.connection_burst_per_source = 9;
+    d.handshakes_per_second_per_source = 4;
+    d.handshake_burst_per_source = 11;
+    d.requests_per_second_per_source = 5;
+    d.request_burst_per_source = 13;
+    d.header_bytes = 2048;
+    d.body_bytes = 4096;
+    d.handshake_timeout_s = 21;
+    d.header_timeout_s = 22;
+    d.body_timeout_s = 23;
+    d.body_min_bytes_per_second = 99;
+    d.idle_timeout_s = 24;
+    const Limits l = limits_from(d);
+    EXPECT_EQ(l.max_connections, 301u);
+    EXPECT_EQ(l.max_connections_per_source, 7u);
+    EXPECT_EQ(l.connections_per_second_per_source, 3.0);
+    EXPECT_EQ(l.connection_burst_per_source, 9.0);
+    EXPECT_EQ(l.handshakes_per_second_per_source, 4.0);
+    EXPECT_EQ(l.handshake_burst_per_source, 11.0);
+    EXPECT_EQ(l.requests_per_second_per_source, 5.0);
+    EXPECT_EQ(l.burst_per_source, 13.0);
+    EXPECT_EQ(l.header_bytes, 2048u);
+    EXPECT_EQ(l.body_bytes, 4096u);
+    EXPECT_EQ(l.handshake_timeout, std::chrono::seconds(21));
+    EXPECT_EQ(l.header_timeout, std::chrono::seconds(22));
+    EXPECT_EQ(l.body_timeout, std::chrono::seconds(23));
+    EXPECT_EQ(l.body_min_bytes_per_second, 99u);
+    EXPECT_EQ(l.idle_timeout, std::chrono::seconds(24));
 }
 
 TEST(Precheck, AcceptsOrdinaryRequests) {
