@@ -26,6 +26,9 @@ public:
         co_return ec;
     }
 
+    /// A write is in flight: a caller that must not wait (it would rather queue) checks this.
+    bool busy() const { return busy_; }
+
 private:
     PortContext& ctx_;
     core::Signal idle_;

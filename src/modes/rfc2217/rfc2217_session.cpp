@@ -33,6 +33,7 @@ Session::Session(tcp::socket socket, common::Listener& listener, SessionOwner& o
     : SessionBase(std::move(socket), listener, alive_check_min, "RFC 2217 session"),
       owner_(owner),
       com_(ctx_.serial, "SerialGate port " + std::to_string(ctx_.id)),
+      serial_writer_(ctx_),
       worker_wake_(ctx_.strand),
       reader_wake_(ctx_.strand),
       writer_wake_(ctx_.strand) {
@@ -252,16 +253,11 @@ core::Task<void> Session::reader() {
         decoded_.data.reserve(buf.size());  // no growth while decoding (a no-op once reused)
         decoder_.feed(std::span(buf).first(n), decoded_);
         if (decoded_.events.empty()) {  // the common read: data only
-            if (ops_.empty() && !serial_writing_ && !decoded_.data.empty()) {
+            if (ops_.empty() && !serial_writer_.busy() && !decoded_.data.empty()) {
                 // Nothing queued before it and the line idle: write it from here, as the TCP
-                // Server does, without the hand-over to the worker.
-                serial_writing_ = true;
-                const std::error_code wec = co_await ctx_.serial.write(decoded_.data);
-                serial_writing_ = false;
-                worker_wake_.notify();  // ops queued meanwhile (none today) wait for no one
-                if (wec) break;
-                ctx_.stats.serial_tx_bytes.fetch_add(decoded_.data.size(),
-                                                     std::memory_order_relaxed);
+                // Server does, without the hand-over to the worker. The order holds: this reader
+                // is the only producer of ops_, and it queues nothing while it writes.
+                if (co_await serial_writer_.write(decoded_.data)) break;
                 continue;
             }
             push_decoded();
@@ -283,23 +279,20 @@ core::Task<void> Session::serial_worker() {
     // Ends by itself on drain (the serial line takes no new bytes) and on end(); a failed write
     // ends the session: the Port sees the device failure on its read side and restarts the mode.
     while (!ended_ && !draining_) {
-        if (ops_.empty() || serial_writing_) {
+        if (ops_.empty()) {
             co_await worker_wake_.wait();
             continue;
         }
         SerialOp op = std::move(ops_.front());  // owned here: a purge cannot free it mid-write
         ops_.pop_front();
         if (auto* data = std::get_if<Bytes>(&op)) {
-            serial_writing_ = true;
-            const std::error_code ec = co_await ctx_.serial.write(*data);
-            serial_writing_ = false;
+            const std::error_code ec = co_await serial_writer_.write(*data);
             pending_serial_ -= std::min(pending_serial_, data->size());
             reader_wake_.notify();
             if (ec) {
                 end();
                 break;
             }
-            ctx_.stats.serial_tx_bytes.fetch_add(data->size(), std::memory_order_relaxed);
             if (spare_.capacity() == 0) spare_ = std::move(*data);  // decoded_.data's next buffer
         } else if (auto* req = std::get_if<ComPortRequest>(&op)) {
             com_.handle(*req, control_);

@@ -12,6 +12,7 @@
 
 #include "core/signal.h"
 #include "modes/common/listener.h"
+#include "modes/common/serial_writer.h"
 #include "modes/common/session_base.h"
 #include "modes/rfc2217/com_port.h"
 #include "modes/rfc2217/telnet_codec.h"
@@ -76,10 +77,11 @@ private:
     bool announced_ = false;       // the first NOTIFY-MODEMSTATE went out
     bool reported_error_ = false;  // one serial.protocol_error event per session
 
-    // network → serial
+    // network → serial: the worker writes ops_ in order; the reader writes itself while ops_ is
+    // empty and the line idle. serial_writer_ takes one write at a time and counts serial_tx_bytes.
+    common::SerialWriter serial_writer_;
     std::deque<SerialOp> ops_;
     std::size_t pending_serial_ = 0;  // data bytes in ops_ plus the write in flight
-    bool serial_writing_ = false;     // a serial write (the worker's or the reader's) in flight
     core::Signal worker_wake_;        // new op, drain or end
     core::Signal reader_wake_;        // room again in ops_ or control_
 
