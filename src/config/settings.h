@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -238,6 +239,21 @@ struct DosSettings {
     std::uint16_t idle_timeout_s = 15;               // 1..600, keep-alive idle
     bool operator==(const DosSettings&) const = default;
 };
+
+/// One key of https.dos: its YAML (and JSON) name, its field, and its range. The default is the
+/// field's value in a default-constructed DosSettings. yaml.cpp reads and writes the section by
+/// walking dos_keys() in order, which is the export order (declaration order above); the
+/// cross-field rules (per-source cap <= global cap, burst >= rate) are checked after the walk.
+struct DosKey {
+    const char* key;  // "max_connections"
+    std::variant<std::uint32_t DosSettings::*, std::uint16_t DosSettings::*> field;
+    std::int64_t min;
+    std::int64_t max;
+    bool auto_is_zero = false;  // also takes "auto", stored and exported as 0 (argon2_parallel)
+};
+
+/// Every key of DosSettings, once, in export order (defined in yaml.cpp).
+std::span<const DosKey> dos_keys();
 
 /// The HTTPS server of the management plane (guide §3.1, §3.3).
 struct HttpsSettings {

@@ -9,9 +9,12 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <limits>
 #include <map>
 #include <set>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include "config/mode_yaml.h"
 #include "config/reader.h"
@@ -157,65 +160,82 @@ constexpr std::int64_t kMaxBodyBytes = 16 * 1024 * 1024;
 constexpr std::int64_t kMaxTimeoutS = 600;
 constexpr std::int64_t kMaxBodyMinRate = 1024 * 1024;
 
+// The one list of https.dos keys: read_dos() and write_dos() both walk it, in this order (the
+// export order). config's unit test checks it covers every field of DosSettings in declaration
+// order.
+constexpr DosKey kDosKeys[] = {
+    {"max_connections", &DosSettings::max_connections, 1, kMaxConnections},
+    {"max_connections_per_source", &DosSettings::max_connections_per_source, 1, kMaxConnections},
+    {"connections_per_second_per_source", &DosSettings::connections_per_second_per_source, 1,
+     kMaxRatePerSecond},
+    {"connection_burst_per_source", &DosSettings::connection_burst_per_source, 1,
+     kMaxConnectionBurst},
+    {"handshakes_per_second_per_source", &DosSettings::handshakes_per_second_per_source, 1,
+     kMaxRatePerSecond},
+    {"handshake_burst_per_source", &DosSettings::handshake_burst_per_source, 1,
+     kMaxConnectionBurst},
+    {"requests_per_second_per_source", &DosSettings::requests_per_second_per_source, 1,
+     kMaxRequestsPerSecond},
+    {"request_burst_per_source", &DosSettings::request_burst_per_source, 1, kMaxRequestBurst},
+    {"requests_per_second_per_session", &DosSettings::requests_per_second_per_session, 1,
+     kMaxRequestsPerSecond},
+    {"request_burst_per_session", &DosSettings::request_burst_per_session, 1, kMaxRequestBurst},
+    // "auto" (the default) follows the host: min(2, cores − 1), at least 1 (NE-5). A number is
+    // not checked against this host's cores: a stored configuration must still load on a smaller
+    // machine. Applied as min(value, cores) (set_argon2_parallelism).
+    {"argon2_parallel", &DosSettings::argon2_parallel, 1, kMaxArgon2Parallel, true},
+    {"argon2_max_wait_ms", &DosSettings::argon2_max_wait_ms, kMinArgon2WaitMs, kMaxArgon2WaitMs},
+    {"header_bytes", &DosSettings::header_bytes, kMinBytes, kMaxHeaderBytes},
+    {"body_bytes", &DosSettings::body_bytes, kMinBytes, kMaxBodyBytes},
+    {"handshake_timeout_s", &DosSettings::handshake_timeout_s, 1, kMaxTimeoutS},
+    {"header_timeout_s", &DosSettings::header_timeout_s, 1, kMaxTimeoutS},
+    {"body_timeout_s", &DosSettings::body_timeout_s, 1, kMaxTimeoutS},
+    {"body_min_bytes_per_second", &DosSettings::body_min_bytes_per_second, 1, kMaxBodyMinRate},
+    {"idle_timeout_s", &DosSettings::idle_timeout_s, 1, kMaxTimeoutS},
+};
+
+// Every range fits its field's type (read_dos_key() casts the checked value to it).
+constexpr bool dos_ranges_fit() {
+    for (const DosKey& k : kDosKeys) {
+        const bool fits = std::visit(
+            [&](auto field) {
+                using T = std::remove_reference_t<decltype(DosSettings{}.*field)>;
+                return 0 <= k.min && k.min <= k.max && k.max <= std::numeric_limits<T>::max();
+            },
+            k.field);
+        if (!fits) return false;
+    }
+    return true;
+}
+static_assert(dos_ranges_fit());
+
+// One row of kDosKeys into `value`, which holds the default. A refused value leaves the default.
+template <typename T>
+void read_dos_key(Reader& r, const DosKey& k, T& value) {
+    if (!k.auto_is_zero) {
+        value = static_cast<T>(r.integer(k.key, value, k.min, k.max));
+        return;
+    }
+    if (!r.has(k.key)) return;
+    const YAML::Node n = r.raw(k.key);
+    const std::string v = n.IsScalar() ? n.Scalar() : "";
+    const bool digits =
+        !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (v == "auto") {
+        value = 0;
+    } else if (!digits) {
+        r.problem(k.key, fmt::format("'{}' is not auto or an integer in {}..{}", v, k.min, k.max));
+    } else {
+        value = static_cast<T>(r.integer(k.key, value, k.min, k.max));
+    }
+}
+
 DosSettings read_dos(Reader r) {
     DosSettings d;
     const std::size_t problems_before = r.problems().size();
-    auto u32 = [&r](std::string_view key, std::uint32_t def, std::int64_t min, std::int64_t max) {
-        return static_cast<std::uint32_t>(r.integer(key, def, min, max));
-    };
-    auto seconds = [&r](std::string_view key, std::uint16_t def) {
-        return static_cast<std::uint16_t>(r.integer(key, def, 1, kMaxTimeoutS));
-    };
-    d.max_connections = u32("max_connections", d.max_connections, 1, kMaxConnections);
-    d.max_connections_per_source =
-        u32("max_connections_per_source", d.max_connections_per_source, 1, kMaxConnections);
-    d.connections_per_second_per_source =
-        u32("connections_per_second_per_source", d.connections_per_second_per_source, 1,
-            kMaxRatePerSecond);
-    d.connection_burst_per_source =
-        u32("connection_burst_per_source", d.connection_burst_per_source, 1, kMaxConnectionBurst);
-    d.handshakes_per_second_per_source =
-        u32("handshakes_per_second_per_source", d.handshakes_per_second_per_source, 1,
-            kMaxRatePerSecond);
-    d.handshake_burst_per_source =
-        u32("handshake_burst_per_source", d.handshake_burst_per_source, 1, kMaxConnectionBurst);
-    d.requests_per_second_per_source =
-        u32("requests_per_second_per_source", d.requests_per_second_per_source, 1,
-            kMaxRequestsPerSecond);
-    d.request_burst_per_source =
-        u32("request_burst_per_source", d.request_burst_per_source, 1, kMaxRequestBurst);
-    d.requests_per_second_per_session =
-        u32("requests_per_second_per_session", d.requests_per_second_per_session, 1,
-            kMaxRequestsPerSecond);
-    d.request_burst_per_session =
-        u32("request_burst_per_session", d.request_burst_per_session, 1, kMaxRequestBurst);
-    if (r.has("argon2_parallel")) {
-        // "auto" (the default) follows the host: min(2, cores − 1), at least 1 (NE-5).
-        const YAML::Node n = r.raw("argon2_parallel");
-        const std::string v = n.IsScalar() ? n.Scalar() : "";
-        const bool digits = !v.empty() && std::all_of(v.begin(), v.end(),
-                                                      [](char c) { return c >= '0' && c <= '9'; });
-        if (v == "auto") {
-            d.argon2_parallel = 0;
-        } else if (!digits) {
-            r.problem("argon2_parallel", fmt::format("'{}' is not auto or an integer in 1..{}", v,
-                                                     kMaxArgon2Parallel));
-        } else {
-            // Not checked against this host's cores: a stored configuration must still load on a
-            // smaller machine. Applied as min(value, cores) (set_argon2_parallelism).
-            d.argon2_parallel = u32("argon2_parallel", 0, 1, kMaxArgon2Parallel);
-        }
+    for (const DosKey& k : kDosKeys) {
+        std::visit([&](auto field) { read_dos_key(r, k, d.*field); }, k.field);
     }
-    d.argon2_max_wait_ms =
-        u32("argon2_max_wait_ms", d.argon2_max_wait_ms, kMinArgon2WaitMs, kMaxArgon2WaitMs);
-    d.header_bytes = u32("header_bytes", d.header_bytes, kMinBytes, kMaxHeaderBytes);
-    d.body_bytes = u32("body_bytes", d.body_bytes, kMinBytes, kMaxBodyBytes);
-    d.handshake_timeout_s = seconds("handshake_timeout_s", d.handshake_timeout_s);
-    d.header_timeout_s = seconds("header_timeout_s", d.header_timeout_s);
-    d.body_timeout_s = seconds("body_timeout_s", d.body_timeout_s);
-    d.body_min_bytes_per_second =
-        u32("body_min_bytes_per_second", d.body_min_bytes_per_second, 1, kMaxBodyMinRate);
-    d.idle_timeout_s = seconds("idle_timeout_s", d.idle_timeout_s);
     // Cross-field rules only over values that passed their own range (a refused one would be
     // compared as its default, naming the wrong culprit).
     if (r.problems().size() == problems_before) {
@@ -256,6 +276,10 @@ PortConfig read_port(Reader r) {
 }
 
 }  // namespace
+
+std::span<const DosKey> dos_keys() {
+    return kDosKeys;
+}
 
 ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     ParseResult out;
@@ -450,34 +474,18 @@ namespace {
 
 void write_dos(YAML::Emitter& e, const DosSettings& d) {
     e << YAML::Key << "dos" << YAML::Value << YAML::BeginMap;
-    e << YAML::Key << "max_connections" << YAML::Value << d.max_connections;
-    e << YAML::Key << "max_connections_per_source" << YAML::Value << d.max_connections_per_source;
-    e << YAML::Key << "connections_per_second_per_source" << YAML::Value
-      << d.connections_per_second_per_source;
-    e << YAML::Key << "connection_burst_per_source" << YAML::Value << d.connection_burst_per_source;
-    e << YAML::Key << "handshakes_per_second_per_source" << YAML::Value
-      << d.handshakes_per_second_per_source;
-    e << YAML::Key << "handshake_burst_per_source" << YAML::Value << d.handshake_burst_per_source;
-    e << YAML::Key << "requests_per_second_per_source" << YAML::Value
-      << d.requests_per_second_per_source;
-    e << YAML::Key << "request_burst_per_source" << YAML::Value << d.request_burst_per_source;
-    e << YAML::Key << "requests_per_second_per_session" << YAML::Value
-      << d.requests_per_second_per_session;
-    e << YAML::Key << "request_burst_per_session" << YAML::Value << d.request_burst_per_session;
-    e << YAML::Key << "argon2_parallel" << YAML::Value;
-    if (d.argon2_parallel == 0) {
-        e << "auto";
-    } else {
-        e << d.argon2_parallel;
+    for (const DosKey& k : kDosKeys) {
+        e << YAML::Key << k.key << YAML::Value;
+        std::visit(
+            [&](auto field) {
+                if (k.auto_is_zero && d.*field == 0) {
+                    e << "auto";
+                } else {
+                    e << d.*field;
+                }
+            },
+            k.field);
     }
-    e << YAML::Key << "argon2_max_wait_ms" << YAML::Value << d.argon2_max_wait_ms;
-    e << YAML::Key << "header_bytes" << YAML::Value << d.header_bytes;
-    e << YAML::Key << "body_bytes" << YAML::Value << d.body_bytes;
-    e << YAML::Key << "handshake_timeout_s" << YAML::Value << d.handshake_timeout_s;
-    e << YAML::Key << "header_timeout_s" << YAML::Value << d.header_timeout_s;
-    e << YAML::Key << "body_timeout_s" << YAML::Value << d.body_timeout_s;
-    e << YAML::Key << "body_min_bytes_per_second" << YAML::Value << d.body_min_bytes_per_second;
-    e << YAML::Key << "idle_timeout_s" << YAML::Value << d.idle_timeout_s;
     e << YAML::EndMap;
 }
 

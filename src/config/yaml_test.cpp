@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace sg::config {
@@ -293,6 +295,90 @@ TEST(ConfigYamlDos, EveryRangeEdgeAcceptedAndRefusedWithTheKeyAndTheRange) {
                 << problems(doc);
         }
     }
+}
+
+// The table read_dos() and write_dos() walk (dos_keys()): one row per field of DosSettings, in
+// declaration order, with the ranges kDosRanges spells out independently above.
+TEST(ConfigYamlDos, EveryTableRowIsRangeCheckedByKeyAndExported) {
+    DosSettings probe;
+    // Binds every field: a field added to DosSettings stops this compiling until it is listed
+    // (and then fails below until it has its row).
+    auto& [f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15, f16, f17, f18] =
+        probe;
+    const std::vector<const void*> fields = {&f0,  &f1,  &f2,  &f3,  &f4,  &f5,  &f6,
+                                             &f7,  &f8,  &f9,  &f10, &f11, &f12, &f13,
+                                             &f14, &f15, &f16, &f17, &f18};
+    const std::span<const DosKey> rows = dos_keys();
+    ASSERT_EQ(rows.size(), fields.size()) << "a field of DosSettings has no row, or one has two";
+    ASSERT_EQ(rows.size(), kDosRanges.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const DosKey& row = rows[i];
+        const void* at = std::visit([&](auto f) -> const void* { return &(probe.*f); }, row.field);
+        EXPECT_EQ(at, fields[i]) << "row " << i << " (" << row.key << ") is not field " << i;
+        EXPECT_STREQ(row.key, kDosRanges[i].key);
+        EXPECT_EQ(row.min, kDosRanges[i].min) << row.key;
+        EXPECT_EQ(row.max, kDosRanges[i].max) << row.key;
+    }
+
+    // The settings in place: no value at its default ("auto" is covered by
+    // AbsentSectionIsTheRequirementsValues), the cross-field rules met at every range edge.
+    const std::string old_doc =
+        dos_doc("max_connections_per_source", 2) +
+        "    argon2_parallel: 3\n    argon2_max_wait_ms: 300\n    header_bytes: 2048\n"
+        "    body_bytes: 4096\n    handshake_timeout_s: 3\n"
+        "    header_timeout_s: 4\n    body_timeout_s: 5\n"
+        "    body_min_bytes_per_second: 7\n    idle_timeout_s: 8\n";
+    const auto parsed = parse_yaml(old_doc);
+    ASSERT_TRUE(parsed.config) << problems(old_doc);
+    const Config old = *parsed.config;
+    const std::string exported = to_yaml(old);
+
+    // (b) The export has every row's key with the field's value, and nothing else in https.dos.
+    const std::size_t dos_at = exported.find("\n  dos:\n");
+    ASSERT_NE(dos_at, std::string::npos) << exported;
+    std::size_t dos_lines = 0;
+    for (std::size_t at = dos_at + 8; exported.compare(at, 4, "    ") == 0;
+         at = exported.find('\n', at) + 1) {
+        ++dos_lines;
+    }
+    EXPECT_EQ(dos_lines, rows.size()) << exported;
+    for (const DosKey& row : rows) {
+        const std::uint32_t v =
+            std::visit([&](auto f) -> std::uint32_t { return old.https.dos.*f; }, row.field);
+        EXPECT_NE(v,
+                  std::visit([](auto f) -> std::uint32_t { return DosSettings{}.*f; }, row.field))
+            << row.key << " is at its default: the export check below proves less";
+        const std::string line = "\n    " + std::string(row.key) + ": " +
+                                 (row.auto_is_zero && v == 0 ? "auto" : std::to_string(v)) + "\n";
+        EXPECT_NE(exported.find(line), std::string::npos) << line << "not in\n" << exported;
+    }
+
+    // (a) One value below min or above max in an otherwise good document: refused naming the key
+    // and the range, alone, and no Config comes out, so the caller keeps the old one.
+    for (const DosKey& row : rows) {
+        const std::string prefix = "\n    " + std::string(row.key) + ": ";
+        const std::size_t at = exported.find(prefix);
+        ASSERT_NE(at, std::string::npos) << row.key;
+        const std::size_t value_at = at + prefix.size();
+        for (std::int64_t bad : {row.min - 1, row.max + 1}) {
+            std::string doc = exported;
+            doc.replace(value_at, doc.find('\n', value_at) - value_at, std::to_string(bad));
+            Config current = old;
+            auto r = parse_yaml(doc);
+            if (r.config) current = *r.config;
+            EXPECT_FALSE(r.config) << row.key << ": " << bad << " accepted";
+            ASSERT_EQ(r.problems.size(), 1u) << problems(doc);
+            EXPECT_EQ(r.problems[0].path, "https.dos." + std::string(row.key));
+            EXPECT_EQ(r.problems[0].message, std::to_string(bad) + " is outside " +
+                                                 std::to_string(row.min) + ".." +
+                                                 std::to_string(row.max));
+            EXPECT_EQ(current, old) << row.key << ": " << bad;
+        }
+    }
+    // The untouched export is the old settings exactly.
+    auto again = parse_yaml(exported);
+    ASSERT_TRUE(again.config) << problems(exported);
+    EXPECT_EQ(*again.config, old);
 }
 
 TEST(ConfigYamlDos, CrossFieldRulesNameTheKey) {
