@@ -2,7 +2,7 @@
 wrong password proved from inside a session (IA-6, IA-7) through the real binary.
 
 The 5-minute window is a constant of the daemon with no clock hook: its expiry is tested with an
-injected clock in src/web/api/api_test.cpp (ReauthTest) and sessions_test.cpp. Here: a fresh login
+injected clock in src/web/api/api_reauth_test.cpp (ReauthTest) and sessions_test.cpp. Here: a fresh login
 may act, the reauth endpoint and what a wrong password there costs, and the own password change's
 wrong current password counted like a failed login. Failures per test stay below the per-source
 throttle (10 a minute) unless the test is about it, or come from other loopback addresses.
