@@ -9,14 +9,6 @@ PackingStage::PackingStage(const core::Strand& strand, const config::PackingSett
                            FrameSink& sink, std::function<void()> settled)
     : packer_(settings), force_timer_(strand), sink_(sink), settled_(std::move(settled)) {}
 
-PackingStage::PackingStage(const core::Strand& strand, const config::PackingSettings& settings,
-                           Emit emit, std::function<void()> settled)
-    : packer_(settings),
-      force_timer_(strand),
-      emit_sink_(std::move(emit)),
-      sink_(emit_sink_),
-      settled_(std::move(settled)) {}
-
 void PackingStage::feed(std::span<const std::byte> bytes) {
     if (packer_.passthrough()) {
         if (!bytes.empty()) sink_.on_frame(bytes);

@@ -15,16 +15,11 @@ namespace sg::modes::common {
 
 class PackingStage {
 public:
-    using Emit = std::function<void(std::span<const std::byte>)>;
-
     /// `sink` (usually the mode, which outlives the stage) receives every frame, in order, by one
     /// virtual call — this is the serial→network hot path. `settled` runs after a timer wait
     /// completed, so that a stopping mode can tell when nothing refers to it any more (waiting()).
     PackingStage(const core::Strand& strand, const config::PackingSettings& settings,
                  FrameSink& sink, std::function<void()> settled);
-    /// The same with a callable for the frames (one more indirect call per frame).
-    PackingStage(const core::Strand& strand, const config::PackingSettings& settings, Emit emit,
-                 std::function<void()> settled);
     PackingStage(const PackingStage&) = delete;
     PackingStage& operator=(const PackingStage&) = delete;
     ~PackingStage() = default;
@@ -41,16 +36,8 @@ public:
     bool waiting() const { return waits_ != 0; }
 
 private:
-    /// The Emit constructor's sink.
-    struct EmitSink final : FrameSink {
-        explicit EmitSink(Emit e) : emit(std::move(e)) {}
-        void on_frame(std::span<const std::byte> frame) override { emit(frame); }
-        Emit emit;
-    };
-
     Packer packer_;
     asio::steady_timer force_timer_;
-    EmitSink emit_sink_{nullptr};  // used by the Emit constructor only
     FrameSink& sink_;
     std::function<void()> settled_;
     int waits_ = 0;

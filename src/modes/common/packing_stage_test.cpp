@@ -94,19 +94,5 @@ TEST_F(PackingStageTest, DiscardDropsWhatIsHeld) {
     EXPECT_TRUE(frames_.out.empty());
 }
 
-TEST_F(PackingStageTest, CallableSinkStillWorks) {
-    config::PackingSettings s;
-    s.packing_length = 2;
-    std::vector<std::string> out;
-    PackingStage stage(strand_, s,
-                       [&](std::span<const std::byte> f) {
-                           out.emplace_back(reinterpret_cast<const char*>(f.data()), f.size());
-                       },
-                       {});
-    stage.feed(bytes_of("abcde"));
-    stage.flush();
-    EXPECT_EQ(out, (std::vector<std::string>{"ab", "cd", "e"}));
-}
-
 }  // namespace
 }  // namespace sg::modes::common

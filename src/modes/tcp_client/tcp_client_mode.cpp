@@ -99,16 +99,14 @@ private:
     std::uint64_t rx_ = 0;
 };
 
-class TcpClientMode final : public Mode {
+class TcpClientMode final : public Mode, public common::FrameSink {
 public:
     TcpClientMode(PortContext& ctx, const config::TcpClientSettings& s)
         : ctx_(ctx),
           settings_(s),
           control_(s.connection_control),
           serial_writer_(ctx),
-          packing_(
-              ctx.strand, s.packing, [this](std::span<const std::byte> f) { fan_out(f); },
-              [this] { maybe_done(); }),
+          packing_(ctx.strand, s.packing, *this, [this] { maybe_done(); }),
           idle_wake_(ctx.strand),
           last_activity_(Clock::now()) {
         for (std::size_t i = 0; i < s.destinations.size(); ++i) {
@@ -180,6 +178,18 @@ public:
         return st;
     }
 
+    // ---- common::FrameSink: the packing stage's frames, one call each. One shared chunk for
+    // every link that takes data now.
+    void on_frame(std::span<const std::byte> frame) override {
+        common::Chunk chunk;
+        for (auto& link : links_) {
+            if (!link->accepting()) continue;
+            if (!chunk) chunk = common::make_chunk(frame);
+            link->enqueue(chunk);
+        }
+        if (chunk) update_backpressure();
+    }
+
     // ---- used by Link
     PortContext& ctx() { return ctx_; }
     const config::TcpClientSettings& settings() const { return settings_; }
@@ -220,16 +230,6 @@ private:
     void reconsider_all(const char* why) {
         for (auto& link : links_) link->reconsider(why);
         idle_wake_.notify();
-    }
-
-    void fan_out(std::span<const std::byte> frame) {
-        common::Chunk chunk;
-        for (auto& link : links_) {
-            if (!link->accepting()) continue;
-            if (!chunk) chunk = common::make_chunk(frame);
-            link->enqueue(chunk);
-        }
-        if (chunk) update_backpressure();
     }
 
     /// Inactivity time (device ref. §3): with no data either way for inactivity_time_ms while
@@ -287,7 +287,7 @@ Link::Link(TcpClientMode& mode, std::size_t index, const config::Destination& de
       parts_wake_(mode.ctx().strand) {}
 
 std::string Link::describe() const {
-    const std::string who = "destination " + std::to_string(index_ + 1) + " " + name_;
+    std::string who = "destination " + std::to_string(index_ + 1) + " " + name_;
     switch (state_) {
         case State::Connected: return who + " connected";
         case State::Connecting: return who + " connecting";

@@ -46,16 +46,14 @@ std::string endpoint_string(const udp::endpoint& ep) {
     return address.to_string() + ":" + std::to_string(ep.port());
 }
 
-class UdpMode final : public Mode {
+class UdpMode final : public Mode, public common::FrameSink {
 public:
     UdpMode(PortContext& ctx, const config::UdpSettings& s)
         : ctx_(ctx),
           settings_(s),
           socket_(ctx.strand),
           serial_writer_(ctx),
-          packing_(
-              ctx.strand, s.packing, [this](std::span<const std::byte> f) { enqueue(f); },
-              [this] { maybe_done(); }),
+          packing_(ctx.strand, s.packing, *this, [this] { maybe_done(); }),
           wake_(ctx.strand),
           sender_done_(ctx.strand) {}
 
@@ -105,6 +103,19 @@ public:
         return {"udp", state, {}};
     }
 
+    // ---- common::FrameSink: the packing stage's frames, one call each, cut into datagrams
+    void on_frame(std::span<const std::byte> frame) override {
+        if (endpoints_.empty()) return;  // no destination: like the device, the data is dropped
+        while (!frame.empty()) {
+            const auto n = std::min(frame.size(), kMaxDatagram);
+            queue_.push_back(common::make_chunk(frame.first(n)));
+            queued_ += n;
+            frame = frame.subspan(n);
+        }
+        read_pause_.update(queued_);  // backpressure instead of growth
+        wake_.notify();
+    }
+
 private:
     void spawn(core::Task<void> task) {
         ++running_;
@@ -116,18 +127,6 @@ private:
             --running_;
             maybe_done();
         });
-    }
-
-    void enqueue(std::span<const std::byte> frame) {
-        if (endpoints_.empty()) return;  // no destination: like the device, the data is dropped
-        while (!frame.empty()) {
-            const auto n = std::min(frame.size(), kMaxDatagram);
-            queue_.push_back(common::make_chunk(frame.first(n)));
-            queued_ += n;
-            frame = frame.subspan(n);
-        }
-        read_pause_.update(queued_);  // backpressure instead of growth
-        wake_.notify();
     }
 
     core::Task<void> sender() {
