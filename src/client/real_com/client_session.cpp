@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -42,6 +43,13 @@ constexpr std::uint8_t kAliveCheckMin = 1;     // TCP keepalive: a dead device f
 bool is_eof(const boost::system::error_code& ec) {
     return ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe;
+}
+
+/// The end reason when a read or write on the `which` ("data" or "command") connection failed:
+/// the device closing it is said as such, anything else with its error.
+std::string end_reason(const char* which, const boost::system::error_code& ec) {
+    const std::string connection = std::string(which) + " connection";
+    return is_eof(ec) ? "the device closed the " + connection : connection + ": " + ec.message();
 }
 
 }  // namespace
@@ -189,8 +197,7 @@ core::Task<void> Client::Impl::command_reader() {
     for (;;) {
         auto [ec, n] = co_await command_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec) {
-            end(is_eof(ec) ? "the device closed the command connection"
-                           : "command connection: " + ec.message());
+            end(end_reason("command", ec));
             co_return;
         }
         notes.clear();
@@ -214,8 +221,7 @@ core::Task<void> Client::Impl::command_writer() {
         out.clear();
         changed_.notify();
         if (ec) {
-            end(is_eof(ec) ? "the device closed the command connection"
-                           : "command connection: " + ec.message());
+            end(end_reason("command", ec));
             co_return;
         }
     }
@@ -226,8 +232,7 @@ core::Task<void> Client::Impl::data_reader() {
     for (;;) {
         auto [ec, n] = co_await data_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec) {
-            end(is_eof(ec) ? "the device closed the data connection"
-                           : "data connection: " + ec.message());
+            end(end_reason("data", ec));
             co_return;
         }
         rx_ += n;
@@ -255,8 +260,7 @@ core::Task<void> Client::Impl::data_writer() {
         dropped_ += out.size() - n;
         changed_.notify();  // room in the queue; maybe the graceful end may go on
         if (ec) {
-            end(is_eof(ec) ? "the device closed the data connection"
-                           : "data connection: " + ec.message());
+            end(end_reason("data", ec));
             co_return;
         }
     }
