@@ -186,6 +186,39 @@ TEST_P(FanOutTest, AJammedClientPausesReadsOrIsSkipped) {
     }
 }
 
+// The jam rule drops a chunk only when the queue would pass kClientQueueBytes, while the reads
+// pause once the queue reaches it: a queue filled to exactly the bound (here by one-byte frames,
+// as a slow serial line delivers them in passthrough) is at the pause threshold without a drop.
+// With ignore_jammed_ip that must still not pause the reads.
+TEST_P(FanOutTest, AQueueFilledToExactlyTheBound) {
+    const bool ignore_jammed = GetParam();
+    (void)connect();  // reads nothing
+    auto queued = [&] {
+        std::size_t n = 0;
+        for (const FanOutSession* s : listener_->sessions_as<FanOutSession>()) n = s->queued();
+        return n;
+    };
+    // The io_context does not run, so the writer sends nothing meanwhile: large frames until the
+    // socket takes no more and something is queued, then the queue grows by one byte a frame.
+    const std::vector<std::byte> large(64 * 1024, std::byte{'z'});
+    for (int i = 0; i < 1024 && queued() == 0; ++i) fan_out_->on_frame(large);
+    ASSERT_GT(queued(), 0u);
+    ASSERT_LT(queued(), core::limits::kClientQueueBytes);
+    const std::vector<std::byte> byte(1, std::byte{'z'});
+    for (std::size_t i = 0; i < core::limits::kClientQueueBytes; ++i) {
+        fan_out_->on_frame(byte);
+        if (ignore_jammed ? stats_.jammed_drops.load() != 0 : !pauses_.empty()) break;
+    }
+    EXPECT_EQ(queued(), core::limits::kClientQueueBytes);
+    if (ignore_jammed) {
+        EXPECT_EQ(stats_.jammed_drops.load(), 1u);  // the byte that would have passed the bound
+        EXPECT_TRUE(pauses_.empty());
+    } else {
+        EXPECT_EQ(pauses_, std::vector<bool>{true});
+        EXPECT_EQ(stats_.jammed_drops.load(), 0u);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(IgnoreJammedIp, FanOutTest, ::testing::Bool());
 
 }  // namespace
