@@ -166,8 +166,10 @@ private:
     }
 
     std::size_t data_in_use() const {
-        return static_cast<std::size_t>(std::ranges::count_if(
-            listener_.sessions(), [](const common::SessionBase* s) { return !s->ended(); }));
+        const auto& sessions = listener_.sessions();
+        return static_cast<std::size_t>(
+            std::count_if(sessions.begin(), sessions.end(),
+                          [](const common::SessionBase* s) { return !s->ended(); }));
     }
     std::size_t commands_in_use() const {
         return static_cast<std::size_t>(
@@ -205,11 +207,15 @@ private:
             [this](CommandChannel& c) { channel_closed(c); });
         channels_.insert(channel.get());
         // Pair with the oldest data session that has no command connection yet.
-        auto sessions = listener_.sessions_as<Session>();
-        auto it = std::ranges::find_if(
-            sessions, [](const Session* s) { return s->command() == nullptr && !s->ended(); });
-        if (it != sessions.end()) {
-            (*it)->attach(channel.get());
+        Session* free = nullptr;
+        for (Session* s : listener_.sessions_as<Session>()) {
+            if (s->command() == nullptr && !s->ended()) {
+                free = s;
+                break;
+            }
+        }
+        if (free != nullptr) {
+            free->attach(channel.get());
         } else {
             waiting_.push_back(channel.get());
         }
