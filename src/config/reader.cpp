@@ -38,8 +38,9 @@ std::optional<std::int64_t> parse_int(const std::string& s) {
 }
 }  // namespace
 
-Reader::Reader(YAML::Node node, std::string path, std::vector<Problem>& problems)
-    : node_(std::move(node)), path_(std::move(path)), problems_(problems) {
+// YAML::Node is a handle with no move constructor: copying it copies the reference, not the tree.
+Reader::Reader(const YAML::Node& node, std::string path, std::vector<Problem>& problems)
+    : node_(node), path_(std::move(path)), problems_(problems) {
     if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
         problems_.push_back(at(node_, path_.empty() ? "(document)" : path_, "expected a mapping"));
     }

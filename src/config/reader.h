@@ -19,7 +19,7 @@ namespace sg::config {
 
 class Reader {
 public:
-    Reader(YAML::Node node, std::string path, std::vector<Problem>& problems);
+    Reader(const YAML::Node& node, std::string path, std::vector<Problem>& problems);
 
     bool has(std::string_view key) const;
     YAML::Node raw(std::string_view key);  // marks the key read

@@ -59,7 +59,7 @@ std::string rx_trig_path(const std::string& path) {
 }  // namespace
 
 core::Result<std::unique_ptr<TermiosDevice>> TermiosDevice::open(core::Strand strand,
-                                                                 std::string path) {
+                                                                 const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         const int err = errno;
@@ -408,6 +408,8 @@ std::error_code TermiosDevice::set_flow_chars(std::uint8_t xon, std::uint8_t xof
 std::error_code TermiosDevice::hold_transmit(bool held) {
     if (fd_ < 0) return closed_code();
     // The tty layer's own stop/start, as a received XOFF/XON does it (Linux: stop_tty()).
+    // glibc: "MT-Unsafe race:tcattr(filedes)", a race on this fd only, which the strand excludes.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe)
     if (::tcflow(fd_, held ? TCOOFF : TCOON) != 0) return errno_code(errno);
     return {};
 }

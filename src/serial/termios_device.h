@@ -19,7 +19,8 @@ public:
     /// (flock, which holds even for root, plus TIOCEXCL for other programs) and puts it in raw
     /// mode at its current speed. EBUSY when another port or program holds it; ENOTTY when it is
     /// not a terminal. Line settings are the caller's next step (configure()).
-    static core::Result<std::unique_ptr<TermiosDevice>> open(core::Strand strand, std::string path);
+    static core::Result<std::unique_ptr<TermiosDevice>> open(core::Strand strand,
+                                                             const std::string& path);
 
     ~TermiosDevice() override;
     TermiosDevice(const TermiosDevice&) = delete;

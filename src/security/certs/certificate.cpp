@@ -247,7 +247,7 @@ core::Status add_san(X509* cert, const std::vector<std::string>& addresses) {
         }
         if (sk_GENERAL_NAME_push(names.get(), gn.get()) == 0)
             return openssl_error("subjectAltName");
-        gn.release();  // owned by names now
+        (void)gn.release();  // owned by names now
     }
     if (seen.empty()) return {};  // an empty SAN extension is invalid: leave it out
     if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1) {

@@ -53,11 +53,12 @@ void diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& a
     if (out.size() > 20) return;
     if (a.is_object() && b.is_object()) {
         for (const auto& [k, v] : b.items()) {
-            diff(a.contains(k) ? a[k] : nlohmann::json(), v, at.empty() ? k : at + "." + k, out);
+            diff(a.contains(k) ? a[k] : nlohmann::json(), v,
+                 at.empty() ? k : fmt::format("{}.{}", at, k), out);
         }
         for (const auto& [k, v] : a.items()) {
             if (!b.contains(k))
-                out.push_back(fmt::format("{} removed", at.empty() ? k : at + "." + k));
+                out.push_back(at.empty() ? k + " removed" : fmt::format("{}.{} removed", at, k));
         }
         return;
     }

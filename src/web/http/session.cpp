@@ -215,8 +215,11 @@ public:
                   std::move(peer)),
           tls_(std::move(tls)) {}
 
-    /// The connection's whole life. `self` keeps it alive for as long as the frame exists.
-    static core::Task<void> run(std::shared_ptr<HttpsSession> self) { return self->serve(self); }
+    /// The connection's whole life. serve()'s copy of `self` keeps it alive for as long as the
+    /// coroutine frame exists.
+    static core::Task<void> run(const std::shared_ptr<HttpsSession>& self) {
+        return self->serve(self);
+    }
 
 private:
     core::Task<void> serve(std::shared_ptr<HttpsSession> /*self*/) {
@@ -289,7 +292,9 @@ public:
     RedirectSession(std::shared_ptr<Server::Impl> impl, tcp::socket socket, Peer peer)
         : Session(std::move(impl), beast::tcp_stream(std::move(socket)), std::move(peer)) {}
 
-    static core::Task<void> run(std::shared_ptr<RedirectSession> self) { return self->serve(self); }
+    static core::Task<void> run(const std::shared_ptr<RedirectSession>& self) {
+        return self->serve(self);
+    }
 
 private:
     core::Task<void> serve(std::shared_ptr<RedirectSession> /*self*/) {
