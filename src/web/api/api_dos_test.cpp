@@ -69,15 +69,8 @@ TEST_F(ApiTest, DosCountersNeedSecurityRead) {
     ASSERT_EQ(dos.result(), bhttp::status::ok);
     EXPECT_EQ(json(dos)["connections"]["refused"]["connection_rate"], 7);
     // Operator: no Security area.
-    auto r = call(bhttp::verb::post, "/api/v1/accounts",
-                  {{"name", "op"},
-                   {"group", "Operator"},
-                   {"password", "operator-pass-1"},
-                   {"must_change_password", false},
-                   {"active", true}},
-                  &admin);
-    ASSERT_EQ(r.result(), bhttp::status::created) << r.body();
-    auto op = login("op", "operator-pass-1");
+    auto op = add_operator(admin);
+    ASSERT_FALSE(HasFailure());
     EXPECT_EQ(call(bhttp::verb::get, "/api/v1/system/dos", nullptr, &op).result(),
               bhttp::status::forbidden);
 }

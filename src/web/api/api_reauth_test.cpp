@@ -88,15 +88,8 @@ TEST_F(ReauthTest, FreshAfterLoginStaleAfterFiveMinutesFreshAgainAfterReauth) {
 
 TEST_F(ReauthTest, EverySensitiveRouteRefusesAStaleSessionAfterThePrivilegeCheck) {
     auto admin = login("admin", "admin-password-1");
-    ASSERT_EQ(call(bhttp::verb::post, "/api/v1/accounts",
-                   {{"name", "op"},
-                    {"group", "Operator"},
-                    {"password", "operator-pass-1"},
-                    {"must_change_password", false}},
-                   &admin)
-                  .result(),
-              bhttp::status::created);
-    auto op = login("op", "operator-pass-1");
+    auto op = add_operator(admin);
+    ASSERT_FALSE(HasFailure());
     clock_.advance(kReauthWindowUs + FakeClock::kSecond);
     for (const auto& r : Api::routes()) {
         if (r.reauth != Api::Route::Reauth::Required) continue;

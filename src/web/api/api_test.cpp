@@ -213,15 +213,8 @@ TEST_F(ApiTest, StringsThatLookLikeNumbersStayStrings) {
 TEST_F(ApiTest, WholeConfigNeedsSecurityTooAndMandatoryEventsStayOn) {
     setup_admin();
     auto admin = login("admin", "admin-password-1");
-    ASSERT_EQ(call(bhttp::verb::post, "/api/v1/accounts",
-                   {{"name", "op"},
-                    {"group", "Operator"},
-                    {"password", "operator-pass-1"},
-                    {"must_change_password", false}},
-                   &admin)
-                  .result(),
-              bhttp::status::created);
-    auto op = login("op", "operator-pass-1");
+    auto op = add_operator(admin);
+    ASSERT_FALSE(HasFailure());
     // Operator has Maintenance but not Security: the whole document holds Security sections.
     EXPECT_EQ(call(bhttp::verb::get, "/api/v1/config", nullptr, &op).result(),
               bhttp::status::forbidden);

@@ -107,6 +107,17 @@ protected:
         EXPECT_TRUE(std::regex_match(set_cookie, m, re)) << set_cookie;
         return Client{m.size() > 1 ? m[1].str() : "", json(r).value("csrf_token", "")};
     }
+    /// Creates the Operator account "op" (no forced password change) as `admin` and logs it in.
+    Client add_operator(const Client& admin) {
+        auto r = call(bhttp::verb::post, "/api/v1/accounts",
+                      {{"name", "op"},
+                       {"group", "Operator"},
+                       {"password", "operator-pass-1"},
+                       {"must_change_password", false}},
+                      &admin);
+        EXPECT_EQ(r.result(), bhttp::status::created) << r.body();
+        return login("op", "operator-pass-1");
+    }
 
     http::Counters counters_;  // what the HTTP server would pass in Peer
     FakeClock clock_;
