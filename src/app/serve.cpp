@@ -46,8 +46,10 @@ constexpr std::chrono::milliseconds kStoreWatchInterval{500};
 // kCertificateCheckTicks ticks (CE-1: the host's addresses may change under us).
 constexpr std::chrono::seconds kHousekeepingInterval{5};
 constexpr int kCertificateCheckTicks = 12;
-// An API handler waits this long for the io thread (config commit, port status).
+// An API handler waits this long for the io thread (config commit, port status), looking every
+// kIoPoll whether the io thread has stopped (then what it posted will never run).
 constexpr std::chrono::seconds kIoWait{15};
+constexpr std::chrono::milliseconds kIoPoll{50};
 
 class Server final : public web::api::Device {
 public:
@@ -101,7 +103,8 @@ public:
             manager_.apply(config_, data_plane_on_);
             done->set_value(*rev);
         });
-        if (fut.wait_for(kIoWait) != std::future_status::ready) {
+        if (!answered(fut)) {
+            if (io_.stopped()) return core::make_error(core::Errc::busy, "SerialGate is stopping");
             return core::make_error(core::Errc::busy, "the device did not answer in time");
         }
         return fut.get();
@@ -113,7 +116,7 @@ public:
         asio::post(io_, [this, done] {
             done->set_value(status_json(config_, data_plane_on_, manager_.status()));
         });
-        if (fut.wait_for(kIoWait) != std::future_status::ready) return {{"error", "busy"}};
+        if (!answered(fut)) return {{"error", "busy"}};
         return fut.get();
     }
 
@@ -165,6 +168,20 @@ public:
     }
 
 private:
+    /// Waits for what a handler posted to the io thread: true once answered; false after kIoWait,
+    /// or at once when the io thread has stopped (a request racing SIGTERM: the posted work was
+    /// dropped with the queue, and waiting on would only hold up the stop).
+    template <class T>
+    bool answered(std::future<T>& fut) const {
+        const auto deadline = std::chrono::steady_clock::now() + kIoWait;
+        while (fut.wait_for(kIoPoll) != std::future_status::ready) {
+            if (io_.stopped() || std::chrono::steady_clock::now() >= deadline) {
+                return fut.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+            }
+        }
+        return true;
+    }
+
     void set_config(config::Config cfg) {
         config_ = std::move(cfg);
         log_.set_settings(config_.event_log);
