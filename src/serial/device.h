@@ -71,6 +71,16 @@ public:
     /// output_queue()).
     virtual core::Task<std::error_code> write(std::span<const std::byte> bytes) = 0;
 
+    /// Abandons the write in flight, if any: it completes with operation_aborted at once, and what
+    /// it had handed to the driver that has not left the line is discarded (flush(Transmit)). For
+    /// a client that left while its bytes waited for flow control or a full line: its write must
+    /// not hold the port (issue 14). A later write is not affected; no effect without a write.
+    virtual void abort_write() = 0;
+    /// Bytes that have left through the line since open, as far as the backend can tell (handed to
+    /// the driver minus its output queue). It stops moving while the line is stalled (flow control
+    /// off, a pty nobody reads), which is how a writer tells a slow line from a stuck one.
+    virtual std::uint64_t tx_progress() const = 0;
+
     /// Applies line settings. On failure (e.g. RS-485 on a driver without TIOCSRS485) the error's
     /// message names the setting, the device and the driver's reason ("interface rs485_2wire not
     /// supported by driver of /dev/ttyS1"), and the previous settings stay in force.

@@ -79,6 +79,9 @@ struct SimDevice::Endpoint {
     std::array<std::uint64_t, 3> fail_at{};  // per SimOp: the call number that starts failing
     std::size_t tx_pending = 0;              // bytes of the current write not yet delivered
     std::uint64_t tx_flushes = 0;            // flush(Transmit) count: a waiting write gives up
+    std::uint64_t tx_aborts = 0;             // abort_write() count: the write in flight fails
+    std::uint64_t tx_sent = 0;               // bytes put on the wire since open (tx_progress)
+    bool writing = false;                    // a write() is in flight
 
     std::chrono::milliseconds period = kDefaultGeneratorPeriod;
     std::uint64_t lines_sent = 0;
@@ -401,10 +404,13 @@ core::Task<std::error_code> SimDevice::write(std::span<const std::byte> bytes) {
     if (inject(*e, SimOp::Write)) co_return eio_code();
     if (e->kind == Kind::Generator) co_return std::error_code{};  // the generator discards input
     const std::uint64_t flushes = e->tx_flushes;
+    const std::uint64_t aborts = e->tx_aborts;
     std::size_t done = 0;
+    e->writing = true;
     while (done < bytes.size()) {
-        if (e->closed) {
+        if (e->closed || e->tx_aborts != aborts) {  // closed, or abort_write()
             e->tx_pending = 0;
+            e->writing = false;
             co_return aborted_code();
         }
         if (e->tx_flushes != flushes) break;  // flush(Transmit) discarded the rest
@@ -412,6 +418,7 @@ core::Task<std::error_code> SimDevice::write(std::span<const std::byte> bytes) {
         // Flow control: a sender whose CTS (or DSR) is off holds its bytes, as a UART would.
         if (may_send(*e)) n = e->tx->push(bytes.subspan(done), sim::Format::of(e->settings));
         done += n;
+        e->tx_sent += n;
         e->tx_pending = bytes.size() - done;
         if (done < bytes.size() && n == 0) {
             // Full wire or flow stopped: woken by the reader's pop, an input change, configure,
@@ -421,7 +428,20 @@ core::Task<std::error_code> SimDevice::write(std::span<const std::byte> bytes) {
         }
     }
     e->tx_pending = 0;
+    e->writing = false;
     co_return std::error_code{};
+}
+
+void SimDevice::abort_write() {
+    Endpoint& e = *ep_;
+    if (e.closed || !e.writing) return;
+    ++e.tx_aborts;  // the waiting write sees it when the signal wakes it
+    e.tx_pending = 0;
+    e.tx_signal.cancel();
+}
+
+std::uint64_t SimDevice::tx_progress() const {
+    return ep_->tx_sent;
 }
 
 // ---------------------------------------------------------------- settings

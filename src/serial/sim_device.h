@@ -47,6 +47,9 @@ public:
     core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) override;
     core::Task<std::error_code> write(std::span<const std::byte> bytes) override;
+    void abort_write() override;
+    /// The bytes put on the wire (the sim has no transmit queue beyond the write in flight).
+    std::uint64_t tx_progress() const override;
     /// The sim accepts every value in range and reports it back.
     core::Status configure(const config::SerialSettings& settings) override;
     core::Result<config::SerialSettings> settings() const override;

@@ -301,6 +301,30 @@ TEST_F(SimDeviceTest, RtsCtsHoldsTheSenderUntilCtsComesOn) {
     EXPECT_EQ(*a->output_queue(), 0u);
 }
 
+TEST_F(SimDeviceTest, AbortWriteEndsAWriteHeldByFlowControl) {
+    auto a = open_sim("sim:null-modem:abort");  // default settings: rts_cts; B never opens: no CTS
+    ASSERT_TRUE(a);
+    ASSERT_FALSE(a->modem_lines()->cts);
+    std::optional<std::error_code> written;
+    asio::co_spawn(strand_, write_string(*a, "held"),
+                   [&](std::exception_ptr, std::error_code ec) { written = ec; });
+    settle(io_);
+    ASSERT_FALSE(written);
+    EXPECT_EQ(a->tx_progress(), 0u);
+    a->abort_write();
+    settle(io_);
+    ASSERT_TRUE(written);
+    EXPECT_EQ(*written, std::errc::operation_canceled);
+    EXPECT_EQ(*a->output_queue(), 0u);
+    a->abort_write();  // nothing in flight: no effect on the next write
+    auto b = open_sim("sim:null-modem:abort", settings(), &other_strand_);
+    ASSERT_TRUE(b);
+    settle(io_);
+    EXPECT_FALSE(run(io_, strand_, write_string(*a, "next")));
+    EXPECT_EQ(a->tx_progress(), 4u);
+    EXPECT_EQ(run(io_, other_strand_, read_exactly(*b, 4)), "next");  // "held" never went out
+}
+
 TEST_F(SimDeviceTest, HoldTransmitActsAsXoffUntilReleased) {
     auto a = open_sim("sim:null-modem:xoff");
     auto b = open_sim("sim:null-modem:xoff", settings(), &other_strand_);

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "serial/termios2.h"
@@ -101,6 +102,16 @@ core::Result<std::unique_ptr<TermiosDevice>> TermiosDevice::open(core::Strand st
         dev->fd_ = -1;
         return core::Error{ec, "register " + path + " with the event loop: " + ec.message()};
     }
+    // Writes wait on a descriptor of their own (a dup of the same open file description), so that
+    // abort_write() can cancel a write's wait without cancelling the pending read.
+    const int wfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (wfd >= 0) dev->write_descriptor_.assign(wfd, ec);
+    if (wfd < 0 || ec) {
+        const std::string why = wfd < 0 ? std::strerror(errno) : ec.message();
+        if (wfd >= 0 && !dev->write_descriptor_.is_open()) ::close(wfd);
+        dev->close();
+        return core::Error{errno_code(EMFILE), "register " + path + " for writing: " + why};
+    }
 
     // Probe what the driver can report. A pty answers neither, and then nothing is polled.
     if (auto counts = dev->read_icount()) {
@@ -119,6 +130,7 @@ TermiosDevice::TermiosDevice(core::Strand strand, std::string path, int fd)
       path_(std::move(path)),
       fd_(fd),
       descriptor_(strand_),
+      write_descriptor_(strand_),
       break_timer_(strand_),
       poll_timer_(strand_) {}
 
@@ -159,9 +171,30 @@ core::Task<std::error_code> TermiosDevice::write(std::span<const std::byte> byte
     // A tty-sized piece per write(2), waiting only on EAGAIN (tty_write.h). Like async_write, this
     // touches the descriptor again after a wait: the owner does not destroy a device with a write
     // in flight (it closes it first, which ends the wait with operation_aborted).
-    auto [ec, n] = co_await write_tty(descriptor_, bytes);
+    write_abandoned_ = false;  // one write at a time (Device): this flag is this write's
+    writing_ = true;
+    auto [ec, n] = co_await write_tty(write_descriptor_, bytes, &tx_handed_, &write_abandoned_);
     (void)n;
+    writing_ = false;  // (the owner keeps us alive while a write is in flight)
     co_return ec;
+}
+
+void TermiosDevice::abort_write() {
+    if (fd_ < 0 || !writing_) return;
+    // The flag stops a write whose wait already completed (it would go on writing); the cancel
+    // ends a wait in progress. Only the write descriptor's wait: the read goes on.
+    write_abandoned_ = true;
+    boost::system::error_code ignored;
+    write_descriptor_.cancel(ignored);
+    (void)::tcflush(fd_, TCOFLUSH);  // what the driver holds of it does not go out either
+}
+
+std::uint64_t TermiosDevice::tx_progress() const {
+    // Handed to the tty minus what it still holds (a UART's queue; a pty reports 0 and its
+    // progress is what the other side read).
+    std::uint64_t queued = 0;
+    if (auto q = output_queue()) queued = *q;
+    return tx_handed_ > queued ? tx_handed_ - queued : 0;
 }
 
 // ---------------------------------------------------------------- line settings
@@ -503,8 +536,9 @@ void TermiosDevice::close() {
     // master): clear it, or the next open by a non-root user fails with EBUSY.
     ::ioctl(fd_, TIOCNXCL);
     boost::system::error_code ignored;
-    descriptor_.close(ignored);  // pending read/write complete with operation_aborted; the
-                                 // last close of the description drops the flock
+    write_descriptor_.close(ignored);  // a pending write completes with operation_aborted
+    descriptor_.close(ignored);        // so does a pending read; the last close of the
+                                       // description drops the flock
     fd_ = -1;
     alive_ = std::make_shared<int>(0);  // queued timer handlers see their copy expired
 }

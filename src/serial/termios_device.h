@@ -33,6 +33,8 @@ public:
     std::size_t read_available(std::span<std::byte> buf) override;
     core::Task<std::error_code> write(std::span<const std::byte> bytes) override;
     /// On failure the previous settings are restored (termios, RS-485 mode and FIFO alike).
+    void abort_write() override;
+    std::uint64_t tx_progress() const override;
     core::Status configure(const config::SerialSettings& settings) override;
     core::Result<config::SerialSettings> settings() const override;
     core::Result<ModemLines> modem_lines() const override;
@@ -68,8 +70,12 @@ private:
     std::string path_;
     int fd_;  // owned by descriptor_; kept for the const ioctls (-1 after close)
     asio::posix::stream_descriptor descriptor_;
-    asio::steady_timer break_timer_;  // ends a send_break()
-    asio::steady_timer poll_timer_;   // TIOCGICOUNT / TIOCMGET every kPollInterval
+    asio::posix::stream_descriptor write_descriptor_;  // a dup of fd_: writes wait on it alone
+    std::uint64_t tx_handed_ = 0;                      // bytes the tty took, since open
+    bool write_abandoned_ = false;                     // abort_write() during this write
+    bool writing_ = false;                             // a write() is in flight
+    asio::steady_timer break_timer_;                   // ends a send_break()
+    asio::steady_timer poll_timer_;                    // TIOCGICOUNT / TIOCMGET every kPollInterval
     std::function<void(const Notification&)> handler_;
 
     // What the driver can tell us, probed at open: a pty answers neither.

@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <optional>
 #include <thread>
@@ -307,6 +308,41 @@ TEST_F(TermiosDeviceTest, CloseEndsAWriteWaitingForAFullTty) {
     }
     ASSERT_TRUE(result);
     EXPECT_TRUE(*result);  // aborted, not success
+}
+
+TEST_F(TermiosDeviceTest, AbortWriteEndsAWriteWaitingForAFullTtyAndLeavesTheReadPending) {
+    // A client that left while its bytes waited (issue 14): abort_write() ends that write alone;
+    // the port's read goes on, and the next write works once the tty has room.
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    std::optional<std::error_code> read_result;
+    asio::co_spawn(strand_, testing::read_once(*dev),
+                   [&](std::exception_ptr, std::tuple<std::error_code, std::size_t> r) {
+                       read_result = std::get<0>(r);
+                   });
+    std::optional<std::error_code> result;
+    asio::co_spawn(strand_, testing::write_string(*dev, std::string(1024 * 1024, 'w')),
+                   [&](std::exception_ptr, std::error_code ec) { result = ec; });
+    testing::settle(io_);
+    ASSERT_FALSE(result);  // the tty is full: the write waits
+    const std::uint64_t progress = dev->tx_progress();
+    EXPECT_GT(progress, 0u);  // what the pty took before it filled up
+    asio::post(strand_, [&] { dev->abort_write(); });
+    io_.restart();
+    while (!result && io_.run_one_for(std::chrono::seconds(10)) != 0) {
+    }
+    ASSERT_TRUE(result);
+    EXPECT_EQ(*result, std::errc::operation_canceled);
+    EXPECT_FALSE(read_result);                // the read was not cancelled with it
+    EXPECT_EQ(dev->tx_progress(), progress);  // nothing moved meanwhile
+    // Drain what the pty holds; a new write goes through whole.
+    ::fcntl(pty_.master(), F_SETFL, ::fcntl(pty_.master(), F_GETFL) | O_NONBLOCK);
+    std::array<char, 65536> sink{};
+    while (::read(pty_.master(), sink.data(), sink.size()) > 0) {
+    }
+    EXPECT_FALSE(run(io_, strand_, testing::write_string(*dev, "after")));
+    dev->abort_write();  // no write in flight: no effect
+    dev->close();
 }
 
 TEST_F(TermiosDeviceTest, CloseAbortsAPendingRead) {

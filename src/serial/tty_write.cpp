@@ -9,10 +9,11 @@
 namespace sg::serial {
 
 core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
-    asio::posix::stream_descriptor& descriptor, std::span<const std::byte> bytes) {
+    asio::posix::stream_descriptor& descriptor, std::span<const std::byte> bytes,
+    std::uint64_t* handed, const bool* abandon) {
     std::size_t done = 0;
     while (done < bytes.size()) {
-        if (!descriptor.is_open()) {
+        if (!descriptor.is_open() || (abandon != nullptr && *abandon)) {
             co_return std::tuple<std::error_code, std::size_t>{
                 boost::system::error_code(asio::error::operation_aborted), done};
         }
@@ -20,6 +21,7 @@ core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
         const ssize_t w = ::write(descriptor.native_handle(), bytes.data() + done, piece);
         if (w > 0) {
             done += static_cast<std::size_t>(w);
+            if (handed != nullptr) *handed += static_cast<std::uint64_t>(w);
             continue;
         }
         const int err = w < 0 ? errno : EIO;  // write(2) on a tty never returns 0 for a piece > 0

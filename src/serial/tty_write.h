@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <system_error>
 #include <tuple>
@@ -27,7 +28,12 @@ inline constexpr std::size_t kTtyWriteChunk = 2048;
 /// kTtyWriteChunk, waiting for room only on EAGAIN. Returns the first error (closing the
 /// descriptor ends a wait with operation_aborted) and how many bytes the tty took. The caller
 /// keeps `descriptor` alive until it returns, as with asio::async_write.
+/// `handed`, when given, grows by every byte the tty took as it is taken (a progress counter
+/// the owner reads meanwhile). `abandon`, when given, is checked before every piece: once true the
+/// write returns operation_aborted (the owner sets it and cancels the wait; a wait that had
+/// already completed would otherwise go on writing).
 core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
-    asio::posix::stream_descriptor& descriptor, std::span<const std::byte> bytes);
+    asio::posix::stream_descriptor& descriptor, std::span<const std::byte> bytes,
+    std::uint64_t* handed = nullptr, const bool* abandon = nullptr);
 
 }  // namespace sg::serial

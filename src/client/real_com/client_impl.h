@@ -43,6 +43,9 @@ class Client::Impl {
     // termios re-read while a session runs and the pty is quiet
     static constexpr std::chrono::milliseconds kLineWatch{100};
     static constexpr std::size_t kPtyReadBytes = 4096;  // a pty hands over at most ~4 KiB per read
+    /// Command bytes waiting for a device that does not read them: past this the command reader
+    /// stops reading (answers are a few bytes; a healthy device keeps this near 0).
+    static constexpr std::size_t kCommandOutBytes = 4096;
 
 public:
     Impl(asio::io_context& io, const PortSpec& spec, const pty::Pair& pair, Link link)

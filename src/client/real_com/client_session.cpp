@@ -195,6 +195,11 @@ core::Task<void> Client::Impl::command_reader() {
     std::array<std::byte, 512> buf{};
     std::vector<Note> notes;
     for (;;) {
+        // Bounded: while the answers wait for a device that does not read them, we read no more
+        // commands (TCP flow control reaches the device). Without this a peer flooding POLL grew
+        // cmd_out_ 1:1 with what it sent (issue 14 item 4).
+        while (cmd_out_.size() >= kCommandOutBytes && !closing_) co_await changed_.wait();
+        if (closing_) co_return;
         auto [ec, n] = co_await command_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec) {
             end(end_reason("command", ec));

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <variant>
 
 namespace sg::client::real_com {
@@ -131,13 +132,17 @@ void HostProtocol::on_notify(const aspp::Notify& n, std::vector<Note>& notes) {
 void HostProtocol::feed(std::span<const std::byte> wire, Wire& out, std::vector<Note>& notes) {
     std::vector<aspp::Reply> replies;
     decoder_.feed(wire, replies);
+    // Spec §5: a poll is answered at once with its id, or the device closes the session after the
+    // third unanswered one. Any ALIVE resets the device's missed-poll count, so the polls of one
+    // read get one ALIVE, with the newest id: a peer flooding POLL gets a few bytes per read back,
+    // not one answer each (issue 14 item 4).
+    std::optional<std::uint8_t> poll_id;
+    std::size_t polls = 0;
     for (const auto& r : replies) {
         if (const auto* poll = std::get_if<aspp::Poll>(&r)) {
-            // Spec §5: answered at once with the same id, or the device closes the session
-            // after the third unanswered poll.
             ++polls_;
-            send(aspp::Alive{poll->id}, out);
-            notes.push_back({Note::Level::Debug, fmt::format("POLL {} → ALIVE", poll->id)});
+            ++polls;
+            poll_id = poll->id;
         } else if (const auto* notify = std::get_if<aspp::Notify>(&r)) {
             on_notify(*notify, notes);
         } else if (const auto* ack = std::get_if<aspp::Ack>(&r)) {
@@ -180,6 +185,12 @@ void HostProtocol::feed(std::span<const std::byte> wire, Wire& out, std::vector<
             // FLUSH_START, BREAK_COUNT, DATA_STATUS replies: this client sends none of those.
             notes.push_back({Note::Level::Debug, "ignored a reply to a command not sent"});
         }
+    }
+    if (poll_id) {
+        send(aspp::Alive{*poll_id}, out);
+        notes.push_back(
+            {Note::Level::Debug, polls == 1 ? fmt::format("POLL {} → ALIVE", *poll_id)
+                                            : fmt::format("{} POLLs → ALIVE {}", polls, *poll_id)});
     }
 }
 

@@ -121,6 +121,19 @@ TEST(HostProtocol, NotifyUpdatesLinesAndCountsEvents) {
     EXPECT_EQ(p.line_state().notifies, 2U);
 }
 
+TEST(HostProtocol, AFloodOfPollsInOneReadGetsOneAlive) {
+    // issue 14 item 4: a device flooding POLL gets one 3-byte answer per read, not one per poll.
+    HostProtocol p;
+    Bytes device;
+    for (int i = 1; i <= 170; ++i) {
+        device.insert(device.end(), {0x27, 1, static_cast<std::uint8_t>(i)});
+    }
+    auto f = feed(p, device);
+    EXPECT_EQ(f.sent, (Bytes{0x28, 1, 170}));
+    EXPECT_EQ(p.polls(), 170U);
+    EXPECT_EQ(f.notes.size(), 1U);
+}
+
 TEST(HostProtocol, CoalescedAndSplitStreamsGiveTheSameResult) {
     const Bytes device = {0x2C, 3,    1,    1,    1,  // PORT_INIT reply
                           0x26, 0x01, 0x30, 0x80,     // NOTIFY: parity error, CTS + DSR
@@ -135,7 +148,9 @@ TEST(HostProtocol, CoalescedAndSplitStreamsGiveTheSameResult) {
         p.change(at(19200), out);
         EXPECT_TRUE(p.settings_pending());
         auto f = split ? feed_bytewise(p, device) : feed(p, device);
-        EXPECT_EQ(f.sent, (Bytes{0x28, 1, 9, 0x28, 1, 10})) << split;
+        // Polls of one read get one ALIVE (the newest id); split, each read has its own.
+        EXPECT_EQ(f.sent, split ? (Bytes{0x28, 1, 9, 0x28, 1, 10}) : (Bytes{0x28, 1, 10})) << split;
+        EXPECT_EQ(p.polls(), 2U) << split;
         EXPECT_FALSE(p.settings_pending()) << split;
         EXPECT_EQ(p.line_state().parity_errors, 1U);
         EXPECT_TRUE(p.line_state().cts);

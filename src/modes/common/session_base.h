@@ -5,11 +5,13 @@
 // stay in each mode's Session, which derives from this. On the port strand.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "core/asio.h"
+#include "modes/common/serial_writer.h"
 #include "modes/mode.h"
 
 namespace sg::modes::common {
@@ -51,6 +53,17 @@ protected:
     /// session is over: Disconnected ("sent N bytes, received M") and Listener::Owner told.
     void spawn(core::Task<void> task);
 
+    /// This session's bytes to the serial line, through the port's `writer`, for as long as the
+    /// session lives: end() abandons the write (SerialWriter::abandon: the device write is
+    /// aborted, the transmit queue flushed), so a client never holds the port through a write
+    /// stalled by flow control or a line nobody drains (issue 14 item 2). While the write waits,
+    /// the peer is watched (the reader is not reading then, so it would not see the peer leave):
+    /// a reset ends the session at once; a close (FIN) ends it once the line has not moved for
+    /// kStalledLine — a slow line that is still sending keeps the bytes the client sent before it
+    /// closed. One write_serial() at a time per session.
+    core::Task<std::error_code> write_serial(SerialWriter& writer,
+                                             std::span<const std::byte> bytes);
+
     /// drain() began (draining_ is set): wake what must send the queue and finish.
     virtual void on_drain() {}
     /// end() closed the socket (ended_ is set): wake every coroutine that waits.
@@ -67,11 +80,19 @@ protected:
 
 private:
     void coroutine_done();
+    /// write_serial()'s watch: arms the timer unless it runs; each tick looks at the peer.
+    void watch_peer();
+    void on_watch_tick();
 
     Listener& listener_;
     const char* what_;
-    asio::steady_timer drain_timer_;  // ends a draining session after kDrainTimeout
-    int running_ = 0;                 // coroutines still running
+    asio::steady_timer drain_timer_;      // ends a draining session after kDrainTimeout
+    int running_ = 0;                     // coroutines still running
+    SerialWriter* writing_to_ = nullptr;  // write_serial() in progress: the writer it waits on
+    asio::steady_timer watch_timer_;      // ticks while writing_to_ is set
+    bool watch_armed_ = false;
+    std::uint64_t watch_progress_ = 0;           // the line's tx_progress() at the last tick
+    std::chrono::milliseconds watch_stalled_{};  // peer closed and the line has not moved since
 };
 
 }  // namespace sg::modes::common

@@ -270,7 +270,7 @@ core::Task<void> Session::reader() {
         }
         if (data.empty()) continue;
         in_flight_ = data.size();
-        auto wec = co_await mode_.serial_writer().write(data);
+        auto wec = co_await write_serial(mode_.serial_writer(), data);  // ends with the session
         in_flight_ = 0;
         if (wec) break;  // the Port sees the device failure on its read side
     }

@@ -168,6 +168,14 @@ bool runs_in_order(std::uint8_t command) {
     }
 }
 
+bool runs_in_order(std::uint8_t command, std::span<const std::uint8_t> value) {
+    if (static_cast<ComCommand>(command) == ComCommand::SetControl && value.size() == 1 &&
+        value[0] >= kDtrQuery && value[0] <= kRtsOff) {
+        return false;
+    }
+    return runs_in_order(command);
+}
+
 // ---------------------------------------------------------------- server
 
 ComPortServer::ComPortServer(serial::Device& device, std::string signature)

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,12 @@ inline bool baud_in_range(std::uint32_t baud) {
 /// True for the requests that act on the line in order with the data around them (a baud change
 /// after some bytes applies after those bytes reached the driver); the rest run at once.
 bool runs_in_order(std::uint8_t command);
+/// runs_in_order() for one request: SET-CONTROL's DTR and RTS values (7..12: ask, on, off) run at
+/// once like a UART's modem-control register, which is independent of its transmit queue. A
+/// client that dropped RTS under hardware flow control must be able to raise it again while its
+/// bytes wait for CTS (issue 14 item 3); the other SET-CONTROL values (outbound flow control,
+/// break, inbound flow control) change how the data goes out and stay in order.
+bool runs_in_order(std::uint8_t command, std::span<const std::uint8_t> value);
 
 // ---------------------------------------------------------------- the server
 

@@ -185,6 +185,16 @@ TEST(ValueCodes, RoundTrip) {
     EXPECT_FALSE(stop_bits_from_code(4));
     EXPECT_TRUE(runs_in_order(1) && runs_in_order(5));
     EXPECT_FALSE(runs_in_order(12) || runs_in_order(8) || runs_in_order(0));
+    // SET-CONTROL: DTR and RTS (7..12) at once, like a UART's modem-control register; flow
+    // control and break in order with the data.
+    for (std::uint8_t v : {7, 8, 9, 10, 11, 12}) {
+        EXPECT_FALSE(runs_in_order(5, std::vector<std::uint8_t>{v})) << int(v);
+    }
+    for (std::uint8_t v : {0, 1, 3, 5, 6, 13, 16, 19}) {
+        EXPECT_TRUE(runs_in_order(5, std::vector<std::uint8_t>{v})) << int(v);
+    }
+    EXPECT_TRUE(runs_in_order(1, std::vector<std::uint8_t>{0, 0, 0x25, 0x80}));
+    EXPECT_FALSE(runs_in_order(12, std::vector<std::uint8_t>{2}));
 }
 
 }  // namespace

@@ -6,11 +6,14 @@
 // connection is accepted and closed at once (serial.refused), so it sees EOF, not a timeout.
 //
 // Network → serial: reader → TelnetDecoder → data bytes and requests, kept in wire order in a
-// bounded queue (kPendingSerialBytes); the serial worker writes the data and applies the line
-// requests (SET-BAUDRATE ... SET-CONTROL, IAC BRK) in that order, so a baud change lands after the
-// bytes sent before it. Requests that must not wait behind data (PURGE-DATA, FLOWCONTROL-SUSPEND/
-// RESUME, the masks, polls, SIGNATURE) are handled as soon as they are read: a client purging a
-// blocked transmit buffer must be heard while the blocked write is still pending.
+// queue bounded by wire bytes (kPendingSerialBytes; each request or break charged at least what it
+// holds in memory); the serial worker writes the data and applies the line requests
+// (SET-BAUDRATE ... SET-CONTROL, IAC BRK) in that order, so a baud change lands after the bytes
+// sent before it. The reader never waits on the line itself, so requests that must not wait behind
+// data (PURGE-DATA, FLOWCONTROL-SUSPEND/RESUME, the masks, polls, SIGNATURE, SET-CONTROL's DTR and
+// RTS) are handled as soon as they are read: a client purging a blocked transmit buffer, or
+// raising the RTS it dropped, must be heard while the blocked write is still pending (issue 14).
+// A session that ends (the client left) abandons its write in flight: the port is free at once.
 // Serial → network: on_serial_data → common::PackingStage → on_frame (the mode is its sink) →
 // IAC-escaped chunk. With nothing queued and no write in flight the chunk goes straight into the
 // socket (non-blocking, as common::FanOutSession::offer() does); what the socket does not take

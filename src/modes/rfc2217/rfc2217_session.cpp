@@ -12,15 +12,33 @@ namespace sg::modes::rfc2217 {
 
 namespace {
 
-/// Client bytes decoded but not yet handed to the serial driver: past this the reader stops
-/// reading, so TCP flow control reaches the client. A limit of the design: a PURGE sent behind
-/// more than this much blocked data waits in the TCP stream like the data does.
-constexpr std::size_t kPendingSerialBytes = core::limits::kNetReadBytes;
+/// What the client sent for the serial side that has not been carried out yet — data bytes not
+/// yet handed to the driver and line requests and breaks not yet applied, each counted by its size
+/// on the wire: past this the reader stops reading, so TCP flow control reaches the client and
+/// nothing a client sends grows memory without bound (issue 14 item 1). Two reads' worth, so the
+/// reader reads on while the worker writes. A limit of the design: a PURGE sent behind more than
+/// this much blocked data waits in the TCP stream like the data does.
+constexpr std::size_t kPendingSerialBytes = 2 * core::limits::kNetReadBytes;
 /// Answers and notifications not yet sent: a client that sends requests but never reads the
 /// answers stops being read once this much is waiting.
 constexpr std::size_t kControlBytes = 16 * 1024;
 /// Ordered data ops are merged up to this size (fewer, larger serial writes).
 constexpr std::size_t kMergeBytes = 16 * 1024;
+/// What a queued request or break is charged at least: about what it holds in memory (its slot in
+/// the queue and its value's buffer), several times its few bytes on the wire. Charging the wire
+/// size alone would let 128 KiB of 2-byte IAC BRKs hold ~3 MiB.
+constexpr std::size_t kOpBytes = 64;
+
+/// What an op counts toward kPendingSerialBytes: data bytes as sent (IAC escapes aside); a request
+/// (IAC SB COM-PORT-OPTION <command> <value> IAC SE) or a break (IAC BRK) its size on the wire or
+/// kOpBytes, whichever is more.
+std::size_t wire_size(const SerialOp& op) {
+    if (const auto* b = std::get_if<std::vector<std::byte>>(&op)) return b->size();
+    if (const auto* r = std::get_if<ComPortRequest>(&op)) {
+        return std::max(kOpBytes, 6 + r->value.size());
+    }
+    return kOpBytes;
+}
 /// IAC BRK (RFC 854 "break") holds the line in break this long: the 0.25 s of tcsendbreak(0).
 constexpr std::chrono::milliseconds kTelnetBreak{250};
 
@@ -125,6 +143,7 @@ void Session::on_notification(const serial::Notification& n) {
 // ---- network → serial
 
 void Session::push_op(SerialOp op) {
+    if (!std::holds_alternative<Bytes>(op)) pending_serial_ += wire_size(op);  // data: by caller
     ops_.push_back(std::move(op));
     worker_wake_.notify();
 }
@@ -196,7 +215,7 @@ void Session::handle_request(const ComPortRequest& req) {
         announced_ = true;
         com_.initial_modem_state(control_);
     }
-    if (runs_in_order(req.command)) {
+    if (runs_in_order(req.command, req.value)) {
         push_op(req);
         return;
     }
@@ -221,6 +240,12 @@ void Session::handle_request(const ComPortRequest& req) {
                     }
                 }
                 ops_.swap(kept);
+                // The write in flight goes too: it may be the one stuck on flow control that the
+                // client purges to get out of the stall. The worker takes the abort as the purge.
+                if (serial_writer_.busy()) {
+                    purged_write_ = true;
+                    ctx_.serial.abort_write();
+                }
                 reader_wake_.notify();
             }
             if (req.value.size() == 1 && (req.value[0] & 1) != 0) {
@@ -253,13 +278,9 @@ core::Task<void> Session::reader() {
         decoded_.data.reserve(buf.size());  // no growth while decoding (a no-op once reused)
         decoder_.feed(std::span(buf).first(n), decoded_);
         if (decoded_.events.empty()) {  // the common read: data only
-            if (ops_.empty() && !serial_writer_.busy() && !decoded_.data.empty()) {
-                // Nothing queued before it and the line idle: write it from here, as the TCP
-                // Server does, without the hand-over to the worker. The order holds: this reader
-                // is the only producer of ops_, and it queues nothing while it writes.
-                if (co_await serial_writer_.write(decoded_.data)) break;
-                continue;
-            }
+            // Always through the worker, never written from here: the reader must go on reading
+            // while the line is slow or stopped, or a PURGE-DATA, FLOWCONTROL-SUSPEND or RTS on
+            // sent to get out of the stall would go unheard (issue 14 item 3).
             push_decoded();
             continue;
         }
@@ -279,22 +300,32 @@ core::Task<void> Session::serial_worker() {
     // Ends by itself on drain (the serial line takes no new bytes) and on end(); a failed write
     // ends the session: the Port sees the device failure on its read side and restarts the mode.
     while (!ended_ && !draining_) {
-        if (ops_.empty()) {
+        // Answers wait for a client that reads them: one that does not stops being served here
+        // too, so the answers to queued requests cannot pile up (issue 14 item 1).
+        if (ops_.empty() || control_.size() >= kControlBytes) {
             co_await worker_wake_.wait();
             continue;
         }
         SerialOp op = std::move(ops_.front());  // owned here: a purge cannot free it mid-write
         ops_.pop_front();
+        const std::size_t size = wire_size(op);
         if (auto* data = std::get_if<Bytes>(&op)) {
-            const std::error_code ec = co_await serial_writer_.write(*data);
-            pending_serial_ -= std::min(pending_serial_, data->size());
+            purged_write_ = false;
+            // Ends with the session: a client that left never holds the port (write_serial).
+            const std::error_code ec = co_await write_serial(serial_writer_, *data);
+            pending_serial_ -= std::min(pending_serial_, size);
             reader_wake_.notify();
-            if (ec) {
+            if (ec && !(purged_write_ && ec == std::errc::operation_canceled)) {
                 end();
                 break;
             }
+            purged_write_ = false;
             if (spare_.capacity() == 0) spare_ = std::move(*data);  // decoded_.data's next buffer
-        } else if (auto* req = std::get_if<ComPortRequest>(&op)) {
+            continue;
+        }
+        pending_serial_ -= std::min(pending_serial_, size);
+        reader_wake_.notify();
+        if (auto* req = std::get_if<ComPortRequest>(&op)) {
             com_.handle(*req, control_);
             writer_wake_.notify();
         } else {
@@ -340,6 +371,7 @@ core::Task<void> Session::writer() {
             owner_.update_backpressure();
         } else {
             reader_wake_.notify();
+            worker_wake_.notify();  // room for answers again
         }
         if (ec) break;
         tx_ += written;

@@ -77,11 +77,12 @@ private:
     bool announced_ = false;       // the first NOTIFY-MODEMSTATE went out
     bool reported_error_ = false;  // one serial.protocol_error event per session
 
-    // network → serial: the worker writes ops_ in order; the reader writes itself while ops_ is
-    // empty and the line idle. serial_writer_ takes one write at a time and counts serial_tx_bytes.
+    // network → serial: the reader queues, the worker writes ops_ in order (serial_writer_ takes
+    // one write at a time and counts serial_tx_bytes).
     common::SerialWriter serial_writer_;
     std::deque<SerialOp> ops_;
-    std::size_t pending_serial_ = 0;  // data bytes in ops_ plus the write in flight
+    std::size_t pending_serial_ = 0;  // wire bytes of ops_ and of the write in flight
+    bool purged_write_ = false;       // PURGE-DATA aborted the write in flight
     core::Signal worker_wake_;        // new op, drain or end
     core::Signal reader_wake_;        // room again in ops_ or control_
 

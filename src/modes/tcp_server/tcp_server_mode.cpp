@@ -181,7 +181,8 @@ core::Task<void> Session::reader() {
         ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
         last_activity_ = Clock::now();
         if (draining_) continue;  // stopping: the serial line takes no new bytes
-        if (auto wec = co_await mode_.serial_writer().write(std::span(buf).first(n)); wec) {
+        // Ends with the session (write_serial): a client that left never holds the port.
+        if (auto wec = co_await write_serial(mode_.serial_writer(), std::span(buf).first(n)); wec) {
             break;  // the Port sees the device failure on its read side and restarts the mode
         }
     }
