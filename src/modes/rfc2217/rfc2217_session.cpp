@@ -270,7 +270,15 @@ core::Task<void> Session::reader() {
             continue;
         }
         auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
-        if (ec || ended_) break;  // EOF and reset are normal endings
+        if (ec == asio::error::eof && !ended_) {
+            // The client closed after its last bytes (pyserial's write() then close()): what it
+            // queued still goes to the line, then the worker ends the session — unless the line
+            // stops moving, which write_serial()'s watch sees (the peer is gone for good).
+            peer_closed_ = true;
+            worker_wake_.notify();
+            co_return;
+        }
+        if (ec || ended_) break;  // a reset is a normal ending
         rx_ += n;
         ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
         if (draining_) continue;  // stopping: the serial line takes no new bytes
@@ -302,6 +310,9 @@ core::Task<void> Session::serial_worker() {
     while (!ended_ && !draining_) {
         // Answers wait for a client that reads them: one that does not stops being served here
         // too, so the answers to queued requests cannot pile up (issue 14 item 1).
+        // The client closed: done once its last bytes are out, or once it also leaves its answers
+        // unread (it would hold the port for ever).
+        if (peer_closed_ && (ops_.empty() || control_.size() >= kControlBytes)) break;
         if (ops_.empty() || control_.size() >= kControlBytes) {
             co_await worker_wake_.wait();
             continue;
@@ -332,6 +343,8 @@ core::Task<void> Session::serial_worker() {
             (void)ctx_.serial.send_break(kTelnetBreak);
         }
     }
+    // The answers still go out (bounded by the drain deadline); then the session ends.
+    if (peer_closed_) drain();
 }
 
 core::Task<void> Session::writer() {

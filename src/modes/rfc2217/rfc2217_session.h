@@ -83,6 +83,7 @@ private:
     std::deque<SerialOp> ops_;
     std::size_t pending_serial_ = 0;  // wire bytes of ops_ and of the write in flight
     bool purged_write_ = false;       // PURGE-DATA aborted the write in flight
+    bool peer_closed_ = false;        // the client sent FIN: the worker finishes, then drain()
     core::Signal worker_wake_;        // new op, drain or end
     core::Signal reader_wake_;        // room again in ops_ or control_
 

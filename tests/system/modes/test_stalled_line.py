@@ -215,6 +215,23 @@ def test_tcp_server_slow_line_keeps_bytes_of_a_client_that_closed(admin_gate, fr
     assert reader.recv_exact(len(payload), timeout=60) == payload
 
 
+def test_rfc2217_bytes_sent_before_close_all_reach_the_line(admin_gate, free_ports):
+    """RFC 2217's reader reads ahead of the line now (item 3); a client's FIN must still let its
+    queued bytes out (pyserial's write() then close())."""
+    data, far, far_command = free_ports(3)
+    admin_gate.serve(config=make_config([
+        rfc2217_port(1, "sim:null-modem:tail", data),
+        tcp_server_port(2, "sim:null-modem:tail", far, far_command),
+    ]), wait_ports=[data, far])
+    reader = Client(far)
+    payload = bytes(range(256)) * 2048  # 512 KiB, IAC-escaped by write()
+    a = TelnetPeer(data)
+    a.write(payload)
+    a.client.sock.shutdown(socket.SHUT_WR)
+    assert reader.recv_exact(len(payload), timeout=60) == payload
+    a.close()
+
+
 # ---------------------------------------------------------------- item 3: heard while blocked
 
 
