@@ -61,6 +61,16 @@ std::uint32_t baud_from_code(tcflag_t code) {
     return 0;
 }
 
+// The Bxxx code of a standard rate, or 0 (BOTHER is needed).
+tcflag_t code_from_baud(std::uint32_t baud) {
+    for (tcflag_t code :
+         {B50,   B75,   B110,  B134,   B150,   B200,   B300,    B600,    B1200,   B1800,
+          B2400, B4800, B9600, B19200, B38400, B57600, B115200, B230400, B460800, B921600}) {
+        if (baud_from_code(code) == baud) return code;
+    }
+    return 0;
+}
+
 core::Status unsupported(std::string what) {
     return core::make_error(core::Errc::unsupported, std::move(what));
 }
@@ -154,9 +164,12 @@ core::Status apply(int fd, const config::SerialSettings& s, const std::string& p
 #ifdef CDTRDSR
     t->c_cflag &= ~static_cast<tcflag_t>(CDTRDSR);
 #endif
-    // BOTHER for both directions: the kernel maps an exact Bxxx rate back to its code, and any
-    // other rate goes to the driver, which picks the nearest divisor it can.
-    t->c_cflag |= BOTHER | (BOTHER << IBSHIFT);
+    // A standard rate by its Bxxx code, as every other tool sets and reads it: with BOTHER a pty
+    // keeps BOTHER in c_cflag, so `stty -F` showed "speed 0 baud" and tcgetattr() BOTHER (issue
+    // 12). BOTHER only for a rate without a code: the driver picks the nearest divisor it can.
+    const tcflag_t code = code_from_baud(s.baud);
+    const tcflag_t speed = code != 0 ? code : static_cast<tcflag_t>(BOTHER);
+    t->c_cflag |= speed | (speed << IBSHIFT);
     t->c_ospeed = s.baud;
     t->c_ispeed = s.baud;
     t->c_cflag |= size | parity | flow_c;

@@ -139,6 +139,30 @@ TEST_F(TermiosDeviceTest, CustomAndStandardBaudReadBack) {
     EXPECT_EQ(got->flow_control, config::FlowControl::None);
 }
 
+TEST_F(TermiosDeviceTest, StandardRatesAreSetByTheirCodeAsOtherToolsReadThem) {
+    // What `stty -F` and every other program sees through the classic termios API (issue 12):
+    // the Bxxx code for a standard rate, BOTHER only for a rate without one.
+    auto dev = open_slave();
+    ASSERT_TRUE(dev);
+    const int fd = ::open(pty_.path().c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    struct Case {
+        std::uint32_t baud;
+        speed_t code;
+    };
+    constexpr speed_t kBother = 0010000;  // BOTHER: <asm/termbits.h> clashes with <termios.h>
+    for (const Case c : {Case{9600, B9600}, Case{57600, B57600}, Case{115200, B115200},
+                         Case{921600, B921600}, Case{250000, kBother}}) {
+        ASSERT_TRUE(dev->configure(plain(c.baud)).ok()) << c.baud;
+        struct termios t {};
+        ASSERT_EQ(::tcgetattr(fd, &t), 0);
+        EXPECT_EQ(::cfgetospeed(&t), c.code) << c.baud;
+        EXPECT_EQ(::cfgetispeed(&t), c.code) << c.baud;
+        EXPECT_EQ(dev->settings()->baud, c.baud);
+    }
+    ::close(fd);
+}
+
 TEST_F(TermiosDeviceTest, OutOfRangeSettingsAreRefused) {
     auto dev = open_slave(plain(9600));
     ASSERT_TRUE(dev);
