@@ -17,6 +17,7 @@ import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 import tty
 from pathlib import Path
@@ -74,6 +75,63 @@ def free_ports(n):
     finally:
         for s in socks:
             s.close()
+
+
+def vm_rss_kib(pid):
+    """VmRSS of process `pid` in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+class PeakRss:
+    """`with PeakRss(pid) as rss:` samples VmRSS of `pid` every 50 ms while the block runs and once
+    at its end: rss.before (KiB at the start), rss.peak, rss.growth."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.before = self.peak = vm_rss_kib(pid)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        while not self._done.is_set():
+            try:
+                self.peak = max(self.peak, vm_rss_kib(self.pid))
+            except (OSError, AssertionError):
+                return  # the process ended: the test says so
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        try:
+            self.peak = max(self.peak, vm_rss_kib(self.pid))
+        except (OSError, AssertionError):
+            pass
+        return False
+
+    @property
+    def growth(self):
+        return self.peak - self.before
+
+
+# The ASan build (scripts/test) keeps freed blocks in a quarantine of up to 256 MiB, which counts
+# in VmRSS under any churn; with a small one VmRSS tells what a process holds.
+ASAN_SMALL_QUARANTINE = "quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
+
+
+def small_asan_quarantine(monkeypatch):
+    """Processes started from now on in this test get a small ASan quarantine."""
+    opts = os.environ.get("ASAN_OPTIONS", "")
+    monkeypatch.setenv("ASAN_OPTIONS", f"{opts}:{ASAN_SMALL_QUARANTINE}" if opts
+                       else ASAN_SMALL_QUARANTINE)
 
 
 def _socket_inodes(pid):

@@ -7,10 +7,6 @@ memory stays within a stated growth (VmRSS) and it sends back far less than it w
 import os
 import socket
 import subprocess
-import threading
-import time
-
-import pytest
 
 import sgtest
 from sgtest import wait_until
@@ -18,15 +14,6 @@ from sgtest import wait_until
 POLL = 0x27
 FLOOD_BYTES = 32 << 20
 RSS_GROWTH_LIMIT_KIB = 12 * 1024  # before the fix the client grew 1:1 with the flood
-ASAN_SMALL_QUARANTINE = "quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
-
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def listener():
@@ -39,9 +26,7 @@ def listener():
 
 def test_a_poll_flood_that_is_never_read_does_not_grow_the_client(tmp_path, sg_binary,
                                                                     monkeypatch):
-    opts = os.environ.get("ASAN_OPTIONS", "")
-    monkeypatch.setenv("ASAN_OPTIONS", f"{opts}:{ASAN_SMALL_QUARANTINE}" if opts
-                       else ASAN_SMALL_QUARANTINE)
+    sgtest.small_asan_quarantine(monkeypatch)
     data_l, command_l = listener(), listener()
     link = tmp_path / "ttyR1"
     err = tmp_path / "realcom.stderr"
@@ -60,32 +45,19 @@ def test_a_poll_flood_that_is_never_read_does_not_grow_the_client(tmp_path, sg_b
         command, _ = command_l.accept()
         conns += [data, command]
 
-        before = vm_rss_kib(proc.pid)
-        peak = [before]
-        done = threading.Event()
-
-        def sample():
-            while not done.is_set():
-                peak[0] = max(peak[0], vm_rss_kib(proc.pid))
-                time.sleep(0.05)
-        t = threading.Thread(target=sample, daemon=True)
-        t.start()
         block = bytes([POLL, 1, 7]) * (65535 // 3)
         sent = 0
         command.settimeout(2.0)  # the client stopped reading for 2 s: the bound holds
-        try:
-            while sent < FLOOD_BYTES:
-                sent += command.send(block)
-        except (socket.timeout, BlockingIOError):
-            pass
-        finally:
-            done.set()
-            t.join()
-        peak[0] = max(peak[0], vm_rss_kib(proc.pid))
-        print(f"POLL flood: sent {sent} bytes; realcom VmRSS {before} -> peak {peak[0]} KiB")
+        with sgtest.PeakRss(proc.pid) as rss:
+            try:
+                while sent < FLOOD_BYTES:
+                    sent += command.send(block)
+            except (socket.timeout, BlockingIOError):
+                pass
+        print(f"POLL flood: sent {sent} bytes; realcom VmRSS {rss.before} -> peak {rss.peak} KiB")
         assert proc.poll() is None, sgtest.tail(err)
-        assert peak[0] - before < RSS_GROWTH_LIMIT_KIB, (
-            f"realcom VmRSS grew by {peak[0] - before} KiB during the POLL flood")
+        assert rss.growth < RSS_GROWTH_LIMIT_KIB, (
+            f"realcom VmRSS grew by {rss.growth} KiB during the POLL flood")
         # The answers were coalesced: what the client sent back is far less than the flood.
         command.settimeout(0.5)
         answered = 0

@@ -9,15 +9,14 @@ that left while its write was blocked, a new client is served and the line is as
 (2); RFC 2217 answers PURGE-DATA, FLOWCONTROL-SUSPEND and SET-CONTROL while the write is blocked
 (3)."""
 
-import os
 import socket
-import threading
 import time
 
 import pytest
 
 import sgtest
-from sgtest import Client, make_config, monitor, serial_settings, tcp_server_port, wait_until
+from sgtest import (Client, make_config, monitor, serial_settings, tcp_server_port,
+                    wait_until)
 
 from test_rfc2217 import (IAC, TelnetPeer, port_status, rfc2217_port)  # noqa: E402
 
@@ -26,25 +25,12 @@ SIGNATURE, SET_CONTROL, FLOW_SUSPEND, FLOW_RESUME, PURGE = 0, 5, 8, 9, 12
 SERVER = 100  # server answers carry the client's code + 100 (RFC 2217 §3)
 QUIET = 0.5
 
-# The ASan build (scripts/test) keeps freed blocks in a quarantine of up to 256 MiB, which would
-# count in VmRSS under any churn; a small one keeps the figure about what is held.
-ASAN_SMALL_QUARANTINE = "quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
 RSS_GROWTH_LIMIT_KIB = 48 * 1024  # the unbounded queues grew by ~1 GiB in 2 s here
 
 
 @pytest.fixture(autouse=True)
 def small_quarantine(monkeypatch):
-    opts = os.environ.get("ASAN_OPTIONS", "")
-    monkeypatch.setenv("ASAN_OPTIONS", f"{opts}:{ASAN_SMALL_QUARANTINE}" if opts
-                       else ASAN_SMALL_QUARANTINE)
-
-
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    sgtest.small_asan_quarantine(monkeypatch)
 
 
 def stall(peer):
@@ -119,27 +105,12 @@ def test_rfc2217_request_flood_behind_a_stalled_write_keeps_memory_bounded(admin
     peer = TelnetPeer(loopback)
     stall(peer)
     peer.send_raw(b"x" + bytes([IAC, NOP]))
-    pid = admin_gate.proc.pid
-    before = vm_rss_kib(pid)
-    peak = [before]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], vm_rss_kib(pid))
-            time.sleep(0.05)
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    try:
+    with sgtest.PeakRss(admin_gate.proc.pid) as rss:
         sent = flood(peer.client.sock, unit, 30 << 20)
-    finally:
-        done.set()
-        t.join()
-    peak[0] = max(peak[0], vm_rss_kib(pid))
-    print(f"{what}: sent {sent} bytes; VmRSS {before} -> peak {peak[0]} KiB")
+    print(f"{what}: sent {sent} bytes; VmRSS {rss.before} -> peak {rss.peak} KiB")
     assert sent < 30 << 20, f"serve read all {sent} bytes of {what} behind a stalled write"
-    assert peak[0] - before < RSS_GROWTH_LIMIT_KIB, (
-        f"VmRSS grew by {peak[0] - before} KiB during a flood of {what}")
+    assert rss.growth < RSS_GROWTH_LIMIT_KIB, (
+        f"VmRSS grew by {rss.growth} KiB during a flood of {what}")
     admin_gate.check_alive()
 
 
