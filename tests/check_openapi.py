@@ -13,6 +13,10 @@ Area::..., bool, Reauth::..., &Api::...}` rows):
     x-sg-errors of its 401 response, and no other operation does;
   - x-sg-also-requires ({area, access}, or a list of them) equals the privileges the row's
     handler checks itself (`allowed(call, Area::X, true|false)` in its body), and the reverse;
+  - x-sg-guarded lists settings of the kGuarded table of src/web/api/config_handlers.cpp (a change
+    of one needs another area's write and a fresh password, whatever the route): such an
+    operation lists reauth_required in its 401 even on a Reauth::No row, and every key of the
+    table is named by some operation;
   - a public operation declares `security: []`; every other one requires cookieAuth, and a
     non-GET one cookieAuth together with csrfToken (WS-4);
   - each {name} of a path is a declared path parameter and the reverse.
@@ -87,6 +91,15 @@ def declared_extras(op):
     return sorted((str(i["area"]).lower(), str(i["access"])) for i in items)
 
 
+def guarded_keys(api_dir):
+    """The settings of the kGuarded table in config_handlers.cpp."""
+    text = (api_dir / "config_handlers.cpp").read_text(errors="replace")
+    m = re.search(r"constexpr Guarded kGuarded\[\] = \{(.*?)\n\};", text, re.S)
+    if not m:
+        return None
+    return set(re.findall(r'^\s*\{"([a-z_]+(?:\.[a-z_]+)+)",', m.group(1), re.M))
+
+
 def shape(path):
     """/api/v1/accounts/{name}/password -> /api/v1/accounts/{}/password (by position)."""
     return re.sub(r"\{[^}/]*\}", "{}", path)
@@ -114,9 +127,17 @@ def walk(node, fn, where=""):
             walk(v, fn, f"{where}[{i}]")
 
 
-def check_operation(doc, path, method, op, row, path_params, extras):
+def check_operation(doc, path, method, op, row, path_params, extras, guarded_table):
     where = f"openapi {method.upper()} {path}"
     bad = []
+    guarded = op.get("x-sg-guarded", [])
+    if not isinstance(guarded, list) or not all(isinstance(g, str) for g in guarded):
+        bad.append(f"{where}: x-sg-guarded must be a list of setting names")
+        guarded = []
+    for g in guarded:
+        if g not in guarded_table:
+            bad.append(f"{where}: x-sg-guarded names {g!r}, which is not in kGuarded of "
+                       f"config_handlers.cpp")
     declared = declared_extras(op)
     want_extra = extras.get(row["handler"], [])
     if declared is None:
@@ -146,9 +167,12 @@ def check_operation(doc, path, method, op, row, path_params, extras):
     if row["reauth"] and "reauth_required" not in codes:
         bad.append(f"{where}: a Reauth::Required route must list reauth_required in the "
                    f"x-sg-errors of its 401 response")
-    if not row["reauth"] and "reauth_required" in codes:
+    if guarded and "reauth_required" not in codes:
+        bad.append(f"{where}: an operation with x-sg-guarded must list reauth_required in the "
+                   f"x-sg-errors of its 401 response")
+    if not row["reauth"] and not guarded and "reauth_required" in codes:
         bad.append(f"{where}: lists reauth_required, but the route table (api.cpp:{row['line']}) "
-                   f"says Reauth::No")
+                   f"says Reauth::No and it has no x-sg-guarded")
     security = op.get("security", doc.get("security"))
     if row["auth"] == "public":
         if security != []:
@@ -223,6 +247,10 @@ def main():
     rows, problems = routes_of(api_cpp)
     bad += problems
     extras = extra_checks(api_cpp.parent)
+    guarded_table = guarded_keys(api_cpp.parent)
+    if guarded_table is None:
+        bad.append("config_handlers.cpp: no kGuarded table found (has its format changed?)")
+        guarded_table = set()
     if not rows:
         bad.append(f"{api_cpp}: no route rows found (has the table's format changed?)")
 
@@ -257,6 +285,12 @@ def main():
                            f"{op_ids[oid]}")
             op_ids[oid] = f"{method.upper()} {path}"
 
+    named = {g for (_, op, _) in ops.values() for g in (op.get("x-sg-guarded") or [])
+             if isinstance(g, str)}
+    for g in sorted(guarded_table - named):
+        bad.append(f"config_handlers.cpp: guarded setting {g!r} is named by no operation's "
+                   f"x-sg-guarded in {openapi.name}")
+
     routed_shapes = {p for (_, p) in rows}
     documented_shapes = {p for (_, p) in ops}
     for (method, pattern), row in sorted(rows.items()):
@@ -270,7 +304,7 @@ def main():
                            f"{openapi.name}")
             continue
         path, op, path_params = ops[(method, pattern)]
-        bad += check_operation(doc, path, method, op, row, path_params, extras)
+        bad += check_operation(doc, path, method, op, row, path_params, extras, guarded_table)
     for (method, pattern), (path, _, _) in sorted(ops.items()):
         if (method, pattern) in rows:
             continue

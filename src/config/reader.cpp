@@ -157,6 +157,56 @@ std::optional<std::uint8_t> Reader::byte(std::string_view key) {
     return static_cast<std::uint8_t>(*v);
 }
 
+std::vector<std::string> Reader::text_list(
+    std::string_view key, std::vector<std::string> def, std::size_t max_items, std::size_t max_len,
+    const std::function<std::optional<std::string>(const std::string&)>& check) {
+    YAML::Node n = raw(key);
+    if (!n.IsDefined() || n.IsNull()) return def;
+    if (!n.IsSequence()) {
+        problem(key, "expected a list");
+        return def;
+    }
+    if (n.size() > max_items) {
+        problem(key, "has " + std::to_string(n.size()) + " entries; at most " +
+                         std::to_string(max_items) + " allowed");
+        return def;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        const YAML::Node item = n[i];
+        const std::string where = key_path(key) + "[" + std::to_string(i) + "]";
+        auto refuse = [&](std::string message) {
+            problems_.push_back(at(item, where, std::move(message)));
+            ok = false;
+        };
+        if (!item.IsScalar()) {
+            refuse("expected a single value");
+            continue;
+        }
+        const std::string& s = item.Scalar();
+        if (s.size() > max_len) {
+            refuse("is " + std::to_string(s.size()) + " characters; at most " +
+                   std::to_string(max_len) + " allowed");
+            continue;
+        }
+        bool control = false;
+        for (unsigned char c : s) control = control || c < 0x20 || c == 0x7f;
+        if (control) {
+            refuse("contains a control character");
+            continue;
+        }
+        if (check) {
+            if (auto why = check(s)) {
+                refuse(std::move(*why));
+                continue;
+            }
+        }
+        out.push_back(s);
+    }
+    return ok ? out : def;
+}
+
 Reader Reader::child(std::string_view key) {
     return Reader(raw(key), key_path(key), problems_);
 }

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,6 +30,12 @@ public:
     bool boolean(std::string_view key, bool def);
     std::string text(std::string_view key, std::string def, std::size_t max_len);
     std::optional<std::uint8_t> byte(std::string_view key);  // 0..255, 0x-prefixed allowed
+    /// A list of at most `max_items` texts, each checked as text() does and then by `check`
+    /// (which returns a problem message, or nullopt). `def` when absent; on any problem too.
+    std::vector<std::string> text_list(
+        std::string_view key, std::vector<std::string> def, std::size_t max_items,
+        std::size_t max_len,
+        const std::function<std::optional<std::string>(const std::string&)>& check = {});
     double number(std::string_view key, double def);
 
     /// One of `names` (index into it is returned); `def` when absent.

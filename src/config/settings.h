@@ -174,6 +174,12 @@ struct SystemSettings {
     std::string description;
     std::string contact;
     std::string listen_address = "0.0.0.0";  // address every data-plane listener binds
+    /// Globs of the paths a port's `device` may name (issue 14 item 12; config/devices.h): serial
+    /// lines only, so that a port cannot be pointed at a console, another user's pty or a device
+    /// whose open has side effects. sim: devices are always allowed. Changed only with the
+    /// Security privilege (web/api/config_handlers.cpp).
+    std::vector<std::string> allowed_devices{"/dev/ttyS*", "/dev/ttyUSB*", "/dev/ttyACM*",
+                                             "/dev/ttyAMA*", "/dev/serial/by-id/*"};
     bool operator==(const SystemSettings&) const = default;
 };
 

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "config/devices.h"
 #include "config/mode_yaml.h"
 #include "config/reader.h"
 
@@ -300,6 +301,9 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     c.system.description = sys.text("description", "", 80);
     c.system.contact = sys.text("contact", "", 80);
     c.system.listen_address = sys.text("listen_address", c.system.listen_address, 64);
+    c.system.allowed_devices = sys.text_list(
+        "allowed_devices", c.system.allowed_devices, kMaxDevicePatterns, kMaxDevicePatternLength,
+        [](const std::string& pattern) { return device_pattern_problem(pattern); });
     sys.finish();
 
     Reader pw = r.child("password_policy");
@@ -436,6 +440,11 @@ std::vector<Problem> validate(const Config& c) {
             out.push_back(
                 {at + ".port", 0, 0, "port " + std::to_string(p.number) + " is defined twice"});
         }
+        // Issue 14 item 12: matched on the text alone, so the message is the same whether or not
+        // the path exists (and serial::open() checks again before it opens anything).
+        if (!device_allowed(c.system.allowed_devices, p.device)) {
+            out.push_back({at + ".device", 0, 0, device_not_allowed_message(p.device)});
+        }
         if (p.device.rfind("sim:null-modem:", 0) == 0) {
             if (++null_modem_ends[p.device] > 2) {
                 out.push_back(
@@ -500,6 +509,9 @@ std::string to_yaml(const Config& c) {
     e << YAML::Key << "description" << YAML::Value << c.system.description;
     e << YAML::Key << "contact" << YAML::Value << c.system.contact;
     e << YAML::Key << "listen_address" << YAML::Value << c.system.listen_address;
+    e << YAML::Key << "allowed_devices" << YAML::Value << YAML::BeginSeq;
+    for (const auto& pattern : c.system.allowed_devices) e << YAML::DoubleQuoted << pattern;
+    e << YAML::EndSeq;
     e << YAML::EndMap;
 
     const auto& pp = c.password_policy;

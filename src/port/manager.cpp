@@ -47,7 +47,10 @@ void Manager::run_pending() {
     if (!on) return;
     for (const auto& pc : config.ports) {
         if (ports_.contains(pc.number)) continue;  // unchanged: keeps running untouched
-        auto port = std::make_unique<Port>(io_, pc, config.system.listen_address, events_);
+        // A running port keeps the list it started with: every valid configuration allows its
+        // (unchanged) device, so a new list need not restart it.
+        auto port = std::make_unique<Port>(io_, pc, config.system.listen_address,
+                                           config.system.allowed_devices, events_);
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

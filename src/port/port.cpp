@@ -19,9 +19,10 @@ bool is_off(const config::ModeSettings& m) {
 }  // namespace
 
 Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
-           events::Log& events)
+           std::vector<std::string> allowed_devices, events::Log& events)
     : config_(std::move(config)),
       listen_address_(std::move(listen_address)),
+      allowed_devices_(std::move(allowed_devices)),
       events_(events),
       strand_(asio::make_strand(io)),
       wake_(strand_),
@@ -113,7 +114,7 @@ core::Task<void> Port::run() {
 
 core::Task<bool> Port::open_and_start() {
     const modes::ModeKind& kind = modes::kind_for(config_.mode);
-    auto dev = serial::open(strand_, config_.device, config_.serial);
+    auto dev = serial::open(strand_, config_.device, config_.serial, allowed_devices_);
     if (!dev) {
         state_ = "device unavailable: " + dev.error().message;
         if (!failure_reported_) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/settings.h"
 #include "core/asio.h"
@@ -38,8 +39,10 @@ struct PortStatus {
 
 class Port {
 public:
+    /// `allowed_devices`: system.allowed_devices of the configuration the port comes from (checked
+    /// again at each open, issue 14 item 12).
     Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
-         events::Log& events);
+         std::vector<std::string> allowed_devices, events::Log& events);
     ~Port();
     Port(const Port&) = delete;
     Port& operator=(const Port&) = delete;
@@ -69,6 +72,7 @@ private:
 
     config::PortConfig config_;
     std::string listen_address_;
+    std::vector<std::string> allowed_devices_;
     events::Log& events_;
     core::Strand strand_;
     core::Signal wake_;              // stop requested, reads resumed, mode stopped

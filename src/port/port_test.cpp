@@ -81,7 +81,7 @@ protected:
 };
 
 TEST_F(PortTest, StopOfADisabledPortCallsDone) {
-    Port port(io_, port_config(config::DisabledSettings{}), "127.0.0.1", *log_);
+    Port port(io_, port_config(config::DisabledSettings{}), "127.0.0.1", {}, *log_);
     port.start();
     run_for(std::chrono::milliseconds(50));  // run() sees "disabled" and ends
     EXPECT_EQ(port.status().state, "disabled");
@@ -92,7 +92,7 @@ TEST_F(PortTest, StopOfADisabledPortCallsDone) {
 
 TEST_F(PortTest, StopRightAfterStartOfADisabledPortCallsDone) {
     // The other order: the stop is handled before run() has seen that the port is disabled.
-    Port port(io_, port_config(config::DisabledSettings{}), "127.0.0.1", *log_);
+    Port port(io_, port_config(config::DisabledSettings{}), "127.0.0.1", {}, *log_);
     port.start();
     bool done = false;
     port.stop([&] { done = true; });
@@ -100,14 +100,14 @@ TEST_F(PortTest, StopRightAfterStartOfADisabledPortCallsDone) {
 }
 
 TEST_F(PortTest, StopOfAPortNeverStartedCallsDone) {
-    Port port(io_, port_config(tcp_client_to_closed_port()), "127.0.0.1", *log_);
+    Port port(io_, port_config(tcp_client_to_closed_port()), "127.0.0.1", {}, *log_);
     bool done = false;
     port.stop([&] { done = true; });
     EXPECT_TRUE(run_until([&] { return done; }));
 }
 
 TEST_F(PortTest, StopOfATcpClientBackingOffFromARefusedDestinationCallsDone) {
-    Port port(io_, port_config(tcp_client_to_closed_port()), "127.0.0.1", *log_);
+    Port port(io_, port_config(tcp_client_to_closed_port()), "127.0.0.1", {}, *log_);
     port.start();
     run_for(std::chrono::milliseconds(300));  // refused at once, then backing off (0.5 s first)
     EXPECT_EQ(port.status().state, "running");
@@ -121,7 +121,7 @@ TEST_F(PortTest, StopOfAPairMasterBackingOffFromARefusedSlaveCallsDone) {
     config::PairMasterSettings s;
     s.host = "127.0.0.1";
     s.port = closed_port(io_);
-    Port port(io_, port_config(s), "127.0.0.1", *log_);
+    Port port(io_, port_config(s), "127.0.0.1", {}, *log_);
     port.start();
     run_for(std::chrono::milliseconds(300));
     EXPECT_EQ(port.status().state, "running");

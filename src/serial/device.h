@@ -128,9 +128,13 @@ public:
 using DevicePtr = std::unique_ptr<Device>;
 
 /// Opens `path` on `strand`: "sim:..." names a simulated line (sim_device.h), anything else a tty
-/// or pty path. The settings are applied before it returns; a failure to apply them closes the line
-/// and returns the error.
+/// or pty path, which must match one of `allowed_devices` (system.allowed_devices,
+/// config/devices.h; refused with EACCES "PATH is not allowed by system.allowed_devices" before
+/// any file-system access) and be a serial line of the tty class (tty_check.h). The settings are
+/// applied before it returns; a failure to apply them closes the line and returns the error. The
+/// default (no pattern) allows simulated lines only.
 core::Result<DevicePtr> open(core::Strand strand, const std::string& path,
-                             const config::SerialSettings& settings);
+                             const config::SerialSettings& settings,
+                             std::span<const std::string> allowed_devices = {});
 
 }  // namespace sg::serial

@@ -11,6 +11,7 @@
 #include <linux/serial.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include <fstream>
 
 #include "serial/termios2.h"
+#include "serial/tty_check.h"
 #include "serial/tty_write.h"
 
 namespace sg::serial {
@@ -61,7 +63,15 @@ std::string rx_trig_path(const std::string& path) {
 
 core::Result<std::unique_ptr<TermiosDevice>> TermiosDevice::open(core::Strand strand,
                                                                  const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    // Issue 14 item 12: only a serial line of the tty class is ever opened, checked from its
+    // metadata first (tty_check.h): open(2) of some character devices acts (/dev/watchdog), and
+    // a console or another user's pty is no serial line.
+    auto target = check_tty_path(path);
+    if (!target) return target.error();
+    // The resolved path, not following a symlink swapped in since the check; O_NOCTTY so that no
+    // terminal becomes serve's controlling terminal.
+    const int fd =
+        ::open(target->real_path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         const int err = errno;
         if (err == EBUSY) {  // another program set TIOCEXCL
@@ -69,6 +79,12 @@ core::Result<std::unique_ptr<TermiosDevice>> TermiosDevice::open(core::Strand st
                                "open " + path + ": in use by another program (TIOCEXCL)"};
         }
         return core::Error::from_errno(err, "open " + path);
+    }
+    // The file opened must be the device checked (the node may have been replaced in between).
+    if (struct stat st{};
+        ::fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != target->rdev) {
+        ::close(fd);
+        return core::Error{errno_code(ENOTTY), "open " + path + ": changed while being opened"};
     }
     // flock first: TIOCEXCL does not stop root (CAP_SYS_ADMIN), and the daemon may run as root,
     // so two ports naming the same tty would both get it. A flock is per open file description,

@@ -15,10 +15,12 @@ namespace sg::serial {
 
 class TermiosDevice final : public Device {
 public:
-    /// Opens `path` (O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC), locks it against every other opener
-    /// (flock, which holds even for root, plus TIOCEXCL for other programs) and puts it in raw
-    /// mode at its current speed. EBUSY when another port or program holds it; ENOTTY when it is
-    /// not a terminal. Line settings are the caller's next step (configure()).
+    /// Checks that `path` resolves to a serial line of the tty class (tty_check.h: never a file,
+    /// another character device or a console; ENOTTY otherwise, and nothing is opened), opens the
+    /// resolved path (O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC|O_NOFOLLOW), locks it against every
+    /// other opener (flock, which holds even for root, plus TIOCEXCL for other programs) and puts
+    /// it in raw mode at its current speed. EBUSY when another port or program holds it; ENOTTY
+    /// when it is not a terminal. Line settings are the caller's next step (configure()).
     static core::Result<std::unique_ptr<TermiosDevice>> open(core::Strand strand,
                                                              const std::string& path);
 

@@ -396,9 +396,18 @@ def tcp_server_port(number, device, local_port, command_port, alias=None, serial
     return p
 
 
+# system.allowed_devices (docs/configuration.md): serve opens no other path. The tests use ptys as
+# serial lines, so make_config() adds /dev/pts/* to the defaults; tests of the list itself
+# (web/test_device_allowlist.py) pass system={"allowed_devices": ...}.
+DEFAULT_ALLOWED_DEVICES = ["/dev/ttyS*", "/dev/ttyUSB*", "/dev/ttyACM*", "/dev/ttyAMA*",
+                           "/dev/serial/by-id/*"]
+TEST_ALLOWED_DEVICES = DEFAULT_ALLOWED_DEVICES + ["/dev/pts/*"]
+
+
 def make_config(ports, **sections):
     cfg = {
-        "system": {"device_name": "SerialGate", "listen_address": LOOPBACK},
+        "system": {"device_name": "SerialGate", "listen_address": LOOPBACK,
+                   "allowed_devices": list(TEST_ALLOWED_DEVICES)},
         "event_log": {"types": {"serial.connected": True, "serial.disconnected": True,
                                 "serial.refused": True}},
         # The HTTPS API listens on 443 by default; data-plane tests switch it off, API tests

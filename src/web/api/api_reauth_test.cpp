@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "web/api/api.h"
 #include "web/api/api_test_fixture.h"
@@ -107,6 +108,43 @@ TEST_F(ReauthTest, EverySensitiveRouteRefusesAStaleSessionAfterThePrivilegeCheck
     }
     EXPECT_EQ(call(bhttp::verb::get, "/api/v1/accounts/op", nullptr, &admin).result(),
               bhttp::status::ok);  // DELETE did not run
+}
+
+// Issue 14 item 12: system.allowed_devices rides in the System section, which the Operator may
+// write; changing the list itself needs Security write and a fresh password, on every route.
+TEST_F(ReauthTest, AllowedDevicesNeedSecurityWriteAndAFreshPasswordWhateverTheRoute) {
+    auto admin = login("admin", "admin-password-1");
+    auto op = add_operator(admin);
+    ASSERT_FALSE(HasFailure());
+    const std::vector<std::string> wider{"/dev/ttyS*", "/dev/pts/*"};
+    const nlohmann::json widened = {{"allowed_devices", wider}};
+    const auto commits = device_.commits;
+    auto denied = call(bhttp::verb::put, "/api/v1/system", widened, &op);
+    EXPECT_EQ(denied.result(), bhttp::status::forbidden) << denied.body();
+    EXPECT_EQ(json(denied)["error"], "forbidden");
+    EXPECT_EQ(json(denied)["message"],
+              "changing system.allowed_devices needs read_write on security");
+    EXPECT_EQ(device_.commits, commits);
+    // The rest of the section stays the Operator's.
+    EXPECT_EQ(call(bhttp::verb::put, "/api/v1/system", {{"device_name", "gw"}}, &op).result(),
+              bhttp::status::ok);
+
+    clock_.advance(kReauthWindowUs + FakeClock::kSecond);
+    const auto before = device_.commits;
+    auto stale = call(bhttp::verb::put, "/api/v1/system", widened, &admin);
+    EXPECT_EQ(stale.result(), bhttp::status::unauthorized) << stale.body();
+    EXPECT_EQ(json(stale)["error"], "reauth_required");
+    EXPECT_EQ(device_.commits, before);
+    EXPECT_EQ(reauth(admin, "admin-password-1").result(), bhttp::status::no_content);
+    auto ok = call(bhttp::verb::put, "/api/v1/system", widened, &admin);
+    EXPECT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+    EXPECT_EQ(device_.cfg->system.allowed_devices, wider);
+
+    // A port outside the list is refused whoever asks, naming the key.
+    auto port = call(bhttp::verb::put, "/api/v1/ports/1", {{"device", "/etc/passwd"}}, &admin);
+    EXPECT_EQ(port.result(), bhttp::status::bad_request) << port.body();
+    EXPECT_EQ(json(port)["problems"][0]["message"],
+              "/etc/passwd is not allowed by system.allowed_devices");
 }
 
 TEST_F(ReauthTest, WrongPasswordCountsTowardsLockoutAndEndsTheGuessingSession) {

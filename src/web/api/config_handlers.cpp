@@ -47,6 +47,25 @@ std::optional<std::uint32_t> port_number(std::string_view s) {
     return n;
 }
 
+/// A setting whose change needs more than the privilege of the route that carries it, whatever that
+/// route is: a section PUT, a port PUT or the whole document all end in Api::commit(), which
+/// checks this table. docs/openapi.yaml names them in `x-sg-guarded` (tests/check_openapi.py).
+struct Guarded {
+    std::string_view key;  // as in YAML and JSON
+    bool (*changed)(const config::Config& before, const config::Config& after);
+    security::accounts::Area area;  // needs read_write on it, and a recent password proof (AZ-3)
+};
+
+constexpr Guarded kGuarded[] = {
+    // Issue 14 item 12: the list decides which files serve opens as root. The System area (which
+    // the Operator has) carries the section; widening the list is the Administrator's alone.
+    {"system.allowed_devices",
+     [](const config::Config& a, const config::Config& b) {
+         return a.system.allowed_devices != b.system.allowed_devices;
+     },
+     security::accounts::Area::Security},
+};
+
 /// "old -> new" for each changed scalar of two JSON trees (AU-2: old and new of non-secret values).
 void diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& at,
           std::vector<std::string>& out) {
@@ -78,6 +97,20 @@ std::string describe_change(const nlohmann::json& before, const nlohmann::json& 
 http::Response Api::commit(Call& call, config::Config next, std::string_view what) {
     const auto current = device_.config();
     if (next == *current) return json_response(call, bhttp::status::ok, {{"changed", false}});
+    for (const Guarded& g : kGuarded) {
+        if (!g.changed(*current, next)) continue;
+        if (!allowed(call, g.area, true)) {
+            return error(call, bhttp::status::forbidden, "forbidden",
+                         fmt::format("changing {} needs read_write on {}", g.key,
+                                     security::accounts::to_string(g.area)));
+        }
+        if (!sessions_.recently_authenticated(*call.session)) {
+            return error(call, bhttp::status::unauthorized, "reauth_required",
+                         fmt::format("changing {} needs your password confirmed with POST "
+                                     "/api/v1/session/reauth",
+                                     g.key));
+        }
+    }
     const auto change = describe_change(config_to_json(*current), config_to_json(next));
     // Only what serve takes at its next start (the dos keys the API reads at each request apply at
     // once: config::https_restart_required).
