@@ -360,3 +360,18 @@ def test_max_web_sessions(web_admin):
     r = w.login_raw("admin", PW)  # admin holds two already
     assert r.status == 429 and r.error_code() == "too_many_sessions", f"per-account cap: {r}"
     assert w.login("op", OP_PW).get(f"{API}/session").status == 200
+
+
+def test_json_media_type_is_compared_exactly(web):
+    """Issue 14 item 11: `application/jsonp` is not JSON (415); parameters and letter case of the
+    media type are (RFC 9110 §8.3.1)."""
+    w = web()
+    body = {"account": "admin", "password": PW}
+    for ct in ("application/jsonp", "application/json-seq", "application/jsonx; charset=utf-8",
+               "text/application/json"):
+        r = w.request("POST", f"{API}/setup", body, content_type=ct)
+        assert r.status == 415 and r.error_code() == "json_required", f"{ct}: {r}"
+    r = w.request("POST", f"{API}/setup", body, content_type="Application/JSON ; charset=utf-8")
+    assert r.status == 201, r
+    r = w.request("POST", f"{API}/login", body, content_type="application/json;charset=UTF-8")
+    assert r.status == 200, r

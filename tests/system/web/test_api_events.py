@@ -68,3 +68,26 @@ def test_login_events_with_account_and_source(gate, web):
     cli = gate.events("--type", "security.login_succeeded")
     assert any(e.get("account") == "admin" for e in cli), cli
     api.assert_secret_nowhere(w, PW, OP_PW, WRONG, log_only=(admin.cookie, admin.csrf))
+
+
+# Issue 14 item 11: OWASP CSV injection. A spreadsheet also runs a cell as a formula when a TAB or
+# a CR stands before the `=`; both arrive here through an unauthenticated failed login's name.
+FORMULA_NAMES = ('\t=HYPERLINK("http://127.0.0.1/x","tab")', '\r=HYPERLINK("http://127.0.0.1/x","cr")')
+
+
+def test_tab_and_cr_led_names_export_neutralised_in_csv(web_admin):
+    w, admin = web_admin(password=PW)
+    for name in FORMULA_NAMES:
+        assert w.login_raw(name, WRONG).status == 401
+    events = admin.events("type=security.login_failed",
+                          lambda evs: sum("HYPERLINK" in e["account"] for e in evs) >= 2)
+    assert sum("HYPERLINK" in e["account"] for e in events) >= 2, events
+    r = admin.get(f"{API}/events.csv?type=security.login_failed")
+    assert r.status == 200, r
+    # newline="" keeps a quoted CR inside its field, as a spreadsheet reads it.
+    rows = list(csv.reader(io.StringIO(r.text, newline="")))
+    cells = [c for row in rows for c in row if "HYPERLINK" in c]
+    assert len(cells) == 2, rows
+    live = [c for c in cells if not c.startswith("'")]
+    assert not live, f"CSV cells a spreadsheet runs as formulas: {live!r}"
+
