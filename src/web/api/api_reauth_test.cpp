@@ -219,5 +219,39 @@ TEST_F(ReauthTest, ReauthNeedsCsrfAndASessionAndAPasswordString) {
     EXPECT_EQ(json(bad)["error"], "invalid_field");
 }
 
+// Issue 14 item 10 (WS-7): an administrator's login at the full device-wide cap ends the oldest
+// session of a group without Account Management write; an Operator's login does not.
+TEST_F(ReauthTest, AdministratorLoginEndsTheOldestNonAdministratorSessionAtTheCap) {
+    auto admin = login("admin", "admin-password-1");
+    auto op1 = add_operator(admin);
+    config::Config c = *device_.cfg;
+    c.login.max_web_sessions = 3;
+    c.login.max_sessions_per_account = 3;
+    device_.cfg = std::make_shared<const config::Config>(c);
+    EXPECT_EQ(call(bhttp::verb::post, "/api/v1/logout", nlohmann::json::object(), &admin).result(),
+              bhttp::status::no_content);
+    clock_.advance(FakeClock::kSecond);
+    auto op2 = login("op", "operator-pass-1");
+    clock_.advance(FakeClock::kSecond);
+    auto op3 = login("op", "operator-pass-1");
+    auto refused = call(bhttp::verb::post, "/api/v1/login",
+                        {{"account", "op"}, {"password", "operator-pass-1"}});
+    EXPECT_EQ(refused.result(), bhttp::status::too_many_requests);
+    auto admin2 = login("admin", "admin-password-1");
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &op1).result(),
+              bhttp::status::unauthorized);  // the oldest
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &op2).result(), bhttp::status::ok);
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &admin2).result(),
+              bhttp::status::ok);
+    log_->flush();
+    events::Query q;
+    q.type = "security.session_ended";
+    auto ended = events::read(*store_, q);
+    ASSERT_TRUE(ended.ok());
+    ASSERT_EQ(ended->size(), 1U);
+    EXPECT_EQ((*ended)[0].account, "admin");
+    EXPECT_NE((*ended)[0].message.find(" of op from "), std::string::npos) << (*ended)[0].message;
+}
+
 }  // namespace
 }  // namespace sg::web::api
