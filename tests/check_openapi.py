@@ -10,7 +10,8 @@ Area::..., bool, Reauth::..., &Api::...}` rows):
     case) and x-sg-access (read | write) equal the row's Auth, Area and write flag;
   - x-sg-reauth is `true` exactly on the rows marked Reauth::Required (AZ-3), both ways (absent
     or false on every other operation); such an operation lists `reauth_required` among the
-    x-sg-errors of its 401 response, and no other operation does;
+    x-sg-errors of its 401 response, and no other operation does, except one that says with
+    `x-sg-reauth-when` (a sentence) when its handler asks for it (issue 14 item 7);
   - x-sg-also-requires ({area, access}, or a list of them) equals the privileges the row's
     handler checks itself (`allowed(call, Area::X, true|false)` in its body), and the reverse;
   - a public operation declares `security: []`; every other one requires cookieAuth, and a
@@ -146,7 +147,10 @@ def check_operation(doc, path, method, op, row, path_params, extras):
     if row["reauth"] and "reauth_required" not in codes:
         bad.append(f"{where}: a Reauth::Required route must list reauth_required in the "
                    f"x-sg-errors of its 401 response")
-    if not row["reauth"] and "reauth_required" in codes:
+    conditional = op.get("x-sg-reauth-when")
+    if conditional is not None and (row["reauth"] or not isinstance(conditional, str)):
+        bad.append(f"{where}: x-sg-reauth-when is a sentence, on a Reauth::No route only")
+    if not row["reauth"] and "reauth_required" in codes and not conditional:
         bad.append(f"{where}: lists reauth_required, but the route table (api.cpp:{row['line']}) "
                    f"says Reauth::No")
     security = op.get("security", doc.get("security"))
