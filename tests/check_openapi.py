@@ -10,7 +10,7 @@ Area::..., bool, Reauth::..., &Api::...}` rows):
     case) and x-sg-access (read | write) equal the row's Auth, Area and write flag;
   - x-sg-reauth is `true` exactly on the rows marked Reauth::Required (AZ-3), both ways (absent
     or false on every other operation); such an operation lists `reauth_required` among the
-    x-sg-errors of its 401 response, and no other operation does;
+    x-sg-errors of its 401 response, and no other operation does (but the x-sg-guarded ones);
   - x-sg-also-requires ({area, access}, or a list of them) equals the privileges the row's
     handler checks itself (`allowed(call, Area::X, true|false)` in its body), and the reverse;
   - x-sg-guarded lists settings of the kGuarded table of src/web/api/config_handlers.cpp (a change

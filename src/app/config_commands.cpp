@@ -9,6 +9,7 @@
 #include "app/common.h"
 #include "app/exit_codes.h"
 #include "core/files.h"
+#include "events/audit.h"
 #include "events/log.h"
 #include "security/accounts/accounts.h"
 
@@ -65,10 +66,25 @@ int config_import(const std::string& data_dir, const std::string& file) {
     int rc = 0;
     auto store = open_store(data_dir, rc);
     if (!store) return rc;
+    auto before = load_config(*store);
+    if (!before) {
+        fmt::print(stderr, "serialgate: {}\n", before.error().message);
+        return kExitStore;
+    }
     auto rev = store->save_config(config::to_yaml(*cfg));
     if (!rev) {
         fmt::print(stderr, "serialgate: {}\n", rev.error().message);
         return kExitStore;
+    }
+    // AU-3, issue 14 item 7: whoever runs this owns the data directory (an administrator by
+    // definition); a change of what records the administrators' actions is still recorded, under
+    // the settings in force before it.
+    if (auto audit = events::audit_changes(before->event_log, cfg->event_log); !audit.empty()) {
+        events::Log old_log(*store, before->event_log);
+        old_log.emit(events::types::kPolicyChanged, {.source = "cli"},
+                     fmt::format("event_log.types: {} ({})",
+                                 events::describe_audit_changes(audit, cfg->event_log), file));
+        old_log.flush();
     }
     events::Log log(*store, cfg->event_log);
     log.emit(events::types::kConfigImported, {.source = "cli"},

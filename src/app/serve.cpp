@@ -23,6 +23,7 @@
 #include "app/exit_codes.h"
 #include "core/asio.h"
 #include "core/files.h"
+#include "events/audit.h"
 #include "events/log.h"
 #include "port/manager.h"
 #include "security/accounts/accounts.h"
@@ -360,6 +361,13 @@ private:
             return;
         }
         revision_ = *rev;
+        // AU-3, issue 14 item 7: recorded under the settings in force before the file.
+        if (auto audit = events::audit_changes(config_.event_log, cfg->event_log); !audit.empty()) {
+            log_.emit(events::types::kPolicyChanged, {.source = "SIGHUP"},
+                      fmt::format("event_log.types: {} ({})",
+                                  events::describe_audit_changes(audit, cfg->event_log),
+                                  options_.config_file));
+        }
         adopt(std::move(*cfg), "SIGHUP: " + options_.config_file);
     }
 
@@ -471,6 +479,13 @@ int serve(const ServeOptions& o) {
                 return kExitStore;
             }
             revision = *rev;
+            // AU-3, issue 14 item 7: recorded under the settings in force before the file.
+            if (auto audit = events::audit_changes(cfg->event_log, res.config->event_log);
+                !audit.empty()) {
+                log.emit(events::types::kPolicyChanged, {.source = o.config_file},
+                         fmt::format("event_log.types: {}",
+                                     events::describe_audit_changes(audit, res.config->event_log)));
+            }
             *cfg = std::move(*res.config);
             log.set_settings(cfg->event_log);
             log.emit(events::types::kConfigChanged, {.source = o.config_file},

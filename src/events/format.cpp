@@ -12,7 +12,11 @@ namespace {
 
 std::string csv_field(const std::string& s) {
     std::string v = s;
-    if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v = "'" + v;
+    // OWASP CSV injection: a spreadsheet runs a cell that starts with = + - @, and also one whose
+    // = follows a leading TAB or CR (issue 14 item 11); a quote first makes any of them text.
+    if (!v.empty() && std::string_view("=+-@\t\r").find(v[0]) != std::string_view::npos) {
+        v = "'" + v;
+    }
     if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
     std::string out = "\"";
     for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);

@@ -253,6 +253,24 @@ def test_export_import_export_round_trip(gate, free_ports):
     assert out.read_text() == first
 
 
+def test_import_switching_an_audit_type_off_is_recorded_first(gate):
+    """Issue 14 item 7 (AU-3): `config import` belongs to whoever owns the data directory, but
+    switching off a type that records administrators' actions is still recorded, as
+    security.policy_changed under the settings in force before, even when the change switches
+    policy_changed itself off."""
+    off = {"security.account_created": False, "security.policy_changed": False}
+    gate.import_config(make_config([], event_log={"types": off}))
+    changed = gate.events("--type", "security.policy_changed")
+    assert len(changed) == 1, changed
+    assert "security.account_created off" in changed[0]["message"], changed
+    assert "security.policy_changed off" in changed[0]["message"], changed
+    assert changed[0]["source"] == "cli", changed
+    gate.import_config(make_config([], event_log={"types": off}))  # no change: nothing recorded
+    # Back on: recorded under the settings before it, in which policy_changed was off.
+    gate.import_config(make_config([]))
+    assert len(gate.events("--type", "security.policy_changed")) == 1
+
+
 # ---------------------------------------------------------------- setup
 
 

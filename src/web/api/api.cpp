@@ -380,8 +380,9 @@ void Api::purge_sessions() {
 // ---------------------------------------------------------------- Call and responses
 
 std::optional<nlohmann::json> Call::body(http::Response& err) const {
-    const auto ct = req[bhttp::field::content_type];
-    if (ct.substr(0, 16) != "application/json") {
+    // The media type exactly (issue 14 item 11): "application/jsonp" or "application/json-seq"
+    // is not JSON; "; charset=utf-8" and the letter case do not matter (RFC 9110 §8.3.1).
+    if (!http::media_type_is(req[bhttp::field::content_type], "application/json")) {
         err = error(*this, bhttp::status::unsupported_media_type, "json_required");
         return std::nullopt;
     }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "events/audit.h"
 #include "web/api/api.h"
 #include "web/api/api_test_fixture.h"
 
@@ -255,6 +256,122 @@ TEST_F(ReauthTest, ReauthNeedsCsrfAndASessionAndAPasswordString) {
     auto bad = call(bhttp::verb::post, "/api/v1/session/reauth", {{"password", 1}}, &admin);
     EXPECT_EQ(bad.result(), bhttp::status::bad_request);
     EXPECT_EQ(json(bad)["error"], "invalid_field");
+}
+
+// Issue 14 item 7 (AU-3): the Security types of severity Notice record what administrators do.
+// Switching one needs Security write and a fresh password, on every API route that can carry it;
+// the other types stay Diagnostics write; the change is logged under the old settings.
+class AuditTypesTest : public ReauthTest {
+protected:
+    http::Response put_types(const Client& c, const nlohmann::json& types) {
+        return call(bhttp::verb::put, "/api/v1/event-log/settings", {{"types", types}}, &c);
+    }
+    std::size_t events_of(std::string_view type) {
+        log_->flush();
+        events::Query q;
+        q.type = std::string(type);
+        auto list = events::read(*store_, q);
+        EXPECT_TRUE(list.ok());
+        return list.ok() ? list->size() : 0;
+    }
+};
+
+TEST_F(AuditTypesTest, OperatorIsRefusedEveryAdministratorAuditType) {
+    auto admin = login("admin", "admin-password-1");
+    auto op = add_operator(admin);
+    for (const events::Type* t : events::catalog()) {
+        if (t->category != events::Category::Security || t->severity != events::Severity::Notice) {
+            continue;
+        }
+        const auto commits = device_.commits;
+        auto r = put_types(op, {{t->key, false}});
+        EXPECT_EQ(r.result(), bhttp::status::forbidden) << t->key << " " << r.body();
+        EXPECT_EQ(json(r)["error"], "forbidden");
+        EXPECT_EQ(device_.commits, commits) << t->key;
+    }
+    EXPECT_TRUE(device_.cfg->event_log.types.empty());
+    // Neither through the whole document (which needs Security on its own, AZ-1).
+    nlohmann::json doc = json(call(bhttp::verb::get, "/api/v1/config", nullptr, &admin));
+    doc["event_log"] = {{"types", {{"security.account_created", false}}}};
+    EXPECT_EQ(call(bhttp::verb::put, "/api/v1/config", doc, &op).result(),
+              bhttp::status::forbidden);
+    // The Operator keeps the other types; setting an audit type to what it already is changes
+    // nothing about the audit and is allowed.
+    EXPECT_EQ(put_types(op, {{"serial.connected", false}}).result(), bhttp::status::ok);
+    EXPECT_EQ(
+        put_types(op, {{"serial.connected", false}, {"security.account_created", true}}).result(),
+        bhttp::status::ok);
+    EXPECT_EQ(events_of("security.policy_changed"), 0U);
+}
+
+TEST_F(AuditTypesTest, AdministratorNeedsAFreshPasswordAndTheChangeIsLoggedFirst) {
+    auto admin = login("admin", "admin-password-1");
+    clock_.advance(kReauthWindowUs + FakeClock::kSecond);
+    const auto commits = device_.commits;
+    auto stale = put_types(admin, {{"security.policy_changed", false}});
+    EXPECT_EQ(stale.result(), bhttp::status::unauthorized);
+    EXPECT_EQ(json(stale)["error"], "reauth_required");
+    EXPECT_EQ(device_.commits, commits);
+    // A non-audit type needs no fresh password.
+    EXPECT_EQ(put_types(admin, {{"serial.connected", false}}).result(), bhttp::status::ok);
+    ASSERT_EQ(reauth(admin, "admin-password-1").result(), bhttp::status::no_content);
+    auto ok = put_types(admin, {{"serial.connected", false}, {"security.policy_changed", false}});
+    EXPECT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+    EXPECT_FALSE(device_.cfg->event_log.types.at("security.policy_changed"));
+    // Recorded while policy_changed was still on, though the change switches it off.
+    EXPECT_EQ(events_of("security.policy_changed"), 1U);
+}
+
+TEST(AuditChanges, OnlyNoticeSecurityTypesWhoseRecordingDiffers) {
+    config::EventLogSettings before;
+    config::EventLogSettings after;
+    after.types["serial.connected"] = false;
+    after.types["security.account_created"] = true;  // on by default: no change
+    EXPECT_TRUE(events::audit_changes(before, after).empty());
+    after.types["security.group_changed"] = false;
+    auto changes = events::audit_changes(before, after);
+    ASSERT_EQ(changes.size(), 1U);
+    EXPECT_EQ(changes[0], &events::types::kGroupChanged);
+    EXPECT_EQ(events::describe_audit_changes(changes, after), "security.group_changed off");
+    EXPECT_EQ(events::describe_audit_changes(events::audit_changes(after, before), before),
+              "security.group_changed on");
+    EXPECT_TRUE(events::audits_administrators(events::types::kLoginFailed));
+    EXPECT_FALSE(events::audits_administrators(events::types::kLoginSucceeded));  // Informational
+    EXPECT_FALSE(events::audits_administrators(events::types::kConfigChanged));   // System
+}
+
+// Issue 14 item 10 (WS-7): an administrator's login at the full device-wide cap ends the oldest
+// session of a group without Account Management write; an Operator's login does not.
+TEST_F(ReauthTest, AdministratorLoginEndsTheOldestNonAdministratorSessionAtTheCap) {
+    auto admin = login("admin", "admin-password-1");
+    auto op1 = add_operator(admin);
+    config::Config c = *device_.cfg;
+    c.login.max_web_sessions = 3;
+    c.login.max_sessions_per_account = 3;
+    device_.cfg = std::make_shared<const config::Config>(c);
+    EXPECT_EQ(call(bhttp::verb::post, "/api/v1/logout", nlohmann::json::object(), &admin).result(),
+              bhttp::status::no_content);
+    clock_.advance(FakeClock::kSecond);
+    auto op2 = login("op", "operator-pass-1");
+    clock_.advance(FakeClock::kSecond);
+    auto op3 = login("op", "operator-pass-1");
+    auto refused = call(bhttp::verb::post, "/api/v1/login",
+                        {{"account", "op"}, {"password", "operator-pass-1"}});
+    EXPECT_EQ(refused.result(), bhttp::status::too_many_requests);
+    auto admin2 = login("admin", "admin-password-1");
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &op1).result(),
+              bhttp::status::unauthorized);  // the oldest
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &op2).result(), bhttp::status::ok);
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &admin2).result(),
+              bhttp::status::ok);
+    log_->flush();
+    events::Query q;
+    q.type = "security.session_ended";
+    auto ended = events::read(*store_, q);
+    ASSERT_TRUE(ended.ok());
+    ASSERT_EQ(ended->size(), 1U);
+    EXPECT_EQ((*ended)[0].account, "admin");
+    EXPECT_NE((*ended)[0].message.find(" of op from "), std::string::npos) << (*ended)[0].message;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // never on the io thread.
 #include <fmt/format.h>
 
+#include <set>
+
 #include "web/api/api.h"
 #include "web/api/call.h"
 #include "web/api/handlers.h"
@@ -168,8 +170,23 @@ http::Response Api::login_in_slot(Call& call, const config::Config& cfg, const s
         (void)sessions_.end_by_cookie(cookie_of(call.req));
     }
     purge_sessions();  // sessions that expired are logged before they free a place (AU-2)
+    // WS-7, issue 14 item 10: at the device-wide cap, a login of a group that may end sessions
+    // (Account Management write: DELETE /api/v1/sessions/{id}) ends the oldest session of a group
+    // that may not, instead of answering 429: Operators' and viewers' sessions cannot lock the
+    // administrators out. It does at login what the administrator could do right after, and is
+    // logged the same way. The groups are looked up here, outside the session table's lock.
+    Sessions::MayEnd may_end;
+    std::set<std::string, std::less<>> managers;
+    if (r.group->allows(security::accounts::Area::Accounts, true)) {
+        for (const auto& s : sessions_.list(cfg.login)) {
+            if (managers.contains(s.group)) continue;
+            const auto g = accounts_.group(s.group);
+            if (g && g->allows(security::accounts::Area::Accounts, true)) managers.insert(s.group);
+        }
+        may_end = [&managers](const SessionView& s) { return !managers.contains(s.group); };
+    }
     auto created = sessions_.create(r.account->name, r.account->group, call.peer.to_string(),
-                                    r.account->must_change_password, cfg.login);
+                                    r.account->must_change_password, cfg.login, may_end);
     if (auto* refused = std::get_if<std::string>(&created)) {
         log_.emit(
             events::types::kSessionRefused,
@@ -179,6 +196,14 @@ http::Response Api::login_in_slot(Call& call, const config::Config& cfg, const s
         return error(call, bhttp::status::too_many_requests, *refused);
     }
     auto& c = std::get<Sessions::Created>(created);
+    if (c.ended) {
+        log_.emit(events::types::kSessionEnded,
+                  {.account = r.account->name, .source = call.peer.to_string()},
+                  fmt::format("session {} of {} from {}: all {} web sessions were in use at this "
+                              "administrator's login",
+                              c.ended->public_id, c.ended->account, c.ended->source,
+                              int{cfg.login.max_web_sessions}));
+    }
     log_.emit(events::types::kLoginSucceeded,
               {.account = r.account->name, .source = call.peer.to_string()},
               fmt::format("session {}", c.view.public_id));

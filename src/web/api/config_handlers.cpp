@@ -8,6 +8,7 @@
 
 #include <charconv>
 
+#include "events/audit.h"
 #include "web/api/api.h"
 #include "web/api/call.h"
 #include "web/api/config_json.h"
@@ -64,6 +65,15 @@ constexpr Guarded kGuarded[] = {
          return a.system.allowed_devices != b.system.allowed_devices;
      },
      security::accounts::Area::Security},
+    // Issue 14 item 7 (AU-3): whether the administrators' actions are recorded (the Security
+    // types of severity Notice and above) is a Security setting, whichever route carries it —
+    // event-log settings with Diagnostics write, the whole document. events/audit.h says why not
+    // "always recorded". commit() also logs such a change first, as security.policy_changed.
+    {"event_log.types",
+     [](const config::Config& a, const config::Config& b) {
+         return !events::audit_changes(a.event_log, b.event_log).empty();
+     },
+     security::accounts::Area::Security},
 };
 
 /// "old -> new" for each changed scalar of two JSON trees (AU-2: old and new of non-secret values).
@@ -104,12 +114,21 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
                          fmt::format("changing {} needs read_write on {}", g.key,
                                      security::accounts::to_string(g.area)));
         }
-        if (!sessions_.recently_authenticated(*call.session)) {
+        if (!call.session || !sessions_.recently_authenticated(*call.session)) {
             return error(call, bhttp::status::unauthorized, "reauth_required",
                          fmt::format("changing {} needs your password confirmed with POST "
                                      "/api/v1/session/reauth",
                                      g.key));
         }
+    }
+    // Recorded while the old settings are in force, so switching off security.policy_changed
+    // itself is still recorded (a failed commit follows it with system.config_rejected). The
+    // kGuarded check above has allowed it (event_log.types).
+    if (const auto audit = events::audit_changes(current->event_log, next.event_log);
+        !audit.empty()) {
+        log_.emit(events::types::kPolicyChanged, call.who(),
+                  fmt::format("event_log.types: {}",
+                              events::describe_audit_changes(audit, next.event_log)));
     }
     const auto change = describe_change(config_to_json(*current), config_to_json(next));
     // Only what serve takes at its next start (the dos keys the API reads at each request apply at
@@ -278,7 +297,8 @@ nlohmann::json counters_json(const http::CountersSnapshot& c) {
            {{"global_cap", c.refused_global_cap},
             {"source_cap", c.refused_source_cap},
             {"connection_rate", c.refused_connection_rate},
-            {"handshake_rate", c.refused_handshake_rate}}}}},
+            {"handshake_rate", c.refused_handshake_rate}}},
+          {"evicted", c.evicted}}},
         {"requests",
          {{"read", c.requests},
           {"too_many_requests",

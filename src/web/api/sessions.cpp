@@ -84,16 +84,30 @@ std::vector<SessionView> Sessions::purge_locked(const config::LoginSettings& set
 
 std::variant<Sessions::Created, std::string> Sessions::create(
     std::string_view account, std::string_view group, std::string_view source,
-    bool must_change_password, const config::LoginSettings& settings) {
+    bool must_change_password, const config::LoginSettings& settings, const MayEnd& may_end) {
     const std::int64_t now = now_();
     std::lock_guard lock(mu_);
     (void)purge_locked(settings, now);  // expired sessions do not count against the caps
     std::size_t mine = 0;
     for (const auto& [_, s] : by_hash_) mine += s.account == account ? 1 : 0;
-    if (by_hash_.size() >= settings.max_web_sessions || mine >= settings.max_sessions_per_account) {
-        return std::string("too_many_sessions");
-    }
+    if (mine >= settings.max_sessions_per_account) return std::string("too_many_sessions");
     Created c;
+    if (by_hash_.size() >= settings.max_web_sessions) {
+        // WS-7 with issue 14 item 10: sessions of those who cannot manage accounts must not lock
+        // out those who can. The oldest session `may_end` allows gives its place (min created_us:
+        // the one held longest); without one, the login is refused as before.
+        auto oldest = by_hash_.end();
+        for (auto it = by_hash_.begin(); it != by_hash_.end(); ++it) {
+            if (may_end && may_end(it->second) &&
+                (oldest == by_hash_.end() || it->second.created_us < oldest->second.created_us)) {
+                oldest = it;
+            }
+        }
+        if (oldest == by_hash_.end()) return std::string("too_many_sessions");
+        buckets_.erase(oldest->second.public_id);
+        c.ended = std::move(oldest->second);
+        by_hash_.erase(oldest);
+    }
     c.cookie_value = random_token();  // WS-1: a fresh id at every login (no fixation)
     c.view = SessionView{.public_id = random_hex(8),
                          .account = std::string(account),

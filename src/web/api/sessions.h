@@ -60,11 +60,18 @@ public:
     struct Created {
         std::string cookie_value;  // the secret: goes out once in Set-Cookie, never logged
         SessionView view;
+        std::optional<SessionView> ended;  // the session `may_end` let this login end (WS-7)
     };
-    /// "too_many_sessions" when the device-wide or the per-account cap is reached (WS-7).
+    /// Which live sessions a login may end to get a place when the device-wide cap is full.
+    using MayEnd = std::function<bool(const SessionView&)>;
+    /// "too_many_sessions" when the per-account cap is reached, or the device-wide cap (WS-7) and
+    /// no live session satisfies `may_end`. Otherwise, at the device-wide cap, the oldest session
+    /// that satisfies `may_end` ends first and is returned in Created::ended (issue 14 item 10:
+    /// an administrator's login ends the oldest non-administrator session; the caller logs it).
     std::variant<Created, std::string> create(std::string_view account, std::string_view group,
                                               std::string_view source, bool must_change_password,
-                                              const config::LoginSettings& settings);
+                                              const config::LoginSettings& settings,
+                                              const MayEnd& may_end = {});
     /// The live session for a cookie value, its idle clock restarted; nullopt when unknown,
     /// idle longer than session_timeout_min, or older than kSessionAbsoluteUs.
     std::optional<SessionView> touch(std::string_view cookie_value,

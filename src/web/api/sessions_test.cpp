@@ -70,6 +70,65 @@ TEST_F(Fixture, DeviceWideAndPerAccountCaps) {
     EXPECT_TRUE(std::holds_alternative<std::string>(r));
 }
 
+// Issue 14 item 10: at the device-wide cap a login may end the oldest session `may_end` allows.
+TEST_F(Fixture, FullCapEndsTheOldestSessionMayEndAllows) {
+    settings.max_web_sessions = 3;
+    settings.max_sessions_per_account = 3;
+    auto op = [this](const std::string& account) {
+        auto r = sessions.create(account, "Operator", "10.0.0.1", false, settings);
+        return std::get<Sessions::Created>(r);
+    };
+    auto admin_first = login("root");
+    now += 1'000'000;
+    auto op_old = op("op1");
+    now += 1'000'000;
+    auto op_new = op("op2");
+    const Sessions::MayEnd not_admin = [](const SessionView& s) {
+        return s.group != "Administrator";
+    };
+    // Without `may_end` (a non-administrator's login): refused as before, nothing ended.
+    auto r = sessions.create("op3", "Operator", "x", false, settings);
+    ASSERT_TRUE(std::holds_alternative<std::string>(r));
+    EXPECT_EQ(std::get<std::string>(r), "too_many_sessions");
+    r = sessions.create("admin", "Administrator", "x", false, settings, not_admin);
+    ASSERT_TRUE(std::holds_alternative<Sessions::Created>(r));
+    const auto& c = std::get<Sessions::Created>(r);
+    ASSERT_TRUE(c.ended);
+    EXPECT_EQ(c.ended->public_id, op_old.view.public_id);  // the oldest non-administrator
+    EXPECT_FALSE(sessions.touch(op_old.cookie_value, settings));
+    EXPECT_TRUE(sessions.touch(op_new.cookie_value, settings));
+    EXPECT_TRUE(sessions.touch(admin_first.cookie_value, settings));
+    EXPECT_EQ(sessions.list(settings).size(), 3u);
+    // Then op2 goes; then only administrators are left and the next login is refused.
+    r = sessions.create("admin", "Administrator", "x", false, settings, not_admin);
+    ASSERT_TRUE(std::holds_alternative<Sessions::Created>(r));
+    EXPECT_EQ(std::get<Sessions::Created>(r).ended->account, "op2");
+    r = sessions.create("admin2", "Administrator", "x", false, settings, not_admin);
+    EXPECT_TRUE(std::holds_alternative<std::string>(r));
+    EXPECT_EQ(sessions.list(settings).size(), 3u);
+}
+
+TEST_F(Fixture, MayEndDoesNotLiftThePerAccountCap) {
+    settings.max_web_sessions = 5;
+    settings.max_sessions_per_account = 1;
+    login("admin");
+    sessions.create("op", "Operator", "x", false, settings);
+    auto r = sessions.create("admin", "Administrator", "x", false, settings,
+                             [](const SessionView&) { return true; });
+    EXPECT_TRUE(std::holds_alternative<std::string>(r));
+    EXPECT_EQ(sessions.list(settings).size(), 2u);
+}
+
+TEST_F(Fixture, BelowTheCapNothingEnds) {
+    settings.max_web_sessions = 3;
+    login("a");
+    auto r = sessions.create("b", "Administrator", "x", false, settings,
+                             [](const SessionView&) { return true; });
+    ASSERT_TRUE(std::holds_alternative<Sessions::Created>(r));
+    EXPECT_FALSE(std::get<Sessions::Created>(r).ended);
+    EXPECT_EQ(sessions.list(settings).size(), 2u);
+}
+
 TEST_F(Fixture, ExpiredSessionsDoNotCountAgainstTheCap) {
     settings.max_web_sessions = 1;
     settings.session_timeout_min = 1;

@@ -74,4 +74,17 @@ Response error_response(http::status status, std::string_view code, unsigned ver
     return res;
 }
 
+bool media_type_is(std::string_view content_type, std::string_view type) {
+    std::string_view m = content_type.substr(0, content_type.find(';'));
+    auto ows = [](char c) { return c == ' ' || c == '\t'; };  // RFC 9110 OWS
+    while (!m.empty() && ows(m.front())) m.remove_prefix(1);
+    while (!m.empty() && ows(m.back())) m.remove_suffix(1);
+    if (m.size() != type.size()) return false;
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    for (std::size_t i = 0; i < m.size(); ++i) {
+        if (lower(m[i]) != lower(type[i])) return false;
+    }
+    return true;
+}
+
 }  // namespace sg::web::http

@@ -32,4 +32,9 @@ void add_security_headers(Response& res);
 Response error_response(boost::beast::http::status status, std::string_view code,
                         unsigned version = 11, bool keep_alive = false);
 
+/// Whether a Content-Type value names the media type `type` ("application/json"): the part before
+/// any ';' parameters, without surrounding spaces or tabs, equal to `type` ignoring ASCII case (RFC
+/// 9110 §8.3.1). A prefix is not a match: "application/jsonp" is not "application/json".
+bool media_type_is(std::string_view content_type, std::string_view type);
+
 }  // namespace sg::web::http

@@ -81,5 +81,20 @@ TEST(ErrorResponse, VersionKeepAliveAndEscaping) {
     EXPECT_EQ(res.body(), R"({"error":"a\"b\\c\u000a"})");
 }
 
+// Issue 14 item 11: the media type exactly, parameters and case aside.
+TEST(MediaType, ExactTypeWithParametersAndAnyCase) {
+    constexpr std::string_view kJson = "application/json";
+    for (std::string_view ok : {"application/json", "application/json; charset=utf-8",
+                                "Application/JSON", "application/json;charset=UTF-8",
+                                " application/json\t; charset=utf-8", "application/json;"}) {
+        EXPECT_TRUE(media_type_is(ok, kJson)) << ok;
+    }
+    for (std::string_view bad :
+         {"application/jsonp", "application/json-seq", "application/jso", "text/application/json",
+          "application/json x", "", "application/jsonp; charset=utf-8", "application / json"}) {
+        EXPECT_FALSE(media_type_is(bad, kJson)) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace sg::web::http

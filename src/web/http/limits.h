@@ -41,8 +41,16 @@ struct Limits {
     /// Graceful TLS close (our close_notify out, theirs in); then the socket is closed anyway.
     std::chrono::seconds shutdown_timeout{2};
 
-    /// HTTPS + redirect connections in total (NE-5: 128); beyond: accepted, closed at once.
+    /// HTTPS + redirect connections in total (NE-5: 128). At the cap a newcomer from a source
+    /// holding fewer connections than the source holding the most (by two or more) takes the
+    /// place of that source's oldest connection, which is closed (issue 14 item 9: a few sources
+    /// cannot hold every place, the administrator's included); otherwise the newcomer is accepted
+    /// and closed at once.
     std::size_t max_connections = 128;
+    /// Evicted connections still closing (their bounded TLS close, shutdown_timeout) at once;
+    /// while this many are, the cap refuses instead. So at most max_connections + max_evicting
+    /// sockets are ever open.
+    std::size_t max_evicting = 16;
     /// Concurrent connections from one source address (NE-5: 16); beyond: closed at once.
     std::size_t max_connections_per_source = 16;
     /// Token bucket per source address for new TCP connections, HTTPS and redirect alike (NE-5:

@@ -119,11 +119,17 @@ void Server::Impl::admit(tcp::socket socket, bool https) {
     Peer peer{normalize(remote.address()), remote.port(), &counters_};
     // NE-5: beyond the caps and rates the connection is closed at once, before any byte is read
     // and before TLS (a handshake costs CPU; a refused source must not be able to spend ours).
-    // Only this strand increments `active`, so check-then-increment cannot overshoot.
+    // Only this strand increments `active` and evicts, so check-then-increment cannot overshoot.
+    // At the global cap, a newcomer from a source holding fewer connections than the heaviest
+    // source takes the place of that source's oldest one (issue 14 item 9): 8 sources x 16
+    // connections kept busy must not lock the administrator out for hours. The per-source cap
+    // and rates still apply to the newcomer first: nobody gets in by eviction who would not get
+    // in below the cap.
     const char* why = nullptr;
+    std::shared_ptr<detail::Connection> victim;
     if (stopping_) {
         why = "stopping";
-    } else if (counters_.active.load() >= limits_.max_connections) {
+    } else if (at_cap() && !(victim = eviction_candidate(peer.address))) {
         Counters::bump(counters_.refused_global_cap);
         why = "connection limit";
     } else {
@@ -148,24 +154,82 @@ void Server::Impl::admit(tcp::socket socket, bool https) {
         socket.close(ec);
         return;
     }
+    if (victim) evict(victim);
     counters_.active.fetch_add(1, std::memory_order_relaxed);
     socket.set_option(tcp::no_delay(true), ec);  // responses go out whole; no Nagle delay
     detail::start_session(shared_from_this(), std::move(socket), peer, https);
 }
 
-bool Server::Impl::add(const std::shared_ptr<detail::Connection>& c) {
+bool Server::Impl::add(const std::shared_ptr<detail::Connection>& c,
+                       const asio::ip::address& address) {
     const std::lock_guard lock(mutex_);
     if (stopping_) return false;
+    c->address = address;
+    c->seq = next_seq_++;
     connections_.emplace(c.get(), c);
     return true;
 }
 
-void Server::Impl::finished(detail::Connection* c, const Peer& peer) {
-    sources_.disconnect(peer.address, SteadyClock::now());
-    counters_.active.fetch_sub(1, std::memory_order_relaxed);
+bool Server::Impl::at_cap() {
+    // Evicted connections are on their way out: they hold no place, only max_evicting bounds them.
+    const std::lock_guard lock(mutex_);
+    return counters_.active.load() - evicting_ >= limits_.max_connections;
+}
+
+std::shared_ptr<detail::Connection> Server::Impl::eviction_candidate(
+    const asio::ip::address& address) {
+    const std::lock_guard lock(mutex_);
+    if (evicting_ >= limits_.max_evicting) return nullptr;
+    // One pass over at most max_connections + max_evicting entries, only when the cap is reached.
+    struct Source {
+        std::size_t count = 0;
+        detail::Connection* oldest = nullptr;
+    };
+    std::unordered_map<asio::ip::address, Source> by_source;
+    for (const auto& [c, w] : connections_) {
+        if (c->evicted) continue;
+        Source& s = by_source[c->address];
+        ++s.count;
+        if (s.oldest == nullptr || c->seq < s.oldest->seq) s.oldest = c;
+    }
+    const std::size_t mine = by_source.contains(address) ? by_source[address].count : 0;
+    const Source* heaviest = nullptr;
+    for (const auto& [a, s] : by_source) {
+        if (heaviest == nullptr || s.count > heaviest->count ||
+            (s.count == heaviest->count && s.oldest->seq < heaviest->oldest->seq)) {
+            heaviest = &s;
+        }
+    }
+    // Two or more apart: the swap leaves the heaviest source at least as many as the newcomer's,
+    // so equal shares (every source holding one) refuse the newcomer rather than churn.
+    if (heaviest == nullptr || heaviest->count < mine + 2) return nullptr;
+    return connections_.at(heaviest->oldest).lock();
+}
+
+void Server::Impl::evict(const std::shared_ptr<detail::Connection>& victim) {
     {
         const std::lock_guard lock(mutex_);
-        connections_.erase(c);
+        // Ended since it was chosen (its slot is free anyway), or chosen twice: nothing to do.
+        if (victim->evicted || !connections_.contains(victim.get())) return;
+        victim->evicted = true;
+        ++evicting_;
+    }
+    Counters::bump(counters_.evicted);
+    spdlog::debug("http: connection cap reached; closing the oldest connection of {}",
+                  victim->address.to_string());
+    // On its own strand, as stop() does: pending I/O ends with an error and the coroutine winds
+    // down through its usual path (bounded TLS close, finished()).
+    asio::post(victim->executor(), [victim] { victim->close(); });
+}
+
+void Server::Impl::finished(detail::Connection* c, const Peer& peer) {
+    sources_.disconnect(peer.address, SteadyClock::now());
+    {
+        const std::lock_guard lock(mutex_);
+        // `active` and `evicting_` change together under the lock, so at_cap() never sees an
+        // evicted connection gone from one and not the other.
+        counters_.active.fetch_sub(1, std::memory_order_relaxed);
+        if (connections_.erase(c) > 0 && c->evicted) --evicting_;
     }
     check_done();
 }

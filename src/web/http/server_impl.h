@@ -21,13 +21,19 @@ namespace sg::web::http {
 
 namespace detail {
 
-/// A connection as the registry sees it: something stop() can close on its own strand.
+/// A connection as the registry sees it: something stop() or an eviction can close on its own
+/// strand.
 class Connection {
 public:
     virtual ~Connection() = default;
     /// Runs on executor(): ends the connection soon (pending I/O completes with an error).
     virtual void close() = 0;
     virtual core::Executor executor() = 0;
+
+    // The registry's own data, set by Server::Impl::add() and used under Impl::mutex_ only.
+    asio::ip::address address;  // the peer's source address (normalized)
+    std::uint64_t seq = 0;      // accept order: lower is older
+    bool evicted = false;       // chosen to make room (issue 14 item 9); closing
 };
 
 }  // namespace detail
@@ -51,8 +57,18 @@ public:
     void spawn_loop(bool https);
     static core::Task<void> accept_loop(std::shared_ptr<Impl> self, bool https);
     void admit(asio::ip::tcp::socket socket, bool https);
-    /// Registers a connection; false once stopping (the caller drops it).
-    bool add(const std::shared_ptr<detail::Connection>& c);
+    /// Registers a connection from `address`; false once stopping (the caller drops it).
+    bool add(const std::shared_ptr<detail::Connection>& c, const asio::ip::address& address);
+    /// Whether the connections that hold a place (open, not evicted) fill max_connections.
+    bool at_cap();
+    /// At the global cap (on the accept strand): the connection to close so that one from
+    /// `address` may come in — the oldest of the source holding the most, when that source holds
+    /// at least two more than `address` and fewer than max_evicting evictions are under way —
+    /// or null (the newcomer is refused).
+    std::shared_ptr<detail::Connection> eviction_candidate(const asio::ip::address& address);
+    /// Closes `victim` (chosen by eviction_candidate on this strand) on its own strand, unless it
+    /// has ended meanwhile; counted.
+    void evict(const std::shared_ptr<detail::Connection>& victim);
     /// The connection's coroutine has ended (on its strand).
     void finished(detail::Connection* c, const Peer& peer);
     void stop(std::function<void()> done);
@@ -87,10 +103,12 @@ public:
     std::atomic<std::uint16_t> redirect_port_{0};
     std::uint16_t redirect_to_ = 0;  // the HTTPS port the redirect names
 
-    std::mutex mutex_;  // guards the three below
+    std::mutex mutex_;  // guards the five below and the registry data of each Connection
     std::unordered_map<detail::Connection*, std::weak_ptr<detail::Connection>> connections_;
     int loops_ = 0;
     std::function<void()> done_;
+    std::uint64_t next_seq_ = 0;
+    std::size_t evicting_ = 0;  // evicted, not finished yet (still counted in counters_.active)
 
     asio::thread_pool pool_;  // last member: joined before anything it could use goes away
 };

@@ -134,8 +134,15 @@ protected:
         io_.restart();
         io_.run();
     }
-    ErrorCode connect_tcp(std::uint16_t port) {
+    /// `source`: the local address to connect from (127.0.0.0/8 on Linux: a source of its own).
+    ErrorCode connect_tcp(std::uint16_t port, const char* source = nullptr) {
         ErrorCode result;
+        if (source != nullptr) {
+            auto& sock = lowest().socket();
+            sock.open(tcp::v4(), result);
+            if (!result) sock.bind(tcp::endpoint(asio::ip::make_address(source), 0), result);
+            if (result) return result;
+        }
         lowest().expires_after(kClientDeadline);
         lowest().async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
                                [&](ErrorCode ec) { result = ec; });
@@ -152,8 +159,8 @@ class TlsClient : public ClientBase<beast::ssl_stream<beast::tcp_stream>> {
 public:
     TlsClient() : ClientBase(beast::tcp_stream(io_), client_ctx()) {}
 
-    ErrorCode connect(std::uint16_t port) {
-        if (auto ec = connect_tcp(port)) return ec;
+    ErrorCode connect(std::uint16_t port, const char* source = nullptr) {
+        if (auto ec = connect_tcp(port, source)) return ec;
         ErrorCode result;
         lowest().expires_after(kClientDeadline);
         stream_.async_handshake(ssl::stream_base::client, [&](ErrorCode ec) { result = ec; });
@@ -481,6 +488,72 @@ TEST_F(ServerTest, TotalConnectionCap) {
     TlsClient b;
     EXPECT_TRUE(b.connect(port_));
     EXPECT_EQ(server_->stats().rejected_connections, 1U);
+}
+
+// Issue 14 item 9: at the global cap a newcomer from a source holding fewer takes the place of
+// the oldest connection of the source holding the most, which is closed; counted.
+TEST_F(ServerTest, FullCapEvictsTheOldestOfTheHeaviestSource) {
+    Limits lim = test_limits();
+    lim.max_connections = 3;
+    start(lim);
+    TlsClient a1;
+    TlsClient a2;
+    TlsClient b1;
+    ASSERT_FALSE(a1.connect(port_, "127.0.0.2"));
+    ASSERT_FALSE(a2.connect(port_, "127.0.0.2"));
+    ASSERT_FALSE(b1.connect(port_, "127.0.0.3"));
+    TlsClient c;
+    ASSERT_FALSE(c.connect(port_, "127.0.0.4")) << "the newcomer was refused at the full cap";
+    EXPECT_LT(a1.wait_closed(), kClientDeadline) << "the oldest of the heaviest stayed open";
+    for (TlsClient* kept : {&a2, &b1, &c}) {
+        auto [ec, res] = kept->get("/still");
+        ASSERT_FALSE(ec) << ec.message();
+        EXPECT_EQ(res.result_int(), 200U);
+    }
+    const auto counted = final_stats_counters();
+    EXPECT_EQ(counted.evicted, 1U);
+    EXPECT_EQ(counted.refused_global_cap, 0U);
+}
+
+TEST_F(ServerTest, FullCapWithEqualSharesRefusesTheNewcomer) {
+    Limits lim = test_limits();
+    lim.max_connections = 2;
+    start(lim);
+    TlsClient a;
+    TlsClient b;
+    ASSERT_FALSE(a.connect(port_, "127.0.0.2"));
+    ASSERT_FALSE(b.connect(port_, "127.0.0.3"));
+    TlsClient c;
+    EXPECT_TRUE(c.connect(port_, "127.0.0.4"));  // one each: nobody holds two more
+    TlsClient a_again;
+    EXPECT_TRUE(a_again.connect(port_, "127.0.0.2"));  // never at its own expense
+    for (TlsClient* kept : {&a, &b}) {
+        auto [ec, res] = kept->get("/still");
+        ASSERT_FALSE(ec) << ec.message();
+    }
+    const auto counted = final_stats_counters();
+    EXPECT_EQ(counted.evicted, 0U);
+    EXPECT_EQ(counted.refused_global_cap, 2U);
+}
+
+TEST_F(ServerTest, EvictionsClosingAtOnceAreBounded) {
+    Limits lim = test_limits();
+    lim.max_connections = 2;
+    lim.max_evicting = 1;
+    lim.shutdown_timeout = 5s;  // the evicted client below never answers our close_notify
+    start(lim);
+    TlsClient a1;
+    TlsClient a2;
+    ASSERT_FALSE(a1.connect(port_, "127.0.0.2"));
+    ASSERT_FALSE(a2.connect(port_, "127.0.0.2"));
+    TlsClient b;
+    ASSERT_FALSE(b.connect(port_, "127.0.0.3"));  // evicts a1, which lingers in its TLS close
+    TlsClient c;
+    // a2 vs c's 0 would qualify, but one eviction is under way already.
+    EXPECT_TRUE(c.connect(port_, "127.0.0.4"));
+    const auto counted = server_->counters();
+    EXPECT_EQ(counted.evicted, 1U);
+    EXPECT_EQ(counted.refused_global_cap, 1U);
 }
 
 TEST_F(ServerTest, TokenBucketAnswers429WithRetryAfter) {

@@ -332,12 +332,12 @@ void start_session(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket
     };
     if (https) {
         auto s = std::make_shared<HttpsSession>(impl, std::move(socket), impl->tls_, peer);
-        if (!impl->add(s)) return impl->finished(s.get(), peer);
+        if (!impl->add(s, peer.address)) return impl->finished(s.get(), peer);
         asio::co_spawn(exec, HttpsSession::run(s),
                        [s, finish](const std::exception_ptr& e) { finish(s.get(), s->peer(), e); });
     } else {
         auto s = std::make_shared<RedirectSession>(impl, std::move(socket), peer);
-        if (!impl->add(s)) return impl->finished(s.get(), peer);
+        if (!impl->add(s, peer.address)) return impl->finished(s.get(), peer);
         asio::co_spawn(exec, RedirectSession::run(s),
                        [s, finish](const std::exception_ptr& e) { finish(s.get(), s->peer(), e); });
     }

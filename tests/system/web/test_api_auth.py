@@ -335,21 +335,23 @@ def test_login_message_is_plain_text_before_login(web_admin):
 
 
 def test_max_web_sessions(web_admin):
-    """WS-7: the device-wide cap; the next login gets 429 too_many_sessions, logged."""
+    """WS-7: the device-wide cap; the next login gets 429 too_many_sessions, logged. (An
+    administrator's login ends a non-administrator session instead: the test below.)"""
     w, s = web_admin(password=PW)
     s.create_account("op", OP_PW)
     r = s.put_section(f"{API}/login-settings", max_web_sessions=2, max_sessions_per_account=2)
     assert r.status == 200, r
     op = w.login("op", OP_PW)  # the second session
-    r = w.login_raw("admin", PW)
+    r = w.login_raw("op", OP_PW)
     assert r.status == 429 and r.error_code() == "too_many_sessions", f"third session: {r}"
     assert api.session_cookie_value(r) is None
     assert s.get(f"{API}/session").status == 200 and op.get(f"{API}/session").status == 200
     assert op.logout().status == 204
-    again = w.login("admin", PW)  # a place is free again
+    again = w.login("op", OP_PW)  # a place is free again
     assert again.get(f"{API}/session").status == 200
     refused = s.events("type=security.session_refused")
-    assert refused and refused[0]["account"] == "admin", refused
+    assert refused and refused[0]["account"] == "op", refused
+    assert again.logout().status == 204
 
     # The per-account cap, which may not exceed the device-wide one.
     r = s.put_section(f"{API}/login-settings", max_web_sessions=2, max_sessions_per_account=3)
@@ -357,6 +359,54 @@ def test_max_web_sessions(web_admin):
                                    for p in r.json()["problems"]), r
     r = s.put_section(f"{API}/login-settings", max_web_sessions=5, max_sessions_per_account=1)
     assert r.status == 200, r
-    r = w.login_raw("admin", PW)  # admin holds two already
+    r = w.login_raw("admin", PW)  # admin holds one already
     assert r.status == 429 and r.error_code() == "too_many_sessions", f"per-account cap: {r}"
     assert w.login("op", OP_PW).get(f"{API}/session").status == 200
+
+
+def test_admin_login_ends_the_oldest_non_admin_session_when_the_cap_is_full(web_admin):
+    """Issue 14 item 10 (WS-7): five sessions of an Operator and a read-only viewer fill the
+    device-wide cap (5). An administrator still gets in: the login ends the oldest
+    non-administrator session (a Security event names it); a sixth non-administrator login is
+    still refused."""
+    w, s = web_admin(password=PW)
+    s.create_account("op", OP_PW)
+    r = s.put(f"{API}/groups/Viewer", {"privileges": {"overview": "read_only",
+                                                  "diagnostics": "read_only"}})
+    assert r.status in (200, 201), r
+    s.create_account("viewer", OP_PW, group="Viewer")
+    assert s.logout().status == 204
+    others = [w.login(name, OP_PW) for name in ("op", "op", "op", "viewer", "viewer")]
+    r = w.login_raw("viewer", OP_PW)
+    assert r.status == 429 and r.error_code() == "too_many_sessions", f"sixth session: {r}"
+
+    r = w.login_raw("admin", PW)
+    assert r.status == 200, (
+        f"the administrator was refused while non-administrators held every session: {r}")
+    admin = api.Session(w, r, "admin")
+    assert admin.get(f"{API}/session").status == 200
+    oldest, rest = others[0], others[1:]
+    assert oldest.get(f"{API}/session").status == 401, "the oldest session was not ended"
+    assert all(o.get(f"{API}/session").status == 200 for o in rest)
+    # Logged like an administrator's DELETE /sessions/{id}: by the administrator, naming the
+    # session's owner.
+    ended = admin.events("type=security.session_ended",
+                         lambda evs: any(" of op " in e["message"] for e in evs))
+    hit = [e for e in ended if " of op " in e["message"]]
+    assert hit and hit[0]["account"] == "admin", ended
+    assert w.login_raw("op", OP_PW).status == 429, "a non-administrator may not end a session"
+
+
+def test_json_media_type_is_compared_exactly(web):
+    """Issue 14 item 11: `application/jsonp` is not JSON (415); parameters and letter case of the
+    media type are (RFC 9110 §8.3.1)."""
+    w = web()
+    body = {"account": "admin", "password": PW}
+    for ct in ("application/jsonp", "application/json-seq", "application/jsonx; charset=utf-8",
+               "text/application/json"):
+        r = w.request("POST", f"{API}/setup", body, content_type=ct)
+        assert r.status == 415 and r.error_code() == "json_required", f"{ct}: {r}"
+    r = w.request("POST", f"{API}/setup", body, content_type="Application/JSON ; charset=utf-8")
+    assert r.status == 201, r
+    r = w.request("POST", f"{API}/login", body, content_type="application/json;charset=UTF-8")
+    assert r.status == 200, r

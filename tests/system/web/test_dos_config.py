@@ -10,12 +10,14 @@ bounds (connections, handshakes, sizes, timeouts) apply at the next start, like 
 """
 
 import socket
+import ssl
 import threading
 import time
 
 import pytest
 
 import sgtest
+import api
 from api import API, LOOPBACK
 from test_dos import FLOOD, MEASURE, closed_by_peer, counters, tls_connect
 
@@ -199,3 +201,59 @@ def test_bad_value_refused_through_the_api_and_the_old_config_stays(web_admin):
     web.restart()
     admin = web.login("admin")
     assert admin.get(HTTPS).json() == before
+
+
+def tls_closed_by_peer(t):
+    """True when the server has closed (close_notify, FIN or reset) this idle TLS connection."""
+    t.setblocking(False)
+    try:
+        return t.recv(1) == b""
+    except ssl.SSLWantReadError:
+        return False
+    except OSError:
+        return True
+
+
+def test_full_connection_cap_makes_room_for_the_admin(web):
+    """Issue 14 item 9 (NE-5): two sources holding every connection (max_connections 8, 4 each)
+    no longer lock the administrator out before TLS. The newcomer from a source holding fewer
+    gets in: the oldest connection of the source holding the most is closed (counted as
+    connections.evicted). A source over its own cap is still refused."""
+    # Long header and handshake deadlines: only an eviction closes a held connection here.
+    w = web(https={"dos": {"max_connections": 8, "max_connections_per_source": 4,
+                           "header_timeout_s": 300, "handshake_timeout_s": 300}})
+    w.setup("admin", sgtest.ADMIN_PASSWORD)
+    w.close_connections()
+    time.sleep(0.5)  # the setup's connection is gone from the server's count
+    held = []
+    try:
+        for source in (FLOOD, MEASURE):
+            for _ in range(4):
+                t = tls_connect(w.port, source)
+                assert t is not None, f"connection {len(held) + 1} of 8 refused"
+                held.append(t)
+        try:
+            r = w.login_raw("admin", sgtest.ADMIN_PASSWORD)
+        except (OSError, ssl.SSLError) as e:
+            raise AssertionError(f"the administrator was refused at the full cap: {e!r}") from None
+        assert r.status == 200, r
+        admin = api.Session(w, r, "admin")
+        c = counters(admin)["connections"]
+        assert c["evicted"] >= 1 and c["active"] <= 8 + 1, c
+        gone = [t for t in held if tls_closed_by_peer(t)]
+        deadline = time.monotonic() + 5
+        while not gone and time.monotonic() < deadline:
+            time.sleep(0.1)
+            gone = [t for t in held if tls_closed_by_peer(t)]
+        assert gone, "no connection of the two full sources was closed"
+        # The per-source cap still refuses a source at its own cap, whatever the global room.
+        extra = socket.socket()
+        extra.bind((MEASURE if gone[0] in held[:4] else FLOOD, 0))
+        extra.connect((LOOPBACK, w.port))
+        time.sleep(0.5)
+        refused = closed_by_peer(extra)
+        extra.close()
+        assert refused, "a 5th connection of a source at its cap of 4 was served"
+    finally:
+        for t in held:
+            t.close()
