@@ -78,17 +78,17 @@ TEST(ConfigYaml, ExportRoundTrips) {
 
 TEST(ConfigYaml, EveryModeRoundTrips) {
     const char* doc = R"(ports:
-  - {port: 1, device: a, mode: {type: rfc2217, local_port: 4101, tcp_alive_check_min: 0}}
+  - {port: 1, device: /dev/ttyS1, mode: {type: rfc2217, local_port: 4101, tcp_alive_check_min: 0}}
   - port: 2
-    device: b
+    device: /dev/ttyS2
     mode:
       type: tcp_client
       destinations: [{host: 127.0.0.2, port: 5000, local_port: 5010}, {host: scada.local}]
       connection_control: dsr_on/dsr_off
-  - {port: 3, device: c, mode: {type: udp, destinations: [{begin: 127.0.0.2, end: 127.0.0.5, port: 6000}]}}
-  - {port: 4, device: d, mode: {type: pair_master, host: 127.0.0.3, port: 4005}}
-  - {port: 5, device: e, mode: {type: pair_slave}}
-  - {port: 6, device: f, mode: {type: disabled}}
+  - {port: 3, device: /dev/ttyS3, mode: {type: udp, destinations: [{begin: 127.0.0.2, end: 127.0.0.5, port: 6000}]}}
+  - {port: 4, device: /dev/ttyS4, mode: {type: pair_master, host: 127.0.0.3, port: 4005}}
+  - {port: 5, device: /dev/ttyS5, mode: {type: pair_slave}}
+  - {port: 6, device: /dev/ttyS6, mode: {type: disabled}}
 )";
     auto r = parse_yaml(doc);
     ASSERT_TRUE(r.config) << problems(doc);
@@ -146,9 +146,10 @@ TEST(ConfigYaml, RejectsEveryKindOfMistake) {
                        " {port: 2, device: y, mode: {type: udp, local_port: 5000}}]")
                   .find("UDP port 5000 is already used"),
               std::string::npos);
-    EXPECT_TRUE(parse_yaml("ports: [{port: 1, device: x, mode: {type: udp, local_port: 5000}},"
-                           " {port: 2, device: y, mode: {type: tcp_server, local_port: 5000}}]")
-                    .config)
+    EXPECT_TRUE(
+        parse_yaml("ports: [{port: 1, device: /dev/ttyS1, mode: {type: udp, local_port: 5000}},"
+                   " {port: 2, device: /dev/ttyS2, mode: {type: tcp_server, local_port: 5000}}]")
+            .config)
         << "UDP and TCP port numbers are separate";
     EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_server, delimiter_2: 10}}]")
                   .find("needs delimiter_1"),
