@@ -87,8 +87,8 @@ int log_status(const std::string& data_dir, const std::string& format) {
         fmt::print("{}\n", events::to_json(*r).dump(2));
         return kExitOk;
     }
-    fmt::print("{} of {} events kept; Security keeps at least {} of its own\n", r->kept_total(),
-               r->capacity, r->security_share);
+    fmt::print("{} of {} events kept; other categories never push Security below {}\n",
+               r->kept_total(), r->capacity, r->security_share);
     fmt::print("{:<12} {:>8} {:>12}\n", "category", "kept", "overwritten");
     for (const Category c : kAll) {
         fmt::print("{:<12} {:>8} {:>12}\n", events::to_string(c),

@@ -6,7 +6,8 @@
 // the period ends (Log::emit_summaries, every few seconds from serve's housekeeping), before
 // the next event of the key that is written, or at stop. A count is never dropped: each event
 // is written or counted in a summary. A flood thus costs at most burst + 1 rows per key and
-// period instead of one row per event.
+// period instead of one row per event. The counts of the current period live in memory: a
+// graceful stop writes them, kill -9 loses them (the port monitor's counters are not affected).
 //
 // The key table is bounded (an attacker has many addresses: IPv6, or all of 127/8): once it
 // holds kMaxKeys addresses, events of further addresses share one key per (type, port), whose
