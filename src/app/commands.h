@@ -32,6 +32,8 @@ struct LogShowOptions {
     std::string format = "text";
 };
 int log_show(const LogShowOptions& options);
+/// `log status`: rows kept and overwritten per category (AU-3), as text or JSON.
+int log_status(const std::string& data_dir, const std::string& format);
 
 /// `status`: the port monitor of a running serve, through its control socket.
 int status(const std::string& data_dir, const std::string& format);

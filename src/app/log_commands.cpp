@@ -1,4 +1,5 @@
-// log_commands.cpp: `log show` — the event log as text, CSV or JSON (guide §3.6).
+// log_commands.cpp: `log show` — the event log as text, CSV or JSON (guide §3.6) — and `log
+// status` — rows kept and overwritten per category (AU-3; issue 14 item 8).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,35 @@ int log_show(const LogShowOptions& o) {
         fmt::print(stderr, "serialgate: --format: '{}' is not one of text, csv, json\n", o.format);
         return kExitUsage;
     }
+    return kExitOk;
+}
+
+int log_status(const std::string& data_dir, const std::string& format) {
+    int rc = 0;
+    auto store = open_store(data_dir, rc);
+    if (!store) return rc;
+    auto r = events::retention(*store);
+    if (!r) {
+        fmt::print(stderr, "serialgate: {}\n", r.error().message);
+        return kExitStore;
+    }
+    using events::Category;
+    constexpr Category kAll[] = {Category::System, Category::Network, Category::Security,
+                                 Category::Maintenance, Category::Serial};
+    if (format == "json") {
+        // The same document as GET /api/v1/event-log/status.
+        fmt::print("{}\n", events::to_json(*r).dump(2));
+        return kExitOk;
+    }
+    fmt::print("{} of {} events kept; other categories never push Security below {}\n",
+               r->kept_total(), r->capacity, r->security_share);
+    fmt::print("{:<12} {:>8} {:>12}\n", "category", "kept", "overwritten");
+    for (const Category c : kAll) {
+        fmt::print("{:<12} {:>8} {:>12}\n", events::to_string(c),
+                   r->kept[static_cast<std::size_t>(c)],
+                   r->overwritten[static_cast<std::size_t>(c)]);
+    }
+    fmt::print("{:<12} {:>8} {:>12}\n", "total", r->kept_total(), r->overwritten_total());
     return kExitOk;
 }
 

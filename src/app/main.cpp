@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
     show->add_option("--format", log_o.format, "text, csv or json")
         ->check(CLI::IsMember({"text", "csv", "json"}));
 
+    std::string log_status_dir, log_status_format = "text";
+    auto* log_status_cmd =
+        log->add_subcommand("status", "Rows kept and overwritten per category (AU-3)");
+    log_status_cmd->add_option("--data-dir", log_status_dir, "State directory")->required();
+    log_status_cmd->add_option("--format", log_status_format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+
     std::string status_dir, status_format = "text";
     auto* status = app.add_subcommand("status", "Port monitor of a running serve");
     status->add_option("--data-dir", status_dir, "State directory of the running serve")
@@ -124,6 +131,7 @@ int main(int argc, char** argv) {
     if (*exp) return config_export(export_dir, export_out);
     if (*imp) return config_import(import_dir, import_file);
     if (*show) return log_show(log_o);
+    if (*log_status_cmd) return log_status(log_status_dir, log_status_format);
     if (*status) return sg::app::status(status_dir, status_format);
     if (*realcom) return sg::app::realcom(realcom_o);
     if (*version) {

@@ -247,12 +247,14 @@ private:
         http_.set_tls_context(*tls);
     }
 
-    /// Ends expired sessions; checks the system certificate against the host's addresses.
+    /// Ends expired sessions; writes the due summaries of rate-limited events; checks the system
+    /// certificate against the host's addresses.
     void housekeeping(int tick) {
         housekeeping_.expires_after(kHousekeepingInterval);
         housekeeping_.async_wait([this, tick](boost::system::error_code ec) {
             if (ec || stopping_) return;
             api_.purge_sessions();
+            log_.emit_summaries();  // rate-limited events whose minute is over (issue 14)
             if (https_on_ && tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
                 auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
                 if (made && *made) reload_tls();
@@ -510,6 +512,7 @@ int serve(const ServeOptions& o) {
         Server server(o, *store, log, std::move(*cfg), revision);
         code = server.run();
     }
+    log.emit_summaries(true);  // nothing emits any more: every held count is written (issue 14)
     log.emit(events::types::kStop, {});
     log.flush();
     return code;

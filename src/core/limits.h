@@ -20,6 +20,12 @@ inline constexpr std::size_t kMaxPackingLength = 1024;
 inline constexpr std::chrono::milliseconds kDrainTimeout{2000};
 /// Event log: rows kept (guide §3.6, device reference §9).
 inline constexpr std::size_t kEventLogCapacity = 10000;
+/// Event log: Security's own share of kEventLogCapacity (issue 14 item 8; AU-3). Rows of other
+/// categories never push Security below this many rows; beyond it, the oldest row of any category
+/// goes first. Security events themselves may fill the whole log.
+inline constexpr std::size_t kEventLogSecurityShare = 5000;
+/// Event log: the "log 90 % full" Warning (AU-3) is written when the log reaches this many rows.
+inline constexpr std::size_t kEventLogNearlyFull = kEventLogCapacity / 10 * 9;
 /// Backoff when a serial device cannot be opened or fails (USB unplug): first and largest wait.
 inline constexpr std::chrono::milliseconds kReopenFirst{500};
 inline constexpr std::chrono::milliseconds kReopenMax{10000};

@@ -11,6 +11,7 @@ constexpr const Type* kAll[] = {
     &types::kConfigRejected,
     &types::kDataPlaneOff,
     &types::kDataPlaneOn,
+    &types::kLogNearlyFull,
     &types::kConfigImported,
     &types::kConfigExported,
     &types::kAccountCreated,

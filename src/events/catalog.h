@@ -36,6 +36,11 @@ inline constexpr Type kDataPlaneOff{"system.data_plane_off", Category::System, S
                                     "No account exists: serial data plane stays off"};
 inline constexpr Type kDataPlaneOn{"system.data_plane_on", Category::System, Severity::Notice,
                                    "First account exists: serial data plane on"};
+// AU-3: written once when the log reaches 90 % of its 10,000 rows, whatever event_log.types says
+// (events/log.cpp); the overwrite counters are in GET /api/v1/event-log/status and `log status`.
+inline constexpr Type kLogNearlyFull{"system.event_log_nearly_full", Category::System,
+                                     Severity::Warning,
+                                     "Event log 90 % full: the oldest events will be overwritten"};
 // Maintenance
 inline constexpr Type kConfigImported{"maintenance.config_imported", Category::Maintenance,
                                       Severity::Notice, "Configuration imported"};

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <strings.h>
 
+#include <cctype>
+
 #include "core/clock.h"
 
 namespace sg::events {
@@ -65,6 +67,24 @@ nlohmann::json to_json(const Event& e) {
             {"account", e.account},
             {"source", e.source},
             {"message", e.message}};
+}
+
+nlohmann::json to_json(const Retention& r) {
+    nlohmann::json kept = nlohmann::json::object();
+    nlohmann::json overwritten = nlohmann::json::object();
+    for (const auto c : {Category::System, Category::Network, Category::Security,
+                         Category::Maintenance, Category::Serial}) {
+        std::string name = to_string(c);
+        for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        kept[name] = r.kept[static_cast<std::size_t>(c)];
+        overwritten[name] = r.overwritten[static_cast<std::size_t>(c)];
+    }
+    kept["total"] = r.kept_total();
+    overwritten["total"] = r.overwritten_total();
+    return {{"capacity", r.capacity},
+            {"security_share", r.security_share},
+            {"kept", kept},
+            {"overwritten", overwritten}};
 }
 
 std::string to_csv_line(const Event& e) {

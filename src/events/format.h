@@ -17,6 +17,9 @@ std::optional<Category> parse_category(std::string_view s);
 std::optional<Severity> parse_severity(std::string_view s);
 
 nlohmann::json to_json(const Event& e);
+/// AU-3: {"capacity", "security_share", "kept": {category: n, "total": n}, "overwritten": {...}}
+/// — GET /api/v1/event-log/status and `log status --format json`.
+nlohmann::json to_json(const Retention& r);
 inline constexpr std::string_view kCsvHeader =
     "id,time,type,category,severity,port,account,source,message\n";
 /// One RFC 4180 line; a field starting with = + - @ is prefixed with ' (CSV injection).

@@ -85,6 +85,42 @@ TEST_F(StoreTest, PostedWorkIsCommittedByFlush) {
     EXPECT_EQ(n, 100);
 }
 
+// Migration 004 (issue 14 item 8) upgrades a database of schema 3 that already holds events:
+// event_retention counts them, and its triggers keep counting.
+TEST_F(StoreTest, EventRetentionMigrationCountsExistingRows) {
+    std::filesystem::create_directories(dir_);
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((dir_ / "serialgate.db").c_str(), &db), SQLITE_OK);
+        for (std::size_t i = 0; i < 3; ++i) ASSERT_TRUE(exec(db, migrations()[i].sql).ok());
+        ASSERT_TRUE(exec(db, "PRAGMA user_version=3").ok());
+        ASSERT_TRUE(exec(db,
+                         "INSERT INTO events (time_us, type, category, severity, message) VALUES "
+                         "(1, 'security.account_created', 2, 3, 'm'), "
+                         "(2, 'serial.connected', 4, 4, 'm'), (3, 'serial.connected', 4, 4, 'm')")
+                        .ok());
+        sqlite3_close(db);
+    }
+    auto s = Store::open(dir_);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_EQ((*s)->schema_version(), static_cast<int>(migrations().size()));
+    auto kept = [&](int category) {
+        return (*s)->with([&](sqlite3* db) {
+            Statement c(db, "SELECT kept, overwritten FROM event_retention WHERE category = ?");
+            c.bind(1, category).step();
+            return std::pair{c.integer(0), c.integer(1)};
+        });
+    };
+    EXPECT_EQ(kept(2), (std::pair<std::int64_t, std::int64_t>{1, 0}));
+    EXPECT_EQ(kept(4), (std::pair<std::int64_t, std::int64_t>{2, 0}));
+    EXPECT_EQ(kept(0), (std::pair<std::int64_t, std::int64_t>{0, 0}));
+    ASSERT_TRUE((*s)->transaction([](sqlite3* db) {
+                        return exec(db, "DELETE FROM events WHERE category = 4 AND time_us = 2");
+                    })
+                    .ok());
+    EXPECT_EQ(kept(4).first, 1);
+}
+
 TEST_F(StoreTest, SeesCommitsOfAnotherConnection) {
     auto a = Store::open(dir_);
     auto b = Store::open(dir_);

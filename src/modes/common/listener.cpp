@@ -43,10 +43,11 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
         if (stopping_) continue;  // accepted before the close took effect: not served
         if (auto why = rules.refusal()) {
             // Refused politely: accepted and closed at once with FIN, so the client sees EOF
-            // rather than a timeout, and the event log says why.
+            // rather than a timeout, and the event log says why (rate-limited: item 5).
             ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-            ctx_.events.emit(events::types::kRefused,
-                             {.port = ctx_.id, .source = peer_string(socket)}, std::move(*why));
+            ctx_.events.emit_limited(events::types::kRefused,
+                                     {.port = ctx_.id, .source = peer_string(socket)},
+                                     std::move(*why), kConnectionEventLimit);
             close_now(socket);
             continue;
         }
@@ -55,8 +56,10 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
 }
 
 void Listener::connected(const std::string& peer, std::string text) {
-    ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
-    ctx_.events.emit(events::types::kConnected, {.port = ctx_.id, .source = peer}, std::move(text));
+    ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);  // every one (item 5)
+    last_connect_logged_ =
+        ctx_.events.emit_limited(events::types::kConnected, {.port = ctx_.id, .source = peer},
+                                 std::move(text), kConnectionEventLimit);
 }
 
 void Listener::stop(std::function<void()> done, const std::function<void()>& before_drain) {

@@ -5,6 +5,7 @@
 // What a connection carries stays in the mode and its Session. On the port strand; no locks.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <list>
@@ -13,10 +14,19 @@
 #include <vector>
 
 #include "core/asio.h"
+#include "events/rate_limit.h"
 #include "modes/common/session_base.h"
 #include "modes/mode.h"
 
 namespace sg::modes::common {
+
+/// Issue 14 item 5: connection events (serial.connected, .disconnected, .refused) are what anyone
+/// who reaches a port can cause, thousands a second. Per port and source address, the first 10 in
+/// a minute are written one by one (a client that reconnects now and then keeps its full trail),
+/// further ones are counted into one summary per minute (events/rate_limit.h). The port monitor's
+/// counters (connections, refused) still count every one.
+inline constexpr events::Limit kConnectionEventLimit{.burst = 10,
+                                                     .period = std::chrono::seconds(60)};
 
 /// How one accept loop treats what its acceptor accepts.
 struct AcceptRules {
@@ -62,8 +72,11 @@ public:
     /// for it. `failure` is the event text if it ends by an exception; `then` runs when it ended.
     void spawn(core::Task<void> task, std::string failure, std::function<void()> then = {});
 
-    /// Counts an accepted connection and logs it (Connected, with `text` when given).
+    /// Counts an accepted connection and logs it (Connected, with `text` when given), limited by
+    /// kConnectionEventLimit. The mode then makes the connection's session, which reads
+    /// last_connect_logged() to write its Disconnected only if its Connected was written.
     void connected(const std::string& peer, std::string text = {});
+    bool last_connect_logged() const { return last_connect_logged_; }
     /// Lists a session made by a `take` (in order of acceptance); the mode starts it.
     void add(SessionBase& session) { sessions_.push_back(&session); }
     const std::list<SessionBase*>& sessions() const { return sessions_; }
@@ -127,6 +140,7 @@ private:
     std::function<void()> done_;
     int running_ = 0;  // accept loops and other coroutines of the mode
     bool stopping_ = false;
+    bool last_connect_logged_ = true;  // of the latest connected()
 };
 
 }  // namespace sg::modes::common

@@ -62,6 +62,7 @@ protected:
                                       .take =
                                           [this](tcp::socket socket) {
                                               ++taken_;
+                                              listener_->connected(peer_string(socket));
                                               auto session = std::make_shared<TestSession>(
                                                   std::move(socket), *listener_);
                                               listener_->add(*session);
@@ -158,6 +159,47 @@ TEST_F(ListenerTest, FreedSlotIsServedAgain) {
     ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
     EXPECT_EQ(taken_, 2);
     EXPECT_EQ(stats_.refused.load(), 0u);
+}
+
+// Issue 14 item 5: a connect/close flood from one address leaves kConnectionEventLimit.burst
+// Connected rows, each with its Disconnected, and summaries that count the rest; the port
+// counters count every connection.
+TEST_F(ListenerTest, ConnectionEventsAreLimitedPerSourceWithCountsAndPairs) {
+    constexpr int kConnects = 25;
+    const int burst = static_cast<int>(kConnectionEventLimit.burst);
+    for (int i = 0; i < kConnects; ++i) {
+        auto& c = connect();
+        ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+        c.close();
+        ASSERT_TRUE(run_until([this, i] { return ended_ == i + 1; }));
+    }
+    auto& holder = connect();  // keeps the one slot: the next ones are refused
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    for (int i = 0; i < kConnects; ++i) connect();
+    ASSERT_TRUE(run_until(
+        [this] { return stats_.refused.load() == static_cast<std::uint64_t>(kConnects); }));
+    EXPECT_EQ(stats_.connections.load(), static_cast<std::uint64_t>(kConnects + 1));
+
+    auto connected = events_of("serial.connected");
+    auto disconnected = events_of("serial.disconnected");
+    ASSERT_EQ(connected.size(), static_cast<std::size_t>(burst));
+    ASSERT_EQ(disconnected.size(), static_cast<std::size_t>(burst));
+    for (int i = 0; i < burst; ++i) {  // the same sessions, in order
+        EXPECT_EQ(connected[static_cast<std::size_t>(i)].source,
+                  disconnected[static_cast<std::size_t>(i)].source);
+    }
+    EXPECT_EQ(events_of("serial.refused").size(), static_cast<std::size_t>(burst));
+
+    log_->emit_summaries(true);  // as serve does at stop
+    const auto summary = [](const std::vector<events::Event>& evs) { return evs.back().message; };
+    EXPECT_TRUE(summary(events_of("serial.connected"))
+                    .starts_with("rate-limited: " + std::to_string(kConnects + 1 - burst) +
+                                 " more from 127.0.0.1 since "));
+    EXPECT_TRUE(summary(events_of("serial.disconnected"))
+                    .starts_with("rate-limited: " + std::to_string(kConnects - burst) + " more"));
+    EXPECT_TRUE(summary(events_of("serial.refused"))
+                    .starts_with("rate-limited: " + std::to_string(kConnects - burst) + " more"));
+    holder.close();
 }
 
 TEST_F(ListenerTest, StopCompletesOnlyAfterEverySessionEnded) {

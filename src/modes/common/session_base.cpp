@@ -49,6 +49,7 @@ SessionBase::SessionBase(tcp::socket socket, Listener& listener, std::uint8_t al
       peer_(peer_string(socket_)),
       connected_at_(core::now_utc_us()),
       listener_(listener),
+      connect_logged_(listener.last_connect_logged()),
       what_(what),
       drain_timer_(ctx_.strand),
       watch_timer_(ctx_.strand) {
@@ -69,8 +70,13 @@ void SessionBase::spawn(core::Task<void> task) {
 
 void SessionBase::coroutine_done() {
     if (--running_ != 0) return;
-    ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
-                     "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
+    if (connect_logged_) {
+        ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
+                         "sent " + std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
+    } else {
+        ctx_.events.count_limited(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
+                                  kConnectionEventLimit);
+    }
     listener_.session_ended(*this);
 }
 

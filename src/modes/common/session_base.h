@@ -85,6 +85,10 @@ private:
     void on_watch_tick();
 
     Listener& listener_;
+    // Whether this session's Connected event was written one by one (Listener::connected): its
+    // Disconnected is written then, and only counted otherwise, so that every written
+    // Disconnected has its written Connected (issue 14 item 5).
+    bool connect_logged_;
     const char* what_;
     asio::steady_timer drain_timer_;      // ends a draining session after kDrainTimeout
     int running_ = 0;                     // coroutines still running

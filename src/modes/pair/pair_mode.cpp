@@ -178,8 +178,9 @@ private:
                                  std::to_string(s.rx()));
         } else if (role_ == Role::Slave) {
             ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-            ctx_.events.emit(events::types::kRefused, {.port = ctx_.id, .source = s.peer()},
-                             "not a pair master: " + why);
+            // Anyone reaching the slave's port causes this: limited like the listener's refusals.
+            ctx_.events.emit_limited(events::types::kRefused, {.port = ctx_.id, .source = s.peer()},
+                                     "not a pair master: " + why, common::kConnectionEventLimit);
         } else {
             report_outage("no pair slave answered: " + why);
         }

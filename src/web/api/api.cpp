@@ -81,6 +81,7 @@ const std::vector<Api::Route>& Api::routes() {
         {verb::get,    "/api/v1/event-log/settings",     Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::get_section},
         {verb::put,    "/api/v1/event-log/settings",     Auth::Session, Area::Diagnostics, true,  Reauth::No,       &Api::put_section},
         {verb::get,    "/api/v1/event-log/types",        Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::event_types},
+        {verb::get,    "/api/v1/event-log/status",       Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::event_log_status},
         {verb::get,    "/api/v1/events",                 Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::list_events},
         {verb::get,    "/api/v1/events.csv",             Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::export_events},
         // Maintenance: the whole configuration (the same document as `config export/import`).
@@ -194,15 +195,6 @@ bool same_origin(const http::Request& req) {
 
 std::string_view cookie_of(const http::Request& req) {
     return cookie_value_of(req, kCookieName);
-}
-
-bool ThrottleLog::should_log(const std::string& source, std::int64_t now_us) {
-    std::lock_guard lock(mu_);
-    if (last_.size() > 4096) last_.clear();  // bounded: a spray of sources cannot grow it
-    auto [it, fresh] = last_.emplace(source, now_us);
-    if (!fresh && now_us - it->second < 60LL * 1000 * 1000) return false;
-    it->second = now_us;
-    return true;
 }
 
 Api::Api(Device& device, store::Store& store, events::Log& log,

@@ -26,16 +26,6 @@ namespace sg::web::api {
 
 struct Call;
 
-/// AU-2: refusals are logged at most once per source per minute.
-class ThrottleLog {
-public:
-    bool should_log(const std::string& source, std::int64_t now_us);
-
-private:
-    std::mutex mu_;
-    std::map<std::string, std::int64_t> last_;
-};
-
 class Api {
 public:
     /// `cost` is ST-1's Argon2id cost; only unit tests pass a cheaper one.
@@ -132,6 +122,7 @@ private:
     http::Response list_events(Call&);
     http::Response export_events(Call&);
     http::Response event_types(Call&);
+    http::Response event_log_status(Call&);
     // cert_handlers.cpp
     http::Response get_certificate(Call&);
     http::Response download_certificate(Call&);
@@ -148,9 +139,9 @@ private:
         Call& call, const security::Secret& password, std::string_view what,
         boost::beast::http::status wrong_status, std::string_view wrong_code);
     /// IA-7: 429 throttled + Retry-After for a source over its failed-login rate (login and
-    /// prove_password alike); the audit event at most once per source and period.
-    http::Response login_throttled(const Call& call, const std::string& source,
-                                   std::int64_t retry_after_s);
+    /// prove_password alike); the audit event at most once per source and minute, with a count
+    /// (events::Log::emit_limited).
+    http::Response login_throttled(const Call& call, std::int64_t retry_after_s);
     http::Response commit(Call& call, config::Config next, std::string_view what);
     /// NE-5: 503 overloaded + Retry-After for a request that found no Argon2id slot within
     /// https.dos.argon2_max_wait_ms; counted (Peer::counters).
@@ -168,7 +159,6 @@ private:
     std::function<std::int64_t()> now_;
     security::accounts::Accounts accounts_;
     Sessions sessions_;
-    ThrottleLog throttle_log_;
 };
 
 }  // namespace sg::web::api

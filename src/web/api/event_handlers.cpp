@@ -91,4 +91,12 @@ http::Response Api::event_types(Call& call) {
     return json_response(call, bhttp::status::ok, arr);
 }
 
+http::Response Api::event_log_status(Call& call) {
+    // AU-3: how full the log is and how many events were overwritten, per category; Security
+    // keeps its own share of the capacity (issue 14 item 8, events/log.cpp make_room).
+    auto r = events::retention(store_);
+    if (!r) return error(call, bhttp::status::internal_server_error, "internal_error");
+    return json_response(call, bhttp::status::ok, events::to_json(*r));
+}
+
 }  // namespace sg::web::api

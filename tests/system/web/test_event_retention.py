@@ -1,0 +1,100 @@
+"""web/test_event_retention.py: Security events outlive a full log (issue 14 item 8; AU-3, AU-4)
+through the real binary. The rate limit of connection events (test_event_flood.py) is per source
+address, so a stranger with many addresses still writes rows: here 1,000 loopback addresses
+(127.0.1.0 ..) connect 6 times each, every event written one by one, 12,000 Serial rows in all.
+The log overflows; the administrator's earlier Security events must still be listed, the
+overwritten rows counted per category in GET /api/v1/event-log/status, the "90 % full" Warning
+written, and the count must survive kill -9 (read back with `serialgate log status`).
+"""
+
+import json
+import socket
+import threading
+import time
+
+import sgtest
+from api import API
+from sgtest import EXIT_OK, assert_rc, tcp_server_port, wait_until
+
+ADDRESSES = [f"127.0.{1 + i // 250}.{i % 250 + 1}" for i in range(1000)]
+CONNECTS_PER_ADDRESS = 6  # below the per-source burst of 10: each one is a row
+WRONG = "Wrong-Retain-Pa55word-t4Kd"
+
+
+def connect_close(port, addresses, n, failures):
+    try:
+        for a in addresses:
+            for _ in range(n):
+                s = socket.socket()
+                s.bind((a, 0))
+                s.connect((sgtest.LOOPBACK, port))
+                s.close()
+    except OSError as e:
+        failures.append(f"{e}")
+
+
+def test_security_events_survive_a_full_log_and_overwrites_are_counted(gate, web_admin):
+    local, command = sgtest.free_ports(2)
+    web, admin = web_admin(
+        ports=[tcp_server_port(1, "sim:echo", local, command, max_connections=8)])
+    gate.wait_listening([local], timeout=sgtest.APPLY_TIMEOUT)
+    assert web.login_raw("admin", WRONG, source="127.0.0.9").status == 401
+    before = admin.events(
+        "category=security&limit=10000",
+        lambda evs: {"security.account_created", "security.login_failed"} <= {e["type"]
+                                                                              for e in evs})
+    earliest = {e["id"]: e["type"] for e in before
+                if e["type"] in ("security.account_created", "security.login_failed")}
+    assert len(earliest) >= 2, before
+
+    failures = []
+    chunks = [ADDRESSES[i::4] for i in range(4)]
+    threads = [threading.Thread(target=connect_close,
+                                args=(local, c, CONNECTS_PER_ADDRESS, failures)) for c in chunks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:5]
+    total = len(ADDRESSES) * CONNECTS_PER_ADDRESS
+
+    def all_counted():
+        p = sgtest.monitor(gate, 1)
+        return p if p["counters"]["connections"] + p["counters"]["refused"] >= total else None
+    wait_until(all_counted, sgtest.APPLY_TIMEOUT * 3, interval=0.2,
+               what="every connection counted by the port monitor")
+
+    # Item 8: the log is full of Serial rows, yet the earlier Security events are listed.
+    listed = admin.get(f"{API}/events?category=security&limit=10000").json()
+    ids = {e["id"] for e in listed}
+    assert set(earliest) <= ids, (
+        f"Security events of before the flood are gone: {earliest}; oldest Security events now: "
+        f"{listed[:3]}")
+    everything = admin.get(f"{API}/events?limit=10000").json()
+    assert len(everything) == 10000, len(everything)
+    # AU-3: the "log 90 % full" Warning (written at 9,000 rows, newer than what was dropped).
+    assert [e for e in everything if e["type"] == "system.event_log_nearly_full"], everything[:2]
+
+    # AU-3: what was overwritten is counted, per category; stable once the flood's rows are in.
+    def settled():
+        a = admin.get(f"{API}/event-log/status")
+        assert a.status == 200, a
+        time.sleep(0.5)
+        b = admin.get(f"{API}/event-log/status").json()
+        return b if a.json() == b else None
+    status = wait_until(settled, sgtest.APPLY_TIMEOUT * 2, interval=0.1, what="a settled log")
+    assert status["capacity"] == 10000 and status["kept"]["total"] == 10000, status
+    assert status["kept"]["security"] >= 2, status
+    assert status["overwritten"]["security"] == 0, status
+    assert status["overwritten"]["serial"] >= 2 * total - 10000, status
+    assert status["overwritten"]["total"] == sum(
+        v for k, v in status["overwritten"].items() if k != "total"), status
+
+    # The count is in the store: kill -9, then the CLI reads the same numbers.
+    web.close_connections()
+    gate.kill9()
+    r = assert_rc(gate.run("log", "status", "--data-dir", gate.data_dir, "--format", "json"),
+                  EXIT_OK)
+    assert json.loads(r.stdout) == status, r.stdout
+    text = assert_rc(gate.run("log", "status", "--data-dir", gate.data_dir), EXIT_OK).stdout
+    assert f"{status['overwritten']['total']}" in text and "Security" in text, text
