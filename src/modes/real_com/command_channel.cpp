@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "core/clock.h"
+#include "modes/common/listener.h"
 #include "modes/common/session_base.h"
 #include "modes/common/tcp_options.h"
 
@@ -246,9 +247,12 @@ core::Task<void> CommandChannel::poller() {
             continue;
         }
         if (unanswered_ > kMaxUnansweredPolls) {
-            ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
-                             "Real COM: " + std::to_string(unanswered_) +
-                                 " alive polls unanswered, session closed");
+            // A stranger can cause it (connect, never answer): limited per source (issue 14).
+            ctx_.events.emit_limited(events::types::kDisconnected,
+                                     {.port = ctx_.id, .source = peer_},
+                                     "Real COM: " + std::to_string(unanswered_) +
+                                         " alive polls unanswered, session closed",
+                                     common::kConnectionEventLimit);
             if (link_ != nullptr) link_->close_link();
             close();
             break;

@@ -88,7 +88,10 @@ bool Session::com_port_on() const {
 void Session::protocol_error(const char* what) {
     if (reported_error_) return;  // a confused client could repeat it per byte
     reported_error_ = true;
-    ctx_.events.emit(events::types::kProtocolError, {.port = ctx_.id, .source = peer_}, what);
+    // Once per session, and per source and minute across sessions: a stranger can connect, send
+    // garbage and close as often as it likes (issue 14 item 5).
+    ctx_.events.emit_limited(events::types::kProtocolError, {.port = ctx_.id, .source = peer_},
+                             what, common::kConnectionEventLimit);
 }
 
 // ---- serial → network

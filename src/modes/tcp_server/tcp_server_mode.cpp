@@ -195,8 +195,10 @@ core::Task<void> Session::idle_watch() {
     while (!ended_) {
         const auto due = last_activity_ + limit;
         if (Clock::now() >= due) {
-            ctx_.events.emit(events::types::kDisconnected, {.port = ctx_.id, .source = peer_},
-                             "inactivity time reached");
+            // A stranger can cause it (connect and idle): limited per source (issue 14 item 5).
+            ctx_.events.emit_limited(events::types::kDisconnected,
+                                     {.port = ctx_.id, .source = peer_}, "inactivity time reached",
+                                     common::kConnectionEventLimit);
             end();
             break;
         }
