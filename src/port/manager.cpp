@@ -7,7 +7,8 @@
 
 namespace sg::port {
 
-Manager::Manager(asio::io_context& io, events::Log& events) : io_(io), events_(events) {}
+Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist)
+    : io_(io), events_(events), allowlist_(allowlist) {}
 
 Manager::~Manager() = default;
 
@@ -15,6 +16,11 @@ void Manager::apply(const config::Config& config, bool data_plane_on) {
     if (shutting_down_) return;
     pending_.emplace(config, data_plane_on);
     if (stops_in_flight_ == 0) run_pending();
+}
+
+void Manager::revoke() {
+    // Stopping ports close every connection anyway; new ones check at accept.
+    for (auto& [n, p] : ports_) p->revoke();
 }
 
 void Manager::run_pending() {
@@ -47,7 +53,8 @@ void Manager::run_pending() {
     if (!on) return;
     for (const auto& pc : config.ports) {
         if (ports_.contains(pc.number)) continue;  // unchanged: keeps running untouched
-        auto port = std::make_unique<Port>(io_, pc, config.system.listen_address, events_);
+        auto port =
+            std::make_unique<Port>(io_, pc, config.system.listen_address, events_, allowlist_);
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

@@ -23,6 +23,7 @@ struct CountersSnapshot {
     std::uint64_t refused_source_cap = 0;       // max_connections_per_source open already
     std::uint64_t refused_connection_rate = 0;  // connections_per_second_per_source exceeded
     std::uint64_t refused_handshake_rate = 0;   // handshakes_per_second_per_source exceeded
+    std::uint64_t refused_allowlist = 0;  // NE-2: source outside the allowlist (checked first)
     // Requests answered without their handler.
     std::uint64_t too_many_requests_source = 0;   // 429: per-source token bucket (server)
     std::uint64_t too_many_requests_session = 0;  // 429: per-session token bucket (API)
@@ -52,6 +53,7 @@ struct Counters {
     Counter refused_source_cap{0};
     Counter refused_connection_rate{0};
     Counter refused_handshake_rate{0};
+    Counter refused_allowlist{0};
     Counter too_many_requests_source{0};
     Counter too_many_requests_session{0};
     Counter overloaded_queue{0};
@@ -73,6 +75,7 @@ struct Counters {
                 .refused_source_cap = refused_source_cap.load(),
                 .refused_connection_rate = refused_connection_rate.load(),
                 .refused_handshake_rate = refused_handshake_rate.load(),
+                .refused_allowlist = refused_allowlist.load(),
                 .too_many_requests_source = too_many_requests_source.load(),
                 .too_many_requests_session = too_many_requests_session.load(),
                 .overloaded_queue = overloaded_queue.load(),

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/asio.h"
+#include "security/allowlist/allowlist.h"
 #include "web/http/server.h"
 #include "web/http/source_table.h"
 
@@ -28,6 +29,8 @@ public:
     /// Runs on executor(): ends the connection soon (pending I/O completes with an error).
     virtual void close() = 0;
     virtual core::Executor executor() = 0;
+    /// The peer's address (normalized: IPv4-mapped shown as IPv4): what the allowlist judges.
+    virtual asio::ip::address address() const = 0;
 };
 
 }  // namespace detail
@@ -75,6 +78,9 @@ public:
     Handler handler_;
     const Limits limits_;
     SourceTable sources_;
+    // NE-2: the allowlist in force (serve's, shared with every port); null allows every source.
+    // Set before start(); read on the accept strand.
+    security::allowlist::Gate* allowlist_ = nullptr;
     Counters counters_;  // NE-5, NE-8; the API adds its refusals through Peer::counters
     std::atomic<std::size_t> backlog_{0};  // requests posted to the pool, not yet started
     std::atomic<bool> stopping_{false};

@@ -85,6 +85,7 @@ public:
     }
     core::Executor executor() override { return stream_.get_executor(); }
     const Peer& peer() const { return peer_; }
+    asio::ip::address address() const override { return peer_.address; }
 
 protected:
     beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
