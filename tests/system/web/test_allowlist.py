@@ -30,9 +30,10 @@ def connect_from(source, port, timeout=IO_TIMEOUT):
     return s
 
 
-def closed_before_any_byte(source, port):
-    """Connects from `source`: True when the server ended the connection (EOF or reset) without
-    sending a single byte; False when it sent something or kept the connection open."""
+def closed_before_any_byte(source, port, send=b""):
+    """Connects from `source` (and sends `send`): True when the server ended the connection (EOF
+    or reset) without sending a single byte; False when it sent something (a Telnet option, a TLS
+    alert for `send`) or kept the connection open."""
     try:
         s = connect_from(source, port)
     except ConnectionRefusedError:
@@ -41,14 +42,27 @@ def closed_before_any_byte(source, port):
         return True  # accepted and reset so fast that connect() itself saw the RST
     try:
         s.settimeout(IO_TIMEOUT)
+        if send:
+            s.sendall(send)
         data = s.recv(1024)
-    except (ConnectionResetError, ConnectionAbortedError):
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
         data = b""
     except socket.timeout:
         return False  # kept open
     finally:
         s.close()
     return data == b""
+
+
+def client_hello():
+    """The bytes of a TLS ClientHello, as Python's TLS client would send them first."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = api.client_context().wrap_bio(incoming, outgoing)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
 
 
 def closed_within(sock, timeout):
@@ -252,8 +266,10 @@ def test_a_bad_entry_is_refused_naming_the_key(gate):
 
 def test_https_refuses_outside_sources_before_the_tls_handshake(web_admin):
     web, admin = web_admin(allowlist=allowlist(LOOPBACK, ALLOWED))
-    # A raw TCP client from the refused address gets no byte at all (not even a TLS alert).
-    assert closed_before_any_byte(REFUSED, web.port)
+    # A raw TCP client sends a real ClientHello: from the allowed address the server answers
+    # (ServerHello), from the refused one not a byte comes back (reset before TLS).
+    assert not closed_before_any_byte(ALLOWED, web.port, send=client_hello())
+    assert closed_before_any_byte(REFUSED, web.port, send=client_hello())
     # Python's TLS client: the handshake ends by reset/EOF, never with a ServerHello.
     raw = connect_from(REFUSED, web.port)
     with pytest.raises((ssl.SSLError, ConnectionResetError, ConnectionAbortedError, OSError)):
@@ -329,6 +345,6 @@ def test_https_connections_and_sessions_from_a_removed_source_end(web_admin):
         assert any(e["source"].startswith("127.0.0.4") and "allowlist" in e["message"]
                    for e in ended), ended
         web.close_connections()
-        assert closed_before_any_byte("127.0.0.4", web.port)
+        assert closed_before_any_byte("127.0.0.4", web.port, send=client_hello())
     finally:
         kept_alive.close()
