@@ -340,3 +340,12 @@ def test_https_connections_and_sessions_from_a_removed_source_end(web_admin):
         assert closed_before_any_byte("127.0.0.4", web.port, send=client_hello())
     finally:
         kept_alive.close()
+
+
+def test_http_redirect_port_refuses_outside_sources_too(web_admin):
+    (http_port,) = sgtest.free_ports(1)
+    web, _ = web_admin(https={"http_redirect": True, "http_port": http_port},
+                       allowlist=allowlist(LOOPBACK, ALLOWED))
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    assert not closed_before_any_byte(ALLOWED, http_port, send=request), "no 301 for 127.0.0.2"
+    assert closed_before_any_byte(REFUSED, http_port, send=request)
