@@ -63,7 +63,8 @@ public:
           revision_(revision),
           signals_(io_, SIGTERM, SIGINT, SIGHUP),
           watch_timer_(io_),
-          manager_(io_, log),
+          allowlist_(log),
+          manager_(io_, log, &allowlist_),
           control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
@@ -78,6 +79,9 @@ public:
               web::http::limits_from(config_.https.dos)),
           housekeeping_(io_) {
         security::accounts::set_argon2_parallelism(config_.https.dos.argon2_parallel);
+        // NE-2: one allowlist for every listener, in force before any of them listens.
+        allowlist_.set(config_.allowlist);
+        http_.set_allowlist(&allowlist_);
     }
 
     // ---- web::api::Device (called on the HTTP handler pool)
@@ -186,6 +190,14 @@ private:
     void set_config(config::Config cfg) {
         config_ = std::move(cfg);
         log_.set_settings(config_.event_log);
+        if (allowlist_.set(config_.allowlist)) {
+            // NE-4: in force for new connections from now on; what is established from a source
+            // no longer allowed is closed now (serial sessions on their strands, HTTPS
+            // connections on theirs, web sessions by their login source).
+            manager_.revoke();
+            http_.revoke();
+            api_.end_sessions_outside(*allowlist_.current());
+        }
         // Live, like the per-session bucket and the Argon2id wait, which the API reads per request.
         security::accounts::set_argon2_parallelism(config_.https.dos.argon2_parallel);
         std::lock_guard lock(snapshot_mu_);
@@ -255,6 +267,7 @@ private:
             if (ec || stopping_) return;
             api_.purge_sessions();
             log_.emit_summaries();  // rate-limited events whose minute is over (issue 14)
+            allowlist_.flush();  // AU-2: folded refusal counts of ended windows
             if (https_on_ && tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
                 auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
                 if (made && *made) reload_tls();
@@ -374,6 +387,13 @@ private:
     }
 
     void adopt(config::Config cfg, const std::string& source) {
+        if (!(cfg.allowlist == config_.allowlist)) {
+            // A local change (SIGHUP, `config import`): not subject to the lockout check (NE-3),
+            // but audited like one from the API (AU-2).
+            log_.emit(events::types::kAllowlistChanged, {.source = source},
+                      fmt::format("revision {}: enabled {}, {} entries", revision_,
+                                  cfg.allowlist.enabled, cfg.allowlist.entries.size()));
+        }
         set_config(std::move(cfg));
         log_.emit(events::types::kConfigChanged, {.source = source},
                   fmt::format("revision {}", revision_));
@@ -419,6 +439,7 @@ private:
     asio::io_context web_io_{1};
     asio::signal_set signals_;
     asio::steady_timer watch_timer_;
+    security::allowlist::Gate allowlist_;  // NE-2: shared by every port and the HTTPS server
     port::Manager manager_;
     ControlServer control_;
     std::mutex snapshot_mu_;

@@ -273,6 +273,16 @@ struct HttpsSettings {
     bool operator==(const HttpsSettings&) const = default;
 };
 
+/// The IP allowlist (guide §3.5; NE-2..NE-4): who may connect to any listener (HTTPS, every serial
+/// mode's data and command ports, UDP). Off: every source is allowed. Entries are kept as written
+/// (config/allowlist.h gives their syntax), so export = import; at most kMaxAllowlistEntries, and
+/// an enabled list is never empty (NE-3).
+struct AllowlistSettings {
+    bool enabled = false;
+    std::vector<std::string> entries;  // "192.0.2.0/24", "127.0.0.2", "2001:db8::/32", "all"
+    bool operator==(const AllowlistSettings&) const = default;
+};
+
 struct EventLogSettings {
     /// Per event type (events/catalog.h key) on/off, overriding the catalog default.
     std::map<std::string, bool> types;
@@ -284,6 +294,7 @@ struct Config {
     PasswordPolicy password_policy;
     LoginSettings login;
     HttpsSettings https;
+    AllowlistSettings allowlist;
     EventLogSettings event_log;
     std::vector<PortConfig> ports;  // sorted by number, numbers unique
     bool operator==(const Config&) const = default;

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "config/allowlist.h"
 #include "config/devices.h"
 #include "config/mode_yaml.h"
 #include "config/reader.h"
@@ -263,6 +264,54 @@ DosSettings read_dos(Reader r) {
     return d;
 }
 
+// allowlist (guide §3.5; NE-2, NE-3): every entry parsed here, so a bad one names its key.
+AllowlistSettings read_allowlist(Reader r) {
+    AllowlistSettings a;
+    const std::size_t problems_before = r.problems().size();
+    a.enabled = r.boolean("enabled", a.enabled);
+    const YAML::Node list = r.raw("entries");
+    if (list.IsDefined() && !list.IsNull()) {
+        if (!list.IsSequence()) {
+            r.problem("entries", "expected a list");
+        } else if (list.size() > kMaxAllowlistEntries) {
+            r.problem("entries", fmt::format("{} entries; at most {} allowed", list.size(),
+                                             kMaxAllowlistEntries));
+        } else {
+            std::vector<Problem>& problems = r.problems();
+            std::set<std::string> seen;
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                const YAML::Node n = list[i];
+                const std::string at = r.path() + ".entries[" + std::to_string(i) + "]";
+                const auto mark = n.Mark();
+                auto report = [&](std::string message) {
+                    problems.push_back(Problem{at, mark.line >= 0 ? mark.line + 1 : 0,
+                                               mark.line >= 0 ? mark.column + 1 : 0,
+                                               std::move(message)});
+                };
+                if (!n.IsScalar()) {
+                    report("expected a single value");
+                    continue;
+                }
+                const std::string& text = n.Scalar();
+                const auto parsed = parse_allow_entry(text);
+                if (const auto* why = std::get_if<std::string>(&parsed)) {
+                    report(*why);
+                } else if (!seen.insert(text).second) {
+                    report("'" + text + "' is listed twice");
+                } else {
+                    a.entries.push_back(text);
+                }
+            }
+        }
+    }
+    if (a.enabled && a.entries.empty() && r.problems().size() == problems_before) {
+        // NE-3: an enabled empty list would refuse every client, the administrator included.
+        r.problem_here(std::string(kEmptyAllowlistMessage));
+    }
+    r.finish();
+    return a;
+}
+
 PortConfig read_port(Reader r) {
     PortConfig p;
     p.number = static_cast<std::uint32_t>(r.integer("port", 0, 1, kMaxPorts));
@@ -348,6 +397,8 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     h.allow_rsa_1024 = hs.boolean("allow_rsa_1024", h.allow_rsa_1024);
     h.dos = read_dos(hs.child("dos"));
     hs.finish();
+
+    c.allowlist = read_allowlist(r.child("allowlist"));
 
     Reader ev = r.child("event_log");
     Reader types = ev.child("types");
@@ -548,6 +599,12 @@ std::string to_yaml(const Config& c) {
     e << YAML::Key << "allow_rsa_1024" << YAML::Value << h.allow_rsa_1024;
     write_dos(e, h.dos);
     e << YAML::EndMap;
+
+    e << YAML::Key << "allowlist" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "enabled" << YAML::Value << c.allowlist.enabled;
+    e << YAML::Key << "entries" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& entry : c.allowlist.entries) e << YAML::DoubleQuoted << entry;
+    e << YAML::EndSeq << YAML::EndMap;
 
     e << YAML::Key << "event_log" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "types" << YAML::Value << YAML::BeginMap;

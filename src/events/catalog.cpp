@@ -34,6 +34,8 @@ constexpr const Type* kAll[] = {
     &types::kCertificateRefused,
     &types::kWeakCertificate,
     &types::kAccessDenied,
+    &types::kAllowlistChanged,
+    &types::kAllowlistRefused,
     &types::kConnected,
     &types::kDisconnected,
     &types::kRefused,

@@ -90,6 +90,12 @@ inline constexpr Type kWeakCertificate{"security.certificate_weak_key", Category
                                        "Certificate with a weak key accepted by override"};
 inline constexpr Type kAccessDenied{"security.access_denied", Category::Security, Severity::Warning,
                                     "Request refused: no privilege or CSRF"};
+// Security: the IP allowlist (guide §3.5; NE-2..NE-4, AU-2).
+inline constexpr Type kAllowlistChanged{"security.allowlist_changed", Category::Security,
+                                        Severity::Notice, "Allowlist changed"};
+inline constexpr Type kAllowlistRefused{"security.allowlist_refused", Category::Security,
+                                        Severity::Warning,
+                                        "Connection refused by the allowlist"};  // <= 1/source/min
 // Serial
 inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
                                  "Client connected"};

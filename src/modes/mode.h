@@ -17,6 +17,7 @@
 #include "config/settings.h"
 #include "core/asio.h"
 #include "events/log.h"
+#include "security/allowlist/allowlist.h"
 #include "serial/device.h"
 
 namespace sg::modes {
@@ -30,6 +31,8 @@ struct PortStats {
     std::atomic<std::uint64_t> connections{0};      // accepted since start
     std::atomic<std::uint64_t> refused{0};          // refused: max connections
     std::atomic<std::uint64_t> jammed_drops{0};     // bytes dropped for jammed clients
+    /// NE-2: connections (and UDP datagrams) refused by the allowlist, before any byte.
+    std::atomic<std::uint64_t> refused_allowlist{0};
 };
 
 /// What a mode may use. Owned by the Port, outlives the Mode; everything runs on `strand`.
@@ -42,6 +45,23 @@ struct PortContext {
     std::string listen_address;  // system.listen_address
     /// Backpressure on the serial reader: true pauses reads until called with false.
     std::function<void(bool)> pause_serial_reads;
+    /// NE-2: the allowlist in force, shared by every listener (owned by serve, outlives every
+    /// port); null (unit tests) allows every source.
+    security::allowlist::Gate* allowlist = nullptr;
+
+    /// Whether `source` may connect (or send) to this port now: the allowlist's verdict.
+    bool allowed(const asio::ip::address& source) const {
+        return allowlist == nullptr || allowlist->allows(source);
+    }
+    /// A connection or datagram from `source` was refused by the allowlist on `listener`: counted
+    /// in refused_allowlist, logged rate-limited (security.allowlist_refused, AU-2).
+    void refused_by_allowlist(const asio::ip::address& source, std::uint16_t listener_port) const {
+        stats.refused_allowlist.fetch_add(1, std::memory_order_relaxed);
+        if (allowlist != nullptr) {
+            allowlist->refused(
+                source, "port " + std::to_string(id) + " (" + std::to_string(listener_port) + ")");
+        }
+    }
 };
 
 struct PeerStatus {
@@ -72,6 +92,11 @@ public:
     virtual void stop(std::function<void()> done) = 0;
     /// Cheap snapshot, on the strand.
     virtual ModeStatus status() const = 0;
+    /// NE-4: the allowlist changed; end at once every connection the mode accepted from a source
+    /// it no longer allows (PortContext::allowed). On the strand. Modes that accept nothing keep
+    /// the default: their connections are outgoing (TCP Client, Pair master), which the
+    /// allowlist does not govern.
+    virtual void revoke() {}
 };
 
 using ModePtr = std::unique_ptr<Mode>;

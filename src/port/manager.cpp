@@ -7,7 +7,8 @@
 
 namespace sg::port {
 
-Manager::Manager(asio::io_context& io, events::Log& events) : io_(io), events_(events) {}
+Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist)
+    : io_(io), events_(events), allowlist_(allowlist) {}
 
 Manager::~Manager() = default;
 
@@ -15,6 +16,11 @@ void Manager::apply(const config::Config& config, bool data_plane_on) {
     if (shutting_down_) return;
     pending_.emplace(config, data_plane_on);
     if (stops_in_flight_ == 0) run_pending();
+}
+
+void Manager::revoke() {
+    // Stopping ports close every connection anyway; new ones check at accept.
+    for (auto& [n, p] : ports_) p->revoke();
 }
 
 void Manager::run_pending() {
@@ -50,7 +56,7 @@ void Manager::run_pending() {
         // A running port keeps the list it started with: every valid configuration allows its
         // (unchanged) device, so a new list need not restart it.
         auto port = std::make_unique<Port>(io_, pc, config.system.listen_address,
-                                           config.system.allowed_devices, events_);
+                                           config.system.allowed_devices, events_, allowlist_);
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

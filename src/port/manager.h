@@ -19,7 +19,9 @@ namespace sg::port {
 
 class Manager {
 public:
-    Manager(asio::io_context& io, events::Log& events);
+    /// `allowlist` (null: every source allowed) is shared with every port; it outlives the Manager.
+    Manager(asio::io_context& io, events::Log& events,
+            security::allowlist::Gate* allowlist = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
@@ -31,6 +33,10 @@ public:
     /// Stops every port (clients drained), then calls `done`.
     void stop(std::function<void()> done);
 
+    /// NE-4: the allowlist in force changed: every running port ends, on its strand, the
+    /// connections it accepted from sources no longer allowed. Call on the io_context thread.
+    void revoke();
+
     std::vector<PortStatus> status() const;
     std::size_t running() const { return ports_.size(); }
 
@@ -40,6 +46,7 @@ private:
 
     asio::io_context& io_;
     events::Log& events_;
+    security::allowlist::Gate* allowlist_;
     std::map<std::uint32_t, std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<Port>> stopping_;
     std::optional<std::pair<config::Config, bool>> pending_;

@@ -19,11 +19,13 @@ bool is_off(const config::ModeSettings& m) {
 }  // namespace
 
 Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
-           std::vector<std::string> allowed_devices, events::Log& events)
+           std::vector<std::string> allowed_devices, events::Log& events,
+           security::allowlist::Gate* allowlist)
     : config_(std::move(config)),
       listen_address_(std::move(listen_address)),
       allowed_devices_(std::move(allowed_devices)),
       events_(events),
+      allowlist_(allowlist),
       strand_(asio::make_strand(io)),
       wake_(strand_),
       stop_guard_(strand_),
@@ -127,7 +129,8 @@ core::Task<bool> Port::open_and_start() {
     device_ = std::move(*dev);
     events_.emit(events::types::kDeviceOpened, {.port = config_.number}, config_.device);
     ctx_.emplace(modes::PortContext{config_.number, strand_, *device_, events_, stats_,
-                                    listen_address_, [this](bool p) { set_paused(p); }});
+                                    listen_address_, [this](bool p) { set_paused(p); },
+                                    allowlist_});
     std::error_code ec;
     mode_ = kind.create(*ctx_, config_.mode, ec);
     if (!mode_) {
@@ -246,6 +249,13 @@ core::Task<void> Port::stop_mode() {
     paused_ = false;
 }
 
+void Port::revoke() {
+    // On the strand, FIFO: a stop requested later completes after this has run.
+    asio::post(strand_, [this] {
+        if (mode_) mode_->revoke();
+    });
+}
+
 PortStatus Port::status() const {
     PortStatus s;
     s.number = config_.number;
@@ -265,6 +275,7 @@ PortStatus Port::status() const {
     s.connections = stats_.connections.load(std::memory_order_relaxed);
     s.refused = stats_.refused.load(std::memory_order_relaxed);
     s.jammed_drops = stats_.jammed_drops.load(std::memory_order_relaxed);
+    s.refused_allowlist = stats_.refused_allowlist.load(std::memory_order_relaxed);
     return s;
 }
 

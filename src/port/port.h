@@ -35,14 +35,17 @@ struct PortStatus {
     std::uint64_t connections = 0;
     std::uint64_t refused = 0;
     std::uint64_t jammed_drops = 0;
+    std::uint64_t refused_allowlist = 0;  // NE-2: connections and datagrams refused
 };
 
 class Port {
 public:
     /// `allowed_devices`: system.allowed_devices of the configuration the port comes from (checked
-    /// again at each open, issue 14 item 12).
+    /// again at each open, issue 14 item 12). `allowlist` (null: every source allowed) is shared
+    /// with every listener and outlives the Port.
     Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
-         std::vector<std::string> allowed_devices, events::Log& events);
+         std::vector<std::string> allowed_devices, events::Log& events,
+         security::allowlist::Gate* allowlist = nullptr);
     ~Port();
     Port(const Port&) = delete;
     Port& operator=(const Port&) = delete;
@@ -53,6 +56,10 @@ public:
     /// `done` always runs, also when run() has already ended (a disabled port) or never started.
     /// The Port may be destroyed once `done` ran.
     void stop(std::function<void()> done);
+
+    /// NE-4: the allowlist changed; the mode ends connections from sources it no longer allows.
+    /// Posts to the port strand; returns at once. Call on the io thread while the Port runs.
+    void revoke();
 
     const config::PortConfig& config() const { return config_; }
     const std::string& listen_address() const { return listen_address_; }
@@ -74,6 +81,7 @@ private:
     std::string listen_address_;
     std::vector<std::string> allowed_devices_;
     events::Log& events_;
+    security::allowlist::Gate* allowlist_;
     core::Strand strand_;
     core::Signal wake_;              // stop requested, reads resumed, mode stopped
     asio::steady_timer stop_guard_;  // closes the device if a mode stop overruns

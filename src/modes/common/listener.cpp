@@ -41,6 +41,15 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             continue;
         }
         if (stopping_) continue;  // accepted before the close took effect: not served
+        if (const auto source = peer_address(socket); !ctx_.allowed(source)) {
+            // NE-2, SD-3: refused before any byte is read or written, with RST (SO_LINGER 0) so
+            // the refused source learns nothing and leaves no TIME_WAIT with us; counted and
+            // logged rate-limited (AU-2). A peer already gone has the unspecified address.
+            boost::system::error_code ignored;
+            ctx_.refused_by_allowlist(source, acceptor.local_endpoint(ignored).port());
+            reset_now(socket);
+            continue;
+        }
         if (auto why = rules.refusal()) {
             // Refused politely: accepted and closed at once with FIN, so the client sees EOF
             // rather than a timeout, and the event log says why (rate-limited: item 5).
@@ -53,6 +62,17 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
         }
         rules.take(std::move(socket));
     }
+}
+
+void Listener::revoke(const std::function<bool(const asio::ip::address&)>& allowed) {
+    // A copy: a session that ends at once leaves the list while we walk it.
+    for (SessionBase* s : std::vector<SessionBase*>(sessions_.begin(), sessions_.end())) {
+        if (!s->ended() && !allowed(s->address())) s->end();
+    }
+}
+
+void Listener::revoke() {
+    revoke([this](const asio::ip::address& a) { return ctx_.allowed(a); });
 }
 
 void Listener::connected(const std::string& peer, std::string text) {

@@ -77,6 +77,10 @@ public:
     /// last_connect_logged() to write its Disconnected only if its Connected was written.
     void connected(const std::string& peer, std::string text = {});
     bool last_connect_logged() const { return last_connect_logged_; }
+    /// NE-4: ends at once (SessionBase::end) every session whose peer `allowed` refuses; the
+    /// no-argument form asks the port's allowlist. The mode ends its other connections itself.
+    void revoke(const std::function<bool(const asio::ip::address&)>& allowed);
+    void revoke();
     /// Lists a session made by a `take` (in order of acceptance); the mode starts it.
     void add(SessionBase& session) { sessions_.push_back(&session); }
     const std::list<SessionBase*>& sessions() const { return sessions_; }

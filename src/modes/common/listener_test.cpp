@@ -102,6 +102,14 @@ protected:
         c.connect(endpoint_);
         return c;
     }
+    /// A client from another loopback address (the allowlist tells them apart).
+    tcp::socket& connect_from(const char* source) {
+        auto& c = clients_.emplace_back(io_);
+        c.open(tcp::v4());
+        c.bind(tcp::endpoint(asio::ip::make_address(source), 0));
+        c.connect(endpoint_);
+        return c;
+    }
 
     std::vector<events::Event> events_of(const char* type) {
         log_->flush();
@@ -146,6 +154,35 @@ TEST_F(ListenerTest, RefusesPastMaxConnectionsWithFinAndAnEvent) {
     ASSERT_EQ(refused.size(), 1u);
     EXPECT_EQ(refused[0].message, "max connections (1) reached");
     EXPECT_EQ(refused[0].source, "127.0.0.1:" + std::to_string(second.local_endpoint().port()));
+}
+
+TEST_F(ListenerTest, AllowlistRefusesBeforeTheModeSeesItAndRevokeEndsSessions) {
+    security::allowlist::Gate gate(*log_);
+    ctx_->allowlist = &gate;
+    ASSERT_TRUE(gate.set({.enabled = true, .entries = {"127.0.0.1", "127.0.0.2"}}));
+    auto& outsider = connect_from("127.0.0.3");
+    ASSERT_TRUE(run_until([this] { return stats_.refused_allowlist.load() == 1; }));
+    // NE-2: refused before the max-connections rule and before `take`: reset, no byte.
+    EXPECT_EQ(taken_, 0);
+    EXPECT_EQ(stats_.refused.load(), 0u);
+    std::array<char, 1> b{};
+    boost::system::error_code ec;
+    outsider.read_some(asio::buffer(b), ec);
+    EXPECT_EQ(ec, asio::error::connection_reset);
+    const auto refused = events_of("security.allowlist_refused");
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0].source, "127.0.0.3");
+    EXPECT_EQ(refused[0].message, "refused on port 1 (" + std::to_string(endpoint_.port()) + ")");
+
+    auto& insider = connect_from("127.0.0.2");
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    // NE-4: the source is removed; revoke() ends its session at once.
+    ASSERT_TRUE(gate.set({.enabled = true, .entries = {"127.0.0.1"}}));
+    listener_->revoke();
+    ASSERT_TRUE(run_until([this] { return ended_ == 1; }));
+    insider.read_some(asio::buffer(b), ec);
+    EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+    ctx_->allowlist = nullptr;  // the gate goes first
 }
 
 TEST_F(ListenerTest, FreedSlotIsServedAgain) {

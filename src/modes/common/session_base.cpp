@@ -42,11 +42,18 @@ void close_now(tcp::socket& socket) {
     socket.close(ignored);
 }
 
+void reset_now(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
 SessionBase::SessionBase(tcp::socket socket, Listener& listener, std::uint8_t alive_check_min,
                          const char* what)
     : ctx_(listener.ctx()),
       socket_(std::move(socket)),
       peer_(peer_string(socket_)),
+      address_(peer_address(socket_)),
       connected_at_(core::now_utc_us()),
       listener_(listener),
       connect_logged_(listener.last_connect_logged()),

@@ -20,6 +20,8 @@ class Listener;
 
 /// Shuts down both directions and closes, ignoring errors: the peer sees FIN, pending I/O ends.
 void close_now(asio::ip::tcp::socket& socket);
+/// Closes with RST (SO_LINGER 0): for a connection refused before any byte (NE-2).
+void reset_now(asio::ip::tcp::socket& socket);
 
 /// One accepted connection. Kept alive by its coroutines (shared_from_this); its Listener holds
 /// a plain pointer, removed when the last coroutine has ended.
@@ -40,6 +42,8 @@ public:
     bool ended() const { return ended_; }
     bool draining() const { return draining_; }
     const std::string& peer() const { return peer_; }
+    /// The peer's address (unspecified when the socket had none): what the allowlist judges.
+    const asio::ip::address& address() const { return address_; }
     PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
 
 protected:
@@ -72,6 +76,7 @@ protected:
     PortContext& ctx_;
     asio::ip::tcp::socket socket_;
     std::string peer_;
+    asio::ip::address address_;
     std::int64_t connected_at_;
     std::uint64_t tx_ = 0;  // bytes sent to the peer
     std::uint64_t rx_ = 0;  // bytes received from the peer

@@ -36,6 +36,12 @@ boost::system::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::s
     return ec;
 }
 
+asio::ip::address peer_address(const asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    return ec ? asio::ip::address() : ep.address();
+}
+
 std::string peer_string(const asio::ip::tcp::socket& s) {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);

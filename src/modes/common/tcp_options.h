@@ -21,5 +21,8 @@ boost::system::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::s
 
 /// "ip:port" of the peer, or "?" when the socket has none.
 std::string peer_string(const asio::ip::tcp::socket& s);
+/// The peer's address, or the unspecified address when the socket has none (what the allowlist
+/// judges, NE-2).
+asio::ip::address peer_address(const asio::ip::tcp::socket& s);
 
 }  // namespace sg::modes::common

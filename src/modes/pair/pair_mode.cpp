@@ -80,6 +80,14 @@ public:
         });
     }
 
+    void revoke() override {
+        // NE-4: a slave ends its master's connection once the allowlist no longer allows it. A
+        // master's connection is outgoing: the allowlist governs what the device accepts.
+        if (role_ == Role::Slave && session_ && !ctx_.allowed(session_->address())) {
+            session_->end("no longer allowed by the allowlist");
+        }
+    }
+
     ModeStatus status() const override {
         ModeStatus st{role_ == Role::Master ? "pair_master" : "pair_slave", "", {}};
         if (listener_.stopping()) {

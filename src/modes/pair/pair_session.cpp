@@ -42,6 +42,7 @@ Session::Session(PortContext& ctx, SessionOwner& owner, common::SerialWriter& se
       out_(ctx.strand),
       parts_wake_(ctx.strand),
       peer_(common::peer_string(socket_)),
+      address_(common::peer_address(socket_)),
       connected_at_(core::now_utc_us()) {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);  // line changes and small data: no Nagle
@@ -111,6 +112,11 @@ void Session::drain(std::string why) {
     drain_deadline_ = Clock::now() + core::limits::kDrainTimeout;
     out_.finish();
     parts_wake_.notify();
+}
+
+void Session::end(std::string why) {
+    if (end_reason_.empty()) end_reason_ = std::move(why);
+    close_now();
 }
 
 void Session::close_now() {

@@ -65,6 +65,9 @@ public:
     bool protocol_error() const { return protocol_error_; }
     std::size_t queued() const { return out_.queued(); }
     const std::string& peer() const { return peer_; }
+    const asio::ip::address& address() const { return address_; }  // what the allowlist judges
+    /// Immediate end (NE-4: the allowlist no longer allows the peer): run() returns `why`.
+    void end(std::string why);
     PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
     std::uint64_t tx() const { return tx_; }
     std::uint64_t rx() const { return rx_; }
@@ -85,6 +88,7 @@ private:
     common::StreamWriter out_;
     core::Signal parts_wake_;
     std::string peer_;
+    asio::ip::address address_;
     std::int64_t connected_at_;
     std::optional<Lines> sent_lines_;
     std::string end_reason_;

@@ -128,6 +128,7 @@ CommandChannel::CommandChannel(tcp::socket socket, LineControl& line, ChannelRul
       rules_(rules),
       on_closed_(std::move(on_closed)),
       peer_(common::peer_string(socket_)),
+      address_(common::peer_address(socket_)),
       connected_at_(core::now_utc_us()),
       wake_writer_(ctx_.strand),
       drained_(ctx_.strand),

@@ -121,6 +121,7 @@ public:
     void on_line_event(std::uint8_t events, std::uint64_t breaks);
 
     const std::string& peer() const { return peer_; }
+    const asio::ip::address& address() const { return address_; }  // what the allowlist judges
     PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
     bool closed() const { return closed_; }
 
@@ -149,6 +150,7 @@ private:
     Closed on_closed_;
     DataLink* link_ = nullptr;
     std::string peer_;
+    asio::ip::address address_;
     std::int64_t connected_at_;
     std::string link_name_;  // LINK_NAME label
 

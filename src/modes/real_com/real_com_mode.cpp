@@ -131,6 +131,15 @@ public:
         for (CommandChannel* c : std::set<CommandChannel*>(channels_)) c->close();
     }
 
+    void revoke() override {
+        // NE-4: data sessions (their command channels follow) and unpaired command channels from
+        // sources no longer allowed end at once.
+        listener_.revoke();
+        for (CommandChannel* c : std::set<CommandChannel*>(channels_)) {
+            if (!ctx_.allowed(c->address())) c->close();
+        }
+    }
+
     ModeStatus status() const override {
         ModeStatus st{
             "real_com", listener_.stopping() ? "stopping" : "listening on " + listening_, {}};

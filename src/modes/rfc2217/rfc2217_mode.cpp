@@ -72,6 +72,8 @@ public:
         listener_.stop(std::move(done), [this] { packing_.flush(); });
     }
 
+    void revoke() override { listener_.revoke(); }  // NE-4
+
     ModeStatus status() const override {
         ModeStatus st{
             "rfc2217", listener_.stopping() ? "stopping" : "listening on " + listening_, {}};

@@ -96,6 +96,14 @@ public:
         });
     }
 
+    void revoke() override {
+        // NE-4: data sessions and command channels from sources no longer allowed end at once.
+        listener_.revoke();
+        for (auto* c : std::set<real_com::CommandChannel*>(channels_)) {
+            if (!ctx_.allowed(c->address())) c->close();
+        }
+    }
+
     ModeStatus status() const override {
         ModeStatus st{
             "tcp_server", listener_.stopping() ? "stopping" : "listening on " + listening_, {}};

@@ -168,6 +168,12 @@ private:
                 break;
             }
             if (ec) continue;  // e.g. ECONNREFUSED left by an ICMP error: not fatal for UDP
+            if (!ctx_.allowed(from.address())) {
+                // NE-2: a datagram from outside the allowlist is dropped before anything else,
+                // counted and logged rate-limited (AU-2).
+                ctx_.refused_by_allowlist(from.address(), settings_.local_port);
+                continue;
+            }
             if (!settings_.accept_from_any && !ranges_.contains(from.address())) {
                 dropped(from);
                 continue;

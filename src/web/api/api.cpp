@@ -59,6 +59,8 @@ const std::vector<Api::Route>& Api::routes() {
         {verb::get,    "/api/v1/login-settings",         Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
         {verb::put,    "/api/v1/login-settings",         Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/https",                  Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::get,    "/api/v1/allowlist",              Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/allowlist",              Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/system/dos",             Auth::Session, Area::Security, false, Reauth::No,       &Api::dos_counters},
         {verb::put,    "/api/v1/https",                  Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/certificate",            Auth::Session, Area::Security, false, Reauth::No,       &Api::get_certificate},
@@ -366,6 +368,26 @@ void Api::purge_sessions() {
     for (const auto& s : sessions_.purge(cfg->login)) {
         log_.emit(events::types::kSessionExpired, {.account = s.account, .source = s.source},
                   fmt::format("session {}", s.public_id));
+    }
+}
+
+void Api::end_sessions_outside(const security::allowlist::Allowlist& allowlist) {
+    auto ended = sessions_.end_if([&](const SessionView& s) {
+        // The login source as http::Peer::to_string() wrote it: "a.b.c.d:port", "[v6]:port".
+        std::string_view host = s.source;
+        if (host.starts_with('[')) {
+            host = host.substr(1, host.find(']') - 1);
+        } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+            host = host.substr(0, colon);
+        }
+        boost::system::error_code ec;
+        const auto address = boost::asio::ip::make_address(std::string(host), ec);
+        return !ec && !allowlist.allows(address);
+    });
+    for (const auto& s : ended) {
+        log_.emit(events::types::kSessionEnded, {.account = s.account, .source = s.source},
+                  fmt::format("session {}: its source is no longer allowed by the allowlist (NE-4)",
+                              s.public_id));
     }
 }
 

@@ -17,6 +17,7 @@
 
 #include "events/log.h"
 #include "security/accounts/accounts.h"
+#include "security/allowlist/allowlist.h"
 #include "store/store.h"
 #include "web/api/device.h"
 #include "web/api/sessions.h"
@@ -37,6 +38,9 @@ public:
 
     /// Ends expired sessions and logs them (AU-2); the app calls it every few seconds.
     void purge_sessions();
+    /// NE-4: ends every web session whose login source `allowlist` no longer allows, and logs
+    /// each (security.session_ended). The app calls it when the allowlist in force changed.
+    void end_sessions_outside(const security::allowlist::Allowlist& allowlist);
 
     Sessions& sessions() { return sessions_; }
     /// The accounts behind the API (tests read their Argon2id work counters).
@@ -143,6 +147,9 @@ private:
     /// (events::Log::emit_limited).
     http::Response login_throttled(const Call& call, std::int64_t retry_after_s);
     http::Response commit(Call& call, config::Config next, std::string_view what);
+    /// A document the schema refused: 400 invalid_config with every problem, except an enabled
+    /// allowlist with no entries: 409 would_lock_out (NE-3).
+    http::Response refused_config(Call& call, const std::vector<config::Problem>& problems);
     /// NE-5: 503 overloaded + Retry-After for a request that found no Argon2id slot within
     /// https.dos.argon2_max_wait_ms; counted (Peer::counters).
     http::Response argon2_busy(const Call& call);

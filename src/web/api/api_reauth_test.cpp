@@ -34,6 +34,7 @@ TEST(Routes, SensitiveRoutesAreTheAz3ListOfSessionWrites) {
         {bhttp::verb::put, "/api/v1/password-policy"},
         {bhttp::verb::put, "/api/v1/login-settings"},
         {bhttp::verb::put, "/api/v1/https"},
+        {bhttp::verb::put, "/api/v1/allowlist"},
         {bhttp::verb::put, "/api/v1/certificate"},
         {bhttp::verb::post, "/api/v1/certificate/regenerate"},
         {bhttp::verb::put, "/api/v1/config"},

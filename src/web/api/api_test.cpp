@@ -277,5 +277,40 @@ TEST_F(ApiTest, MalformedBodiesAreRefusedPlainly) {
         bhttp::status::unsupported_media_type);
 }
 
+TEST_F(ApiTest, AllowlistChangesAreRefusedWhenTheyWouldLockOutTheCaller) {
+    setup_admin();
+    const Client admin = login("admin", "admin-password-1");
+    const auto before = device_.commits;
+    auto put = [&](const nlohmann::json& body) {
+        return call(bhttp::verb::put, "/api/v1/allowlist", body, &admin);
+    };
+    // NE-3: a list without the caller's address (127.0.0.1), or enabled and empty: 409.
+    auto r = put({{"enabled", true}, {"entries", nlohmann::json::array({"127.0.0.9/32"})}});
+    EXPECT_EQ(r.result(), bhttp::status::conflict) << r.body();
+    EXPECT_EQ(json(r)["error"], "would_lock_out");
+    EXPECT_NE(json(r)["message"].get<std::string>().find("127.0.0.1"), std::string::npos);
+    r = put({{"enabled", true}, {"entries", nlohmann::json::array()}});
+    EXPECT_EQ(json(r)["error"], "would_lock_out") << r.body();
+    // CF-4: the whole document obeys the same rule.
+    nlohmann::json doc = json(call(bhttp::verb::get, "/api/v1/config", nullptr, &admin));
+    doc["allowlist"] = {{"enabled", true}, {"entries", nlohmann::json::array({"10.0.0.0/8"})}};
+    r = call(bhttp::verb::put, "/api/v1/config", doc, &admin);
+    EXPECT_EQ(json(r)["error"], "would_lock_out") << r.body();
+    // A bad entry: 400 naming it.
+    r = put({{"enabled", true}, {"entries", nlohmann::json::array({"127.0.0.1", "1.2.3.4/99"})}});
+    EXPECT_EQ(r.result(), bhttp::status::bad_request) << r.body();
+    EXPECT_EQ(json(r)["problems"][0]["path"], "allowlist.entries[1]");
+    EXPECT_EQ(device_.commits, before);  // nothing was committed
+    // A list that covers the caller is committed.
+    r = put({{"enabled", true}, {"entries", nlohmann::json::array({"127.0.0.0/255.0.0.0"})}});
+    EXPECT_EQ(r.result(), bhttp::status::ok) << r.body();
+    EXPECT_TRUE(device_.cfg->allowlist.enabled);
+    // NE-4: a web session whose login address the list no longer allows ends.
+    api_->end_sessions_outside(security::allowlist::Allowlist(
+        config::AllowlistSettings{.enabled = true, .entries = {"10.0.0.0/8"}}));
+    EXPECT_EQ(call(bhttp::verb::get, "/api/v1/session", nullptr, &admin).result(),
+              bhttp::status::unauthorized);
+}
+
 }  // namespace
 }  // namespace sg::web::api

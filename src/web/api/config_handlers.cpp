@@ -8,7 +8,9 @@
 
 #include <charconv>
 
+#include "config/allowlist.h"
 #include "events/audit.h"
+#include "security/allowlist/allowlist.h"
 #include "web/api/api.h"
 #include "web/api/call.h"
 #include "web/api/config_json.h"
@@ -32,6 +34,7 @@ constexpr Section kSections[] = {
     {"/api/v1/login-settings", "login", &events::types::kPolicyChanged},
     {"/api/v1/https", "https", &events::types::kPolicyChanged},
     {"/api/v1/event-log/settings", "event_log", &events::types::kConfigChanged},
+    {"/api/v1/allowlist", "allowlist", &events::types::kAllowlistChanged},
 };
 
 const Section* section_of(std::string_view path) {
@@ -102,7 +105,26 @@ std::string describe_change(const nlohmann::json& before, const nlohmann::json& 
     return s.empty() ? "no change" : s;
 }
 
+/// NE-3: an enabled allowlist with no entries is refused as a lockout (409), not as a bad value.
+bool empty_allowlist(const std::vector<config::Problem>& problems) {
+    for (const auto& p : problems) {
+        if (p.path == "allowlist" && p.message == config::kEmptyAllowlistMessage) return true;
+    }
+    return false;
+}
+
 }  // namespace
+
+http::Response Api::refused_config(Call& call, const std::vector<config::Problem>& problems) {
+    if (empty_allowlist(problems)) {
+        log_.emit(events::types::kConfigRejected, call.who(),
+                  "allowlist: enabled with no entries (would_lock_out)");
+        return error(call, bhttp::status::conflict, "would_lock_out",
+                     "an enabled allowlist with no entries would refuse every client, this one "
+                     "included (NE-3); nothing changed");
+    }
+    return json_response(call, bhttp::status::bad_request, problems_json(problems));
+}
 
 http::Response Api::commit(Call& call, config::Config next, std::string_view what) {
     const auto current = device_.config();
@@ -121,6 +143,19 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
                                      g.key));
         }
     }
+    if (!(next.allowlist == current->allowlist) &&
+        !security::allowlist::Allowlist(next.allowlist).allows(call.peer.address)) {
+        // NE-3, CF-4: whatever the route (the allowlist itself, or a whole imported document),
+        // a list that would refuse the administrator making the change is not applied.
+        log_.emit(events::types::kConfigRejected, call.who(),
+                  fmt::format("{}: the allowlist would refuse this client ({})", what,
+                              call.peer.address.to_string()));
+        return error(call, bhttp::status::conflict, "would_lock_out",
+                     fmt::format("the new allowlist does not allow this client's address {}: "
+                                 "applying it would lock you out (NE-3); add an entry that "
+                                 "covers it. Nothing changed",
+                                 call.peer.address.to_string()));
+    }
     // Recorded while the old settings are in force, so switching off security.policy_changed
     // itself is still recorded (a failed commit follows it with system.config_rejected). The
     // kGuarded check above has allowed it (event_log.types).
@@ -134,6 +169,9 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
     // Only what serve takes at its next start (the dos keys the API reads at each request apply at
     // once: config::https_restart_required).
     const bool https_changed = config::https_restart_required(current->https, next.https);
+    const bool allowlist_changed = !(next.allowlist == current->allowlist);
+    const std::string allowlist_after =
+        allowlist_changed ? config_to_json(next)["allowlist"].dump() : std::string();
     auto rev = device_.commit(std::move(next), call.who());
     if (!rev) {
         log_.emit(events::types::kConfigRejected, call.who(),
@@ -143,6 +181,12 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
     const auto* section = section_of(call.path);
     log_.emit(section ? *section->changed : events::types::kConfigChanged, call.who(),
               fmt::format("{} (revision {}): {}", what, *rev, change));
+    if (allowlist_changed &&
+        (section == nullptr || section->changed != &events::types::kAllowlistChanged)) {
+        // Every allowlist change has its own Security event (AU-2), whatever route made it.
+        log_.emit(events::types::kAllowlistChanged, call.who(),
+                  fmt::format("{} (revision {}): allowlist now {}", what, *rev, allowlist_after));
+    }
     nlohmann::json out{{"changed", true}, {"revision", *rev}};
     // The listener of the plane that carries this very request is not torn down under it: HTTPS
     // settings apply at the next start of serve (docs/configuration.md).
@@ -167,7 +211,7 @@ http::Response Api::put_section(Call& call) {
     doc[std::string(s->key)] = std::move(*body);
     auto parsed = config_from_json(doc, device_.parse_options());
     if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
-        return json_response(call, bhttp::status::bad_request, problems_json(*problems));
+        return refused_config(call, *problems);
     }
     return commit(call, std::move(std::get<config::Config>(parsed)), s->key);
 }
@@ -193,7 +237,7 @@ http::Response Api::put_config(Call& call) {
     if (!body) return err;
     auto parsed = config_from_json(*body, device_.parse_options());
     if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
-        return json_response(call, bhttp::status::bad_request, problems_json(*problems));
+        return refused_config(call, *problems);
     }
     auto res = commit(call, std::move(std::get<config::Config>(parsed)), "configuration");
     if (res.result() == bhttp::status::ok) {
@@ -238,7 +282,7 @@ http::Response Api::put_port(Call& call) {
     if (!replaced) ports.push_back(*body);
     auto parsed = config_from_json(doc, device_.parse_options());
     if (auto* problems = std::get_if<std::vector<config::Problem>>(&parsed)) {
-        return json_response(call, bhttp::status::bad_request, problems_json(*problems));
+        return refused_config(call, *problems);
     }
     auto& cfg = std::get<config::Config>(parsed);
     std::sort(cfg.ports.begin(), cfg.ports.end(),
@@ -297,7 +341,8 @@ nlohmann::json counters_json(const http::CountersSnapshot& c) {
            {{"global_cap", c.refused_global_cap},
             {"source_cap", c.refused_source_cap},
             {"connection_rate", c.refused_connection_rate},
-            {"handshake_rate", c.refused_handshake_rate}}},
+            {"handshake_rate", c.refused_handshake_rate},
+            {"allowlist", c.refused_allowlist}}},
           {"evicted", c.evicted}}},
         {"requests",
          {{"read", c.requests},

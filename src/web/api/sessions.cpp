@@ -167,6 +167,20 @@ std::size_t Sessions::end_account(std::string_view account, std::string_view kee
     return n;
 }
 
+std::vector<SessionView> Sessions::end_if(const std::function<bool(const SessionView&)>& end) {
+    std::lock_guard lock(mu_);
+    std::vector<SessionView> ended;
+    for (auto it = by_hash_.begin(); it != by_hash_.end();) {
+        if (end(it->second)) {
+            ended.push_back(it->second);
+            it = by_hash_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return ended;
+}
+
 void Sessions::set_must_change(std::string_view public_id, bool value) {
     std::lock_guard lock(mu_);
     for (auto& [_, s] : by_hash_) {

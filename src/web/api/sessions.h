@@ -80,6 +80,9 @@ public:
     std::optional<SessionView> end(std::string_view public_id);
     /// Ends every session of `account` except `keep_public_id` (PW-6, AZ-4); returns how many.
     std::size_t end_account(std::string_view account, std::string_view keep_public_id = {});
+    /// Ends every session for which `end` is true (NE-4: its login source is no longer allowed);
+    /// returns them (the caller logs each).
+    std::vector<SessionView> end_if(const std::function<bool(const SessionView&)>& end);
     void set_must_change(std::string_view public_id, bool value);
     /// AZ-3: the session's owner has just proved the password again; restarts the reauth window.
     void set_reauthenticated(std::string_view public_id);

@@ -26,6 +26,7 @@ struct CountersSnapshot {
     // Closed to make room at the global cap for a newcomer from a source holding fewer (issue 14
     // item 9): the oldest connection of the source holding the most.
     std::uint64_t evicted = 0;
+    std::uint64_t refused_allowlist = 0;  // NE-2: source outside the allowlist (checked first)
     // Requests answered without their handler.
     std::uint64_t too_many_requests_source = 0;   // 429: per-source token bucket (server)
     std::uint64_t too_many_requests_session = 0;  // 429: per-session token bucket (API)
@@ -56,6 +57,7 @@ struct Counters {
     Counter refused_connection_rate{0};
     Counter refused_handshake_rate{0};
     Counter evicted{0};
+    Counter refused_allowlist{0};
     Counter too_many_requests_source{0};
     Counter too_many_requests_session{0};
     Counter overloaded_queue{0};
@@ -78,6 +80,7 @@ struct Counters {
                 .refused_connection_rate = refused_connection_rate.load(),
                 .refused_handshake_rate = refused_handshake_rate.load(),
                 .evicted = evicted.load(),
+                .refused_allowlist = refused_allowlist.load(),
                 .too_many_requests_source = too_many_requests_source.load(),
                 .too_many_requests_session = too_many_requests_session.load(),
                 .overloaded_queue = overloaded_queue.load(),

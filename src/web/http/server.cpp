@@ -117,6 +117,15 @@ void Server::Impl::admit(tcp::socket socket, bool https) {
     const auto remote = socket.remote_endpoint(ec);
     if (ec) return;  // already gone; the socket closes with this scope
     Peer peer{normalize(remote.address()), remote.port(), &counters_};
+    if (allowlist_ != nullptr && !allowlist_->allows(peer.address)) {
+        // NE-2, SD-3: first of all, before the caps count it, before any byte is read and before
+        // TLS: closed with RST (SO_LINGER 0), counted, logged rate-limited (AU-2).
+        Counters::bump(counters_.refused_allowlist);
+        allowlist_->refused(peer.address, https ? "https" : "http redirect");
+        socket.set_option(asio::socket_base::linger(true, 0), ec);
+        socket.close(ec);
+        return;
+    }
     // NE-5: beyond the caps and rates the connection is closed at once, before any byte is read
     // and before TLS (a handshake costs CPU; a refused source must not be able to spend ours).
     // Only this strand increments `active` and evicts, so check-then-increment cannot overshoot.
@@ -314,6 +323,23 @@ core::Status Server::start(const std::string& address, std::uint16_t port,
     return {};
 }
 
+void Server::set_allowlist(security::allowlist::Gate* allowlist) {
+    impl_->allowlist_ = allowlist;
+}
+
+void Server::revoke() {
+    if (impl_->allowlist_ == nullptr) return;
+    std::vector<std::shared_ptr<detail::Connection>> outside;
+    {
+        const std::lock_guard lock(impl_->mutex_);  // address is the registry's, under it
+        for (auto& [p, w] : impl_->connections_) {
+            auto c = w.lock();
+            if (c && !impl_->allowlist_->allows(c->address)) outside.push_back(std::move(c));
+        }
+    }
+    for (auto& c : outside) asio::post(c->executor(), [c] { c->close(); });
+}
+
 std::uint16_t Server::local_port() const {
     return impl_->https_port_.load();
 }
@@ -354,7 +380,8 @@ Stats Server::stats() const {
     return {.connections = c.connections,
             .active = c.active,
             .rejected_connections = c.refused_global_cap + c.refused_source_cap +
-                                    c.refused_connection_rate + c.refused_handshake_rate,
+                                    c.refused_connection_rate + c.refused_handshake_rate +
+                                    c.refused_allowlist,
             .handshake_failures = c.handshake_failures,
             .requests = c.requests,
             .rejected_rate = c.too_many_requests_source,

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "security/allowlist/allowlist.h"
 #include "web/http/counters.h"
 #include "web/http/headers.h"
 #include "web/http/limits.h"
@@ -55,6 +56,12 @@ public:
     /// address, EADDRINUSE, EACCES. Call once, before io.run() or on the io thread.
     core::Status start(const std::string& address, std::uint16_t port,
                        std::shared_ptr<boost::asio::ssl::context> tls);
+    /// NE-2: every connection (HTTPS and redirect) is first checked against `allowlist` (null:
+    /// every source allowed), which must outlive the Server. Call before start().
+    void set_allowlist(security::allowlist::Gate* allowlist);
+    /// NE-4: the allowlist changed: every open connection from a source it no longer allows is
+    /// closed (on its strand). Thread-safe; returns at once.
+    void revoke();
     /// The bound HTTPS port (port 0 → the one the OS chose); 0 before start().
     std::uint16_t local_port() const;
     /// CE-3: connections accepted from now on use `tls`; established ones keep theirs.

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/asio.h"
+#include "security/allowlist/allowlist.h"
 #include "web/http/server.h"
 #include "web/http/source_table.h"
 
@@ -31,7 +32,7 @@ public:
     virtual core::Executor executor() = 0;
 
     // The registry's own data, set by Server::Impl::add() and used under Impl::mutex_ only.
-    asio::ip::address address;  // the peer's source address (normalized)
+    asio::ip::address address;  // the peer's source address (normalized): what the allowlist judges
     std::uint64_t seq = 0;      // accept order: lower is older
     bool evicted = false;       // chosen to make room (issue 14 item 9); closing
 };
@@ -91,6 +92,9 @@ public:
     Handler handler_;
     const Limits limits_;
     SourceTable sources_;
+    // NE-2: the allowlist in force (serve's, shared with every port); null allows every source.
+    // Set before start(); read on the accept strand.
+    security::allowlist::Gate* allowlist_ = nullptr;
     Counters counters_;  // NE-5, NE-8; the API adds its refusals through Peer::counters
     std::atomic<std::size_t> backlog_{0};  // requests posted to the pool, not yet started
     std::atomic<bool> stopping_{false};

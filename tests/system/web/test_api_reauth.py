@@ -155,7 +155,7 @@ def test_reauth_is_documented_and_sensitive_operations_are_marked(web_admin):
         ("DELETE", f"{API}/accounts/{{name}}"), ("PUT", f"{API}/accounts/{{name}}/password"),
         ("POST", f"{API}/accounts/{{name}}/unlock"), ("PUT", f"{API}/groups/{{name}}"),
         ("DELETE", f"{API}/groups/{{name}}"), ("PUT", f"{API}/password-policy"),
-        ("PUT", f"{API}/login-settings"), ("PUT", f"{API}/https"),
+        ("PUT", f"{API}/login-settings"), ("PUT", f"{API}/https"), ("PUT", f"{API}/allowlist"),
         ("PUT", f"{API}/certificate"), ("POST", f"{API}/certificate/regenerate"),
         ("PUT", f"{API}/config")}, sorted(marked)
     # Not sensitive: reads, logout, the own password change (it needs the current password).
