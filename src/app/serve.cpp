@@ -267,7 +267,6 @@ private:
             if (ec || stopping_) return;
             api_.purge_sessions();
             log_.emit_summaries();  // rate-limited events whose minute is over (issue 14)
-            allowlist_.flush();  // AU-2: folded refusal counts of ended windows
             if (https_on_ && tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
                 auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
                 if (made && *made) reload_tls();

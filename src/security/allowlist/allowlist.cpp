@@ -1,4 +1,4 @@
-// allowlist.cpp: the mask rule, Allowlist, the refusal log and the Gate (allowlist.h). matches()
+// allowlist.cpp: the mask rule, Allowlist and the Gate (allowlist.h). matches()
 // and Gate::allows() run on every accept path (port strands, HTTPS accept strand) and for every
 // UDP datagram: no allocation, no lock. set() runs on the io thread when a configuration is
 // applied; refused() on whichever strand refused.
@@ -46,70 +46,9 @@ bool Allowlist::allows(const Address& source) const {
     return false;
 }
 
-// ---------------------------------------------------------------- RefusalLog
-
-std::string RefusalLog::folded(const Window& w) {
-    return fmt::format(
-        "{} more refusal{} from this address in the minute after the last event "
-        "(latest on {})",
-        w.more, w.more == 1 ? "" : "s", w.last_listener);
-}
-
-void RefusalLog::refused(const std::string& source, std::string_view listener, SteadyTime now) {
-    std::vector<std::pair<std::string, std::string>> out;
-    {
-        const std::lock_guard lock(mu_);
-        std::string key = source;
-        if (!windows_.contains(key) && windows_.size() >= kMaxSources) {
-            // Prune ended windows (their counts go out); if still full, share one window.
-            for (auto it = windows_.begin(); it != windows_.end();) {
-                if (now - it->second.start >= kWindow) {
-                    if (it->second.more > 0) out.emplace_back(it->first, folded(it->second));
-                    it = windows_.erase(it);
-                } else {
-                    ++it;
-                }
-            }
-            if (windows_.size() >= kMaxSources) key = "(other sources)";
-        }
-        auto it = windows_.find(key);
-        if (it != windows_.end() && now - it->second.start < kWindow) {
-            ++it->second.more;  // folded into the window's count
-            it->second.last_listener = std::string(listener);
-        } else {
-            if (it != windows_.end() && it->second.more > 0) {
-                out.emplace_back(key, folded(it->second));
-            }
-            windows_[key] = Window{now, 0, std::string(listener)};
-            out.emplace_back(key, fmt::format("refused on {}", listener));
-        }
-    }
-    for (const auto& [src, message] : out) emit_(src, message);
-}
-
-void RefusalLog::flush(SteadyTime now) {
-    std::vector<std::pair<std::string, std::string>> out;
-    {
-        const std::lock_guard lock(mu_);
-        for (auto it = windows_.begin(); it != windows_.end();) {
-            if (now - it->second.start >= kWindow) {
-                if (it->second.more > 0) out.emplace_back(it->first, folded(it->second));
-                it = windows_.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
-    for (const auto& [src, message] : out) emit_(src, message);
-}
-
 // ---------------------------------------------------------------- Gate
 
-Gate::Gate(events::Log& log)
-    : current_(std::make_shared<const Allowlist>()),
-      refusals_([&log](const std::string& source, const std::string& message) {
-          log.emit(events::types::kAllowlistRefused, {.source = source}, message);
-      }) {}
+Gate::Gate(events::Log& log) : current_(std::make_shared<const Allowlist>()), log_(log) {}
 
 bool Gate::set(const config::AllowlistSettings& settings) {
     const std::lock_guard lock(mu_);
@@ -126,11 +65,8 @@ void Gate::refused(const Address& source, std::string_view listener) {
         mapped ? boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, source.to_v6())
                      .to_string()
                : source.to_string();
-    refusals_.refused(key, listener, std::chrono::steady_clock::now());
-}
-
-void Gate::flush() {
-    refusals_.flush(std::chrono::steady_clock::now());
+    log_.emit_limited(events::types::kAllowlistRefused, {.source = key},
+                      fmt::format("refused on {}", listener), kRefusalLimit);
 }
 
 }  // namespace sg::security::allowlist

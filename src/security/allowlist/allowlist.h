@@ -23,7 +23,6 @@
 namespace sg::security::allowlist {
 
 using Address = boost::asio::ip::address;
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 /// NE-2: (src AND mask) == (entry AND mask). An IPv4-mapped IPv6 source (::ffff:a.b.c.d, what a
 /// dual-stack socket reports) is matched as the IPv4 address it carries; `all` matches anything.
@@ -44,36 +43,6 @@ private:
     std::vector<config::AllowRule> rules_;
 };
 
-/// AU-2: refusals logged at most once per source per kWindow. The first refusal from a source is
-/// logged at once; later ones within its window are counted and folded into one event when the
-/// window has ended (flush(), or the next refusal after it). Thread-safe; at most kMaxSources
-/// windows (past that, refusals from new sources fold into one shared window).
-class RefusalLog {
-public:
-    static constexpr std::chrono::seconds kWindow{60};
-    static constexpr std::size_t kMaxSources = 4096;
-    /// Called with the source address and the event text, under no lock of ours.
-    using Emit = std::function<void(const std::string& source, const std::string& message)>;
-
-    explicit RefusalLog(Emit emit) : emit_(std::move(emit)) {}
-
-    void refused(const std::string& source, std::string_view listener, SteadyTime now);
-    /// Emits the folded count of every window that has ended; forgets those windows.
-    void flush(SteadyTime now);
-
-private:
-    struct Window {
-        SteadyTime start;
-        std::uint64_t more = 0;  // refusals after the logged one
-        std::string last_listener;
-    };
-    static std::string folded(const Window& w);
-
-    Emit emit_;
-    std::mutex mu_;
-    std::unordered_map<std::string, Window> windows_;
-};
-
 /// The allowlist in force, shared (by reference) by every listener: the port strands, the UDP
 /// mode and the HTTPS accept strand. set() swaps an immutable snapshot; allows() reads it
 /// without a lock of ours (std::atomic<std::shared_ptr>).
@@ -87,17 +56,18 @@ public:
     std::shared_ptr<const Allowlist> current() const { return current_.load(); }
     bool allows(const Address& source) const { return current_.load()->allows(source); }
 
-    /// A connection or datagram from `source` was refused on `listener` ("port 1 (4001)",
-    /// "https"): the security.allowlist_refused event, rate-limited (RefusalLog).
+    /// AU-2: refusals logged at most once per source per minute. A connection or datagram from
+    /// `source` was refused on `listener` ("port 1 (4001)", "https"): the first of a source's
+    /// minute is written as security.allowlist_refused at once, the rest are counted into one
+    /// summary (events::Log::emit_limited, the limiter of every event a stranger can cause).
     void refused(const Address& source, std::string_view listener);
-    /// Folded refusal counts of ended windows reach the log (serve calls it every few seconds).
-    void flush();
+    static constexpr events::Limit kRefusalLimit{.burst = 1, .period = std::chrono::seconds(60)};
 
 private:
     std::atomic<std::shared_ptr<const Allowlist>> current_;
     config::AllowlistSettings settings_;  // what set() last put in force; guarded by mu_
     std::mutex mu_;
-    RefusalLog refusals_;
+    events::Log& log_;
 };
 
 }  // namespace sg::security::allowlist

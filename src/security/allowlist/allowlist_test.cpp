@@ -70,48 +70,6 @@ TEST(Allowlist, OffAllowsAllOnAllowsOnlyEntries) {
     EXPECT_TRUE(list({"all"}).allows(a("::1")));
 }
 
-TEST(RefusalLog, OneEventPerSourcePerMinuteWithTheCountFolded) {
-    std::vector<std::pair<std::string, std::string>> events;
-    RefusalLog log([&](const std::string& s, const std::string& m) { events.emplace_back(s, m); });
-    const SteadyTime t0{};
-    log.refused("127.0.0.3", "port 1 (4001)", t0);
-    ASSERT_EQ(events.size(), 1u);
-    EXPECT_EQ(events[0].first, "127.0.0.3");
-    EXPECT_EQ(events[0].second, "refused on port 1 (4001)");
-    for (int i = 0; i < 99; ++i) log.refused("127.0.0.3", "https", t0 + std::chrono::seconds(1));
-    log.refused("127.0.0.4", "https", t0 + std::chrono::seconds(2));  // another source: its own
-    ASSERT_EQ(events.size(), 2u);
-    log.flush(t0 + std::chrono::seconds(59));  // the window has not ended
-    ASSERT_EQ(events.size(), 2u);
-    log.flush(t0 + std::chrono::seconds(60));
-    ASSERT_EQ(events.size(), 3u);
-    EXPECT_EQ(events[2].first, "127.0.0.3");
-    EXPECT_EQ(events[2].second,
-              "99 more refusals from this address in the minute after the last event (latest "
-              "on https)");
-    // Window forgotten: the next refusal is logged at once.
-    log.refused("127.0.0.3", "port 2 (4002)", t0 + std::chrono::seconds(61));
-    ASSERT_EQ(events.size(), 4u);
-    EXPECT_EQ(events[3].second, "refused on port 2 (4002)");
-    // A refusal after the window without a flush reports the fold, then itself.
-    log.refused("127.0.0.3", "https", t0 + std::chrono::seconds(62));
-    log.refused("127.0.0.3", "https", t0 + std::chrono::seconds(125));
-    ASSERT_EQ(events.size(), 6u);
-    EXPECT_NE(events[4].second.find("1 more refusal from"), std::string::npos);
-    EXPECT_EQ(events[5].second, "refused on https");
-}
-
-TEST(RefusalLog, BoundedNumberOfSources) {
-    std::size_t n = 0;
-    RefusalLog log([&](const std::string&, const std::string&) { ++n; });
-    const SteadyTime t0{};
-    for (std::size_t i = 0; i < RefusalLog::kMaxSources + 1000; ++i) {
-        log.refused("src" + std::to_string(i), "https", t0);
-    }
-    // kMaxSources events, then one shared window for the rest.
-    EXPECT_EQ(n, RefusalLog::kMaxSources + 1);
-}
-
 TEST(Gate, SwapsTheListAndLogsRefusalsOncePerSource) {
     const auto dir = std::filesystem::temp_directory_path() /
                      ("sg_allowlist_test_" + std::to_string(::getpid()));
