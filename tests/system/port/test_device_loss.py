@@ -23,6 +23,12 @@ def point(link, target):
     os.replace(tmp, link)
 
 
+def allowing(tmp_path):
+    """system: the test ptys and the links under tmp_path that stand for a USB adapter
+    (system.allowed_devices matches the configured path; serve opens its tty-class target)."""
+    return {"allowed_devices": sgtest.TEST_ALLOWED_DEVICES + [str(tmp_path / "ttyUSB*")]}
+
+
 def echo_ok(client, tag):
     client.send(tag)
     assert client.recv_exact(len(tag)) == tag
@@ -36,7 +42,8 @@ def test_lost_device_is_reported_retried_and_recovered(admin_gate, pty_factory, 
     point(link, first.path)
     l1, c1, l2, c2 = free_ports(4)
     g.serve(config=make_config([tcp_server_port(1, str(link), l1, c1),
-                                tcp_server_port(2, "sim:echo", l2, c2)]),
+                                tcp_server_port(2, "sim:echo", l2, c2)],
+                               system=allowing(tmp_path)),
             wait_ports=[l1, l2])
     one = connect_synced(l1, first, "one")
     two = Client(l2)
@@ -80,7 +87,8 @@ def test_device_missing_at_start_is_retried(admin_gate, free_ports, tmp_path):
     link = tmp_path / "ttyUSB1"
     point(link, tmp_path / "not-yet")
     l1, c1 = free_ports(2)
-    g.serve(config=make_config([tcp_server_port(1, str(link), l1, c1)]))
+    g.serve(config=make_config([tcp_server_port(1, str(link), l1, c1)],
+                               system=allowing(tmp_path)))
     failed = g.wait_event("serial.device_failed", lambda e: e["port"] == 1,
                           timeout=sgtest.START_TIMEOUT)[0]
     assert str(link) in failed["message"], failed
