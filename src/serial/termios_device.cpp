@@ -18,7 +18,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 
 #include "serial/termios2.h"
@@ -123,7 +122,8 @@ core::Result<std::unique_ptr<TermiosDevice>> TermiosDevice::open(core::Strand st
     const int wfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (wfd >= 0) dev->write_descriptor_.assign(wfd, ec);
     if (wfd < 0 || ec) {
-        const std::string why = wfd < 0 ? std::strerror(errno) : ec.message();
+        const std::string why =
+            wfd < 0 ? std::error_code(errno, std::generic_category()).message() : ec.message();
         if (wfd >= 0 && !dev->write_descriptor_.is_open()) ::close(wfd);
         dev->close();
         return core::Error{errno_code(EMFILE), "register " + path + " for writing: " + why};
