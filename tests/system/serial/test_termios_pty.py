@@ -5,6 +5,7 @@ and parity cannot be observed here (unit tests of serial/termios2.cpp cover thos
 
 import fcntl
 import struct
+import subprocess
 import termios
 
 import pytest
@@ -89,3 +90,46 @@ def test_changed_baud_is_applied_while_running(admin_gate, pty, free_ports):
     c = sgtest.connect_synced(local, pty, "after-change")
     pty.write(b"new-baud")
     assert c.recv_exact(8) == b"new-baud"
+
+
+def stty_speed(fd):
+    """The speed `stty` reports for the tty behind fd (run on our open fd: serve holds the tty
+    exclusively, TIOCEXCL, so a second open would need root)."""
+    r = subprocess.run(["stty", "-a"], stdin=fd, capture_output=True, text=True,
+                       timeout=sgtest.CMD_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split(";")[0].strip()  # "speed 115200 baud"
+
+
+@pytest.mark.parametrize("baud", [9600, 57600, 115200, 921600])
+def test_stty_sees_a_standard_rate_set_by_the_configuration(admin_gate, pty, free_ports, baud):
+    """Issue 12: a standard rate is set by its Bxxx code, as every other tool reads it (it was
+    BOTHER, and stty showed "speed 0 baud")."""
+    local, command = free_ports(2)
+    admin_gate.serve(config=make_config([tcp_server_port(1, pty.path, local, command,
+                                                         serial=serial_settings(baud=baud))]),
+                     wait_ports=[local])
+    wait_until(lambda: stty_speed(pty.slave) == f"speed {baud} baud", sgtest.APPLY_TIMEOUT,
+               what=f"stty showing {baud} baud")
+    assert termios.tcgetattr(pty.slave)[5] == getattr(termios, f"B{baud}")  # the classic API
+
+
+def test_stty_sees_the_rates_an_rfc2217_client_sets(admin_gate, pty, free_ports):
+    import serial as pyserial  # python3-serial: a client we did not write
+    (local,) = free_ports(1)
+    admin_gate.serve(config=make_config([{"port": 1, "device": pty.path,
+                                          "serial": serial_settings(),
+                                          "mode": {"type": "rfc2217", "local_port": local}}]),
+                     wait_ports=[local])
+    s = pyserial.serial_for_url(f"rfc2217://127.0.0.1:{local}", baudrate=9600,
+                                timeout=sgtest.IO_TIMEOUT)
+    try:
+        for baud in (9600, 57600, 115200, 921600):
+            s.baudrate = baud
+            wait_until(lambda: stty_speed(pty.slave) == f"speed {baud} baud",
+                       sgtest.APPLY_TIMEOUT, what=f"stty showing {baud} baud")
+        s.baudrate = 250000  # no Bxxx code: BOTHER, the driver's exact rate (TCGETS2)
+        wait_until(lambda: line_settings(pty.slave)[4] == 250000, sgtest.APPLY_TIMEOUT,
+                   what="250000 baud through TCGETS2")
+    finally:
+        s.close()
