@@ -30,29 +30,18 @@ RateLimiter::Verdict RateLimiter::admit(const Type& type, std::optional<std::uin
     const std::uint32_t port_key = port ? *port + 1 : 0;
     std::lock_guard lock(mu_);
     Key key{type.key, port_key, std::string(address)};
-    auto it = entries_.find(key);
-    if (it == entries_.end()) {
-        if (entries_.size() < max_keys_) {
-            it = entries_
-                     .emplace(key, Entry{.type = &type,
-                                         .port = port,
-                                         .window_start = now,
-                                         .period = limit.period})
-                     .first;
-        } else {
-            // Table full: this address shares its (type, port) key with every other newcomer.
-            key = Key{type.key, port_key, std::string(kOtherSources)};
-            it = overflow_.find(key);
-            if (it == overflow_.end()) {
-                it = overflow_
-                         .emplace(key, Entry{.type = &type,
-                                             .port = port,
-                                             .window_start = now,
-                                             .period = limit.period})
-                         .first;
-            }
-        }
+    auto* table = &entries_;
+    if (entries_.size() >= max_keys_ && !entries_.contains(key)) {
+        // Table full: this address shares its (type, port) key with every other newcomer.
+        key = Key{type.key, port_key, std::string(kOtherSources)};
+        table = &overflow_;
     }
+    const auto it =
+        table
+            ->try_emplace(
+                key,
+                Entry{.type = &type, .port = port, .window_start = now, .period = limit.period})
+            .first;
     Entry& e = it->second;
     Verdict v;
     if (now - e.window_start >= e.period) {
