@@ -8,13 +8,13 @@ written, and the count must survive kill -9 (read back with `serialgate log stat
 """
 
 import json
-import socket
 import threading
 import time
 
 import sgtest
 from api import API
 from sgtest import EXIT_OK, assert_rc, tcp_server_port, wait_until
+from test_event_flood import connect_flood, earlier_security_events
 
 ADDRESSES = [f"127.0.{1 + i // 250}.{i % 250 + 1}" for i in range(1000)]
 CONNECTS_PER_ADDRESS = 6  # below the per-source burst of 10: each one is a row
@@ -22,15 +22,8 @@ WRONG = "Wrong-Retain-Pa55word-t4Kd"
 
 
 def connect_close(port, addresses, n, failures):
-    try:
-        for a in addresses:
-            for _ in range(n):
-                s = socket.socket()
-                s.bind((a, 0))
-                s.connect((sgtest.LOOPBACK, port))
-                s.close()
-    except OSError as e:
-        failures.append(f"{e}")
+    for a in addresses:
+        connect_flood(port, a, n, failures)
 
 
 def test_security_events_survive_a_full_log_and_overwrites_are_counted(gate, web_admin):
@@ -38,14 +31,7 @@ def test_security_events_survive_a_full_log_and_overwrites_are_counted(gate, web
     web, admin = web_admin(
         ports=[tcp_server_port(1, "sim:echo", local, command, max_connections=8)])
     gate.wait_listening([local], timeout=sgtest.APPLY_TIMEOUT)
-    assert web.login_raw("admin", WRONG, source="127.0.0.9").status == 401
-    before = admin.events(
-        "category=security&limit=10000",
-        lambda evs: {"security.account_created", "security.login_failed"} <= {e["type"]
-                                                                              for e in evs})
-    earliest = {e["id"]: e["type"] for e in before
-                if e["type"] in ("security.account_created", "security.login_failed")}
-    assert len(earliest) >= 2, before
+    earliest = earlier_security_events(web, admin, WRONG)
 
     failures = []
     chunks = [ADDRESSES[i::4] for i in range(4)]
