@@ -64,7 +64,8 @@ nlohmann::json status_json(const config::Config& config, bool data_plane_on,
             {"serial_rx_bytes", st->serial_rx_bytes}, {"serial_tx_bytes", st->serial_tx_bytes},
             {"net_rx_bytes", st->net_rx_bytes},       {"net_tx_bytes", st->net_tx_bytes},
             {"connections", st->connections},         {"refused", st->refused},
-            {"jammed_drops", st->jammed_drops},       {"refused_allowlist", st->refused_allowlist}};
+            {"jammed_drops", st->jammed_drops},       {"refused_allowlist", st->refused_allowlist},
+            {"refused_tls", st->refused_tls}};
         auto peers = nlohmann::json::array();
         if (st->mode_status) {
             for (const auto& peer : st->mode_status->peers) {

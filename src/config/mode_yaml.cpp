@@ -23,6 +23,11 @@ constexpr std::pair<const char*, ConnectionControl> kConnectionControl[] = {
     {"dcd_on/dcd_off", ConnectionControl::DcdOnDcdOff},
     {"dcd_on/none", ConnectionControl::DcdOnNone}};
 
+constexpr std::pair<const char*, Security> kSecurity[] = {
+    {"plain", Security::Plain},
+    {"encrypted", Security::Encrypted},
+    {"encrypted_authenticated", Security::EncryptedAuthenticated}};
+
 template <typename E, std::size_t N>
 const char* name_of(E v, const std::pair<const char*, E> (&names)[N]) {
     for (const auto& [n, e] : names) {
@@ -43,6 +48,9 @@ const char* to_string(DelimiterProcess v) {
 }
 const char* to_string(ConnectionControl v) {
     return name_of(v, kConnectionControl);
+}
+const char* to_string(Security v) {
+    return name_of(v, kSecurity);
 }
 
 const char* mode_type_name(const ModeSettings& m) {
@@ -85,6 +93,10 @@ std::uint8_t alive(Reader& r) {
     return static_cast<std::uint8_t>(r.integer("tcp_alive_check_min", 7, 0, 99));
 }
 
+Security security(Reader& r) {
+    return r.choice("security", Security::Plain, kSecurity);
+}
+
 std::string host(Reader& r, std::string_view key) {
     std::string h = r.text(key, "", 253);
     if (!r.has(key)) r.problem_here(fmt::format("needs '{}' (an IP address or host name)", key));
@@ -107,6 +119,7 @@ TcpServerSettings read_tcp_server(Reader& r, std::uint32_t n) {
     s.allow_driver_control = r.boolean("allow_driver_control", false);
     s.tcp_alive_check_min = alive(r);
     s.inactivity_time_ms = static_cast<std::uint16_t>(r.integer("inactivity_time_ms", 0, 0, 65535));
+    s.security = security(r);
     read_packing(r, s.packing);
     if (s.local_port == s.command_port) r.problem("command_port", "must differ from local_port");
     if (s.inactivity_time_ms != 0 && s.packing.force_transmit_ms != 0 &&
@@ -124,6 +137,7 @@ RealComSettings read_real_com(Reader& r, std::uint32_t n) {
     s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
     s.allow_driver_control = r.boolean("allow_driver_control", false);
     s.tcp_alive_check_min = alive(r);
+    s.security = security(r);
     read_packing(r, s.packing);
     if (s.data_port == s.command_port) r.problem("command_port", "must differ from data_port");
     return s;
@@ -133,6 +147,7 @@ Rfc2217Settings read_rfc2217(Reader& r, std::uint32_t n) {
     Rfc2217Settings s;
     s.local_port = port_number(r, "local_port", 4000 + n);
     s.tcp_alive_check_min = alive(r);
+    s.security = security(r);
     read_packing(r, s.packing);
     return s;
 }
@@ -144,6 +159,7 @@ TcpClientSettings read_tcp_client(Reader& r) {
         dest.host = host(d, "host");
         dest.port = static_cast<std::uint16_t>(d.integer("port", 4001, 1, 65535));
         dest.local_port = static_cast<std::uint16_t>(d.integer("local_port", 0, 0, 65535));
+        dest.verify = d.boolean("verify", true);
         d.finish();
         s.destinations.push_back(std::move(dest));
     }
@@ -154,6 +170,7 @@ TcpClientSettings read_tcp_client(Reader& r) {
     s.inactivity_time_ms = static_cast<std::uint16_t>(r.integer("inactivity_time_ms", 0, 0, 65535));
     s.tcp_alive_check_min = alive(r);
     s.ignore_jammed_ip = r.boolean("ignore_jammed_ip", false);
+    s.security = security(r);
     read_packing(r, s.packing);
     if (s.connection_control == ConnectionControl::AnyCharacterInactivity &&
         s.inactivity_time_ms == 0) {
@@ -237,11 +254,14 @@ ModeSettings read_mode(Reader r, std::uint32_t n) {
         s.host = host(r, "host");
         s.port = static_cast<std::uint16_t>(r.integer("port", 4001, 1, 65535));
         s.tcp_alive_check_min = alive(r);
+        s.security = security(r);
+        s.verify = r.boolean("verify", true);
         out = s;
     } else if (type == "pair_slave") {
         PairSlaveSettings s;
         s.local_port = port_number(r, "local_port", 4000 + n);
         s.tcp_alive_check_min = alive(r);
+        s.security = security(r);
         out = s;
     } else if (!type.empty()) {
         r.problem("type", "'" + type +
@@ -263,6 +283,7 @@ void write_mode(YAML::Emitter& e, const ModeSettings& m) {
         kv(e, "allow_driver_control", t->allow_driver_control);
         kv(e, "tcp_alive_check_min", int{t->tcp_alive_check_min});
         kv(e, "inactivity_time_ms", t->inactivity_time_ms);
+        kv(e, "security", to_string(t->security));
         write_packing(e, t->packing);
     } else if (const auto* rc = std::get_if<RealComSettings>(&m)) {
         kv(e, "data_port", rc->data_port);
@@ -271,10 +292,12 @@ void write_mode(YAML::Emitter& e, const ModeSettings& m) {
         kv(e, "ignore_jammed_ip", rc->ignore_jammed_ip);
         kv(e, "allow_driver_control", rc->allow_driver_control);
         kv(e, "tcp_alive_check_min", int{rc->tcp_alive_check_min});
+        kv(e, "security", to_string(rc->security));
         write_packing(e, rc->packing);
     } else if (const auto* rf = std::get_if<Rfc2217Settings>(&m)) {
         kv(e, "local_port", rf->local_port);
         kv(e, "tcp_alive_check_min", int{rf->tcp_alive_check_min});
+        kv(e, "security", to_string(rf->security));
         write_packing(e, rf->packing);
     } else if (const auto* tc = std::get_if<TcpClientSettings>(&m)) {
         e << YAML::Key << "destinations" << YAML::Value << YAML::BeginSeq;
@@ -283,6 +306,7 @@ void write_mode(YAML::Emitter& e, const ModeSettings& m) {
             kv(e, "host", d.host);
             kv(e, "port", d.port);
             kv(e, "local_port", d.local_port);
+            kv(e, "verify", d.verify);
             e << YAML::EndMap;
         }
         e << YAML::EndSeq;
@@ -290,6 +314,7 @@ void write_mode(YAML::Emitter& e, const ModeSettings& m) {
         kv(e, "inactivity_time_ms", tc->inactivity_time_ms);
         kv(e, "tcp_alive_check_min", int{tc->tcp_alive_check_min});
         kv(e, "ignore_jammed_ip", tc->ignore_jammed_ip);
+        kv(e, "security", to_string(tc->security));
         write_packing(e, tc->packing);
     } else if (const auto* u = std::get_if<UdpSettings>(&m)) {
         kv(e, "local_port", u->local_port);
@@ -308,9 +333,12 @@ void write_mode(YAML::Emitter& e, const ModeSettings& m) {
         kv(e, "host", pm->host);
         kv(e, "port", pm->port);
         kv(e, "tcp_alive_check_min", int{pm->tcp_alive_check_min});
+        kv(e, "security", to_string(pm->security));
+        kv(e, "verify", pm->verify);
     } else if (const auto* ps = std::get_if<PairSlaveSettings>(&m)) {
         kv(e, "local_port", ps->local_port);
         kv(e, "tcp_alive_check_min", int{ps->tcp_alive_check_min});
+        kv(e, "security", to_string(ps->security));
     }
     e << YAML::EndMap;
 }

@@ -59,6 +59,12 @@ struct DisabledSettings {
     bool operator==(const DisabledSettings&) const = default;
 };
 
+/// Secure Connection of a TCP mode's connections (issue 11 item 1; device ref. §3): `plain`,
+/// `encrypted` (TLS 1.2/1.3 with the device certificate), `encrypted_authenticated` (mutual TLS: a
+/// peer's certificate must chain to a CA of the Remote Device Certificate list; a client of this
+/// level presents the device certificate, and the server it connects to checks it).
+enum class Security { Plain, Encrypted, EncryptedAuthenticated };
+
 struct TcpServerSettings {
     std::uint16_t local_port = 0;       // default 4000 + N
     std::uint16_t command_port = 0;     // default 965 + N (served from the Real COM work, issue 5)
@@ -67,6 +73,7 @@ struct TcpServerSettings {
     bool allow_driver_control = false;  // only meaningful with max_connections > 1
     std::uint8_t tcp_alive_check_min = 7;  // 0..99 min, 0 = off
     std::uint16_t inactivity_time_ms = 0;  // 0..65535 ms, 0 = off
+    Security security = Security::Plain;   // data and command port
     PackingSettings packing;
     bool operator==(const TcpServerSettings&) const = default;
 };
@@ -78,6 +85,7 @@ struct RealComSettings {
     bool ignore_jammed_ip = false;
     bool allow_driver_control = false;  // with max_connections > 1: drivers may still set the line
     std::uint8_t tcp_alive_check_min = 7;
+    Security security = Security::Plain;  // data and command channel
     PackingSettings packing;
     bool operator==(const RealComSettings&) const = default;
 };
@@ -85,6 +93,7 @@ struct RealComSettings {
 struct Rfc2217Settings {
     std::uint16_t local_port = 0;  // default 4000 + N
     std::uint8_t tcp_alive_check_min = 7;
+    Security security = Security::Plain;
     PackingSettings packing;
     bool operator==(const Rfc2217Settings&) const = default;
 };
@@ -104,6 +113,9 @@ struct Destination {
     std::string host;              // IP address or host name
     std::uint16_t port = 4001;     // 1..65535
     std::uint16_t local_port = 0;  // designated local port; 0 = any (our default, see docs)
+    /// Secure Connection: check the server's chain and name (SAN). false is an explicit opt-out,
+    /// logged as a Warning at every connect (issue 11 item 3).
+    bool verify = true;
     bool operator==(const Destination&) const = default;
 };
 
@@ -113,6 +125,7 @@ struct TcpClientSettings {
     std::uint16_t inactivity_time_ms = 0;  // 0..65535, 0 = off
     std::uint8_t tcp_alive_check_min = 7;
     bool ignore_jammed_ip = false;
+    Security security = Security::Plain;  // every destination
     PackingSettings packing;
     bool operator==(const TcpClientSettings&) const = default;
 };
@@ -136,12 +149,15 @@ struct PairMasterSettings {
     std::string host;  // the slave
     std::uint16_t port = 4001;
     std::uint8_t tcp_alive_check_min = 7;
+    Security security = Security::Plain;
+    bool verify = true;  // as Destination::verify
     bool operator==(const PairMasterSettings&) const = default;
 };
 
 struct PairSlaveSettings {
     std::uint16_t local_port = 0;  // default 4000 + N
     std::uint8_t tcp_alive_check_min = 7;
+    Security security = Security::Plain;
     bool operator==(const PairSlaveSettings&) const = default;
 };
 
@@ -314,5 +330,6 @@ const char* to_string(FlowControl);
 const char* to_string(Interface);
 const char* to_string(DelimiterProcess);
 const char* to_string(ConnectionControl);
+const char* to_string(Security);
 
 }  // namespace sg::config

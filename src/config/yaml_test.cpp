@@ -105,6 +105,62 @@ TEST(ConfigYaml, EveryModeRoundTrips) {
     EXPECT_EQ(*again.config, c);
 }
 
+TEST(ConfigYaml, SecureConnectionOnEveryTcpModeRoundTrips) {
+    // Issue 11 items 1 and 3: `security` in each TCP mode, `verify` per TLS destination.
+    const char* doc = R"(ports:
+  - {port: 1, device: /dev/ttyS1, mode: {type: tcp_server, security: encrypted}}
+  - {port: 2, device: /dev/ttyS2, mode: {type: real_com, security: encrypted_authenticated}}
+  - {port: 3, device: /dev/ttyS3, mode: {type: rfc2217, security: encrypted}}
+  - port: 4
+    device: /dev/ttyS4
+    mode:
+      type: tcp_client
+      security: encrypted_authenticated
+      destinations: [{host: scada.local, verify: false}, {host: 127.0.0.2}]
+  - {port: 5, device: /dev/ttyS5, mode: {type: pair_master, host: peer.local, security: encrypted, verify: false}}
+  - {port: 6, device: /dev/ttyS6, mode: {type: pair_slave, security: encrypted_authenticated}}
+  - {port: 7, device: /dev/ttyS7, mode: {type: tcp_server, local_port: 4100, command_port: 4200}}
+)";
+    auto r = parse_yaml(doc);
+    ASSERT_TRUE(r.config) << problems(doc);
+    const auto& c = *r.config;
+    EXPECT_EQ(std::get<TcpServerSettings>(c.ports[0].mode).security, Security::Encrypted);
+    EXPECT_EQ(std::get<RealComSettings>(c.ports[1].mode).security,
+              Security::EncryptedAuthenticated);
+    EXPECT_EQ(std::get<Rfc2217Settings>(c.ports[2].mode).security, Security::Encrypted);
+    const auto& tc = std::get<TcpClientSettings>(c.ports[3].mode);
+    EXPECT_EQ(tc.security, Security::EncryptedAuthenticated);
+    EXPECT_FALSE(tc.destinations[0].verify);
+    EXPECT_TRUE(tc.destinations[1].verify);  // the default: verify
+    const auto& pm = std::get<PairMasterSettings>(c.ports[4].mode);
+    EXPECT_EQ(pm.security, Security::Encrypted);
+    EXPECT_FALSE(pm.verify);
+    EXPECT_EQ(std::get<PairSlaveSettings>(c.ports[5].mode).security,
+              Security::EncryptedAuthenticated);
+    EXPECT_EQ(std::get<TcpServerSettings>(c.ports[6].mode).security, Security::Plain);  // default
+    const std::string out = to_yaml(c);
+    EXPECT_NE(out.find("security: encrypted_authenticated"), std::string::npos) << out;
+    EXPECT_NE(out.find("verify: false"), std::string::npos) << out;
+    auto again = parse_yaml(out);
+    ASSERT_TRUE(again.config) << out;
+    EXPECT_EQ(*again.config, c);
+}
+
+TEST(ConfigYaml, SecurityValuesAreCheckedWithTheList) {
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_server, security: tls}}]")
+                  .find("ports[0].mode.security: 'tls' is not one of: plain, encrypted, "
+                        "encrypted_authenticated"),
+              std::string::npos);
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: udp, security: encrypted}}]")
+                  .find("ports[0].mode.security: unknown"),
+              std::string::npos)
+        << "UDP has no Secure Connection";
+    EXPECT_NE(problems("ports: [{port: 1, device: x, mode: {type: tcp_client, destinations: "
+                       "[{host: a, verify: maybe}]}}]")
+                  .find("verify"),
+              std::string::npos);
+}
+
 TEST(ConfigYaml, EmptyDocumentIsDefaults) {
     auto r = parse_yaml("");
     ASSERT_TRUE(r.config);

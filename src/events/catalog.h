@@ -96,6 +96,16 @@ inline constexpr Type kAllowlistChanged{"security.allowlist_changed", Category::
 inline constexpr Type kAllowlistRefused{"security.allowlist_refused", Category::Security,
                                         Severity::Warning,
                                         "Connection refused by the allowlist"};  // <= 1/source/min
+// Security: Secure Connection of the serial modes (issue 11 items 1 and 3).
+inline constexpr Type kTlsRefused{"security.tls_refused", Category::Security, Severity::Warning,
+                                  "Secure Connection refused: TLS handshake failed or peer "
+                                  "certificate not trusted"};  // <= 5/source/min per port
+inline constexpr Type kTlsUnverified{"security.tls_unverified", Category::Security,
+                                     Severity::Warning,
+                                     "TLS connection made without verifying the server "
+                                     "(verify: false)"};
+inline constexpr Type kPlaintextPort{"security.plaintext_port", Category::Security,
+                                     Severity::Notice, "Serial port carries its data in plaintext"};
 // Serial
 inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
                                  "Client connected"};

@@ -18,6 +18,7 @@
 #include "core/asio.h"
 #include "events/log.h"
 #include "security/allowlist/allowlist.h"
+#include "security/certs/tls_contexts.h"
 #include "serial/device.h"
 
 namespace sg::modes {
@@ -33,6 +34,9 @@ struct PortStats {
     std::atomic<std::uint64_t> jammed_drops{0};     // bytes dropped for jammed clients
     /// NE-2: connections (and UDP datagrams) refused by the allowlist, before any byte.
     std::atomic<std::uint64_t> refused_allowlist{0};
+    /// Secure Connection: TLS handshakes that failed (a plain client, an old protocol, a stalled
+    /// peer) and peers refused by mutual TLS, on this port's listeners and outgoing connections.
+    std::atomic<std::uint64_t> refused_tls{0};
 };
 
 /// What a mode may use. Owned by the Port, outlives the Mode; everything runs on `strand`.
@@ -48,6 +52,18 @@ struct PortContext {
     /// NE-2: the allowlist in force, shared by every listener (owned by serve, outlives every
     /// port); null (unit tests) allows every source.
     security::allowlist::Gate* allowlist = nullptr;
+
+    /// Secure Connection (issue 11 items 1–3): the TLS contexts of every endpoint (owned by serve,
+    /// outlives every port); null in unit tests, where only `plain` runs.
+    security::certs::TlsContexts* tls = nullptr;
+
+    /// The server context for a listener at `level`, taken at each accept (a new certificate or
+    /// CA list applies to new connections): null for plain, and when there is none (no
+    /// TlsContexts, no device certificate in force) — the connection is then refused.
+    std::shared_ptr<asio::ssl::context> server_tls(config::Security level) const {
+        if (level == config::Security::Plain || tls == nullptr) return nullptr;
+        return tls->server(level == config::Security::EncryptedAuthenticated);
+    }
 
     /// Whether `source` may connect (or send) to this port now: the allowlist's verdict.
     bool allowed(const asio::ip::address& source) const {

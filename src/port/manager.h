@@ -19,9 +19,11 @@ namespace sg::port {
 
 class Manager {
 public:
-    /// `allowlist` (null: every source allowed) is shared with every port; it outlives the Manager.
+    /// `allowlist` (null: every source allowed) and `tls` (null: only plain ports can serve) are
+    /// shared with every port; they outlive the Manager.
     Manager(asio::io_context& io, events::Log& events,
-            security::allowlist::Gate* allowlist = nullptr);
+            security::allowlist::Gate* allowlist = nullptr,
+            security::certs::TlsContexts* tls = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
@@ -47,6 +49,7 @@ private:
     asio::io_context& io_;
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
+    security::certs::TlsContexts* tls_;
     std::map<std::uint32_t, std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<Port>> stopping_;
     std::optional<std::pair<config::Config, bool>> pending_;

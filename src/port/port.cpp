@@ -8,6 +8,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
 #include "core/limits.h"
 
 namespace sg::port {
@@ -20,12 +24,13 @@ bool is_off(const config::ModeSettings& m) {
 
 Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
            std::vector<std::string> allowed_devices, events::Log& events,
-           security::allowlist::Gate* allowlist)
+           security::allowlist::Gate* allowlist, security::certs::TlsContexts* tls)
     : config_(std::move(config)),
       listen_address_(std::move(listen_address)),
       allowed_devices_(std::move(allowed_devices)),
       events_(events),
       allowlist_(allowlist),
+      tls_(tls),
       strand_(asio::make_strand(io)),
       wake_(strand_),
       stop_guard_(strand_),
@@ -129,8 +134,8 @@ core::Task<bool> Port::open_and_start() {
     device_ = std::move(*dev);
     events_.emit(events::types::kDeviceOpened, {.port = config_.number}, config_.device);
     ctx_.emplace(modes::PortContext{config_.number, strand_, *device_, events_, stats_,
-                                    listen_address_, [this](bool p) { set_paused(p); },
-                                    allowlist_});
+                                    listen_address_, [this](bool p) { set_paused(p); }, allowlist_,
+                                    tls_});
     std::error_code ec;
     mode_ = kind.create(*ctx_, config_.mode, ec);
     if (!mode_) {
@@ -168,7 +173,30 @@ core::Task<bool> Port::open_and_start() {
     state_ = "running";
     events_.emit(events::types::kModeStarted, {.port = config_.number},
                  std::string(kind.name) + ": " + st.state + " (device " + config_.device + ")");
+    report_plaintext(kind.name);
     co_return true;
+}
+
+void Port::report_plaintext(std::string_view kind) {
+    // Issue 11 item 1: a port whose serial data crosses the network in clear is said once, when
+    // it first starts (not at every reopen of the device).
+    if (plaintext_reported_) return;
+    const char* why = nullptr;
+    std::visit(
+        [&why](const auto& m) {
+            using M = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<M, config::UdpSettings>) {
+                why = "UDP has no Secure Connection";
+            } else if constexpr (requires { m.security; }) {
+                if (m.security == config::Security::Plain) why = "security: plain";
+            }
+        },
+        config_.mode);
+    if (why == nullptr) return;
+    plaintext_reported_ = true;
+    events_.emit(events::types::kPlaintextPort, {.port = config_.number},
+                 "port " + std::to_string(config_.number) + " (" + std::string(kind) +
+                     "): serial data crosses the network unencrypted (" + why + ")");
 }
 
 void Port::record(const serial::Notification& n) {
@@ -276,6 +304,7 @@ PortStatus Port::status() const {
     s.refused = stats_.refused.load(std::memory_order_relaxed);
     s.jammed_drops = stats_.jammed_drops.load(std::memory_order_relaxed);
     s.refused_allowlist = stats_.refused_allowlist.load(std::memory_order_relaxed);
+    s.refused_tls = stats_.refused_tls.load(std::memory_order_relaxed);
     return s;
 }
 

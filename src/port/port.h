@@ -36,6 +36,7 @@ struct PortStatus {
     std::uint64_t refused = 0;
     std::uint64_t jammed_drops = 0;
     std::uint64_t refused_allowlist = 0;  // NE-2: connections and datagrams refused
+    std::uint64_t refused_tls = 0;  // Secure Connection: failed handshakes, mutual-TLS refusals
 };
 
 class Port {
@@ -45,7 +46,8 @@ public:
     /// with every listener and outlives the Port.
     Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
          std::vector<std::string> allowed_devices, events::Log& events,
-         security::allowlist::Gate* allowlist = nullptr);
+         security::allowlist::Gate* allowlist = nullptr,
+         security::certs::TlsContexts* tls = nullptr);
     ~Port();
     Port(const Port&) = delete;
     Port& operator=(const Port&) = delete;
@@ -75,13 +77,16 @@ private:
     core::Task<void> backoff();
     void set_paused(bool paused);
     void request_mode_stop(bool close_device_after);
-    void record(const serial::Notification& n);  // DCD/DSR changes and line errors → event log
+    void record(const serial::Notification& n);    // DCD/DSR changes and line errors → event log
+    void report_plaintext(std::string_view kind);  // security.plaintext_port, once
 
     config::PortConfig config_;
     std::string listen_address_;
     std::vector<std::string> allowed_devices_;
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
+    security::certs::TlsContexts* tls_;  // Secure Connection (PortContext::tls)
+    bool plaintext_reported_ = false;    // security.plaintext_port, once per Port
     core::Strand strand_;
     core::Signal wake_;              // stop requested, reads resumed, mode stopped
     asio::steady_timer stop_guard_;  // closes the device if a mode stop overruns

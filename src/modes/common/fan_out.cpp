@@ -25,9 +25,9 @@ void FanOut::update_backpressure() {
     read_pause_.update(fullest);
 }
 
-FanOutSession::FanOutSession(asio::ip::tcp::socket socket, FanOut& fan_out,
-                             std::uint8_t alive_check_min, const char* what)
-    : SessionBase(std::move(socket), fan_out.listener(), alive_check_min, what),
+FanOutSession::FanOutSession(Stream stream, FanOut& fan_out, std::uint8_t alive_check_min,
+                             const char* what)
+    : SessionBase(std::move(stream), fan_out.listener(), alive_check_min, what),
       fan_out_(fan_out),
       out_(ctx_.strand) {}
 
@@ -42,7 +42,7 @@ void FanOutSession::offer(std::span<const std::byte> frame, Chunk& shared) {
     boost::system::error_code ec;
     // Nothing queued means no write in flight either (the writer keeps a chunk queued until its
     // write completed), so the bytes may go straight into the socket, in order.
-    const std::size_t sent = out_.try_write(socket_, frame, ec);
+    const std::size_t sent = out_.try_write(stream_, frame, ec);
     if (ec) {
         end();  // reset by the peer: the reader and writer see it and finish
         return;
@@ -72,12 +72,18 @@ void FanOutSession::enqueue(const Chunk& chunk) {
 }
 
 core::Task<void> FanOutSession::writer() {
-    (void)co_await out_.run(socket_, [this](std::size_t n) {
+    const std::error_code ec = co_await out_.run(stream_, [this](std::size_t n) {
         count_sent(n);
         if (jammed_ && out_.queued() < core::limits::kClientQueueBytes / 2) jammed_ = false;
         fan_out_.update_backpressure();
     });
-    end();  // drained, aborted or failed: the session is over either way
+    // Drained, aborted or failed: the session is over either way; a drained TLS connection ends
+    // with close_notify first.
+    if (ec) {
+        end();
+    } else {
+        co_await finish_drained();
+    }
 }
 
 }  // namespace sg::modes::common

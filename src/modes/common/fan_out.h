@@ -58,8 +58,7 @@ public:
     std::size_t queued() const { return out_.queued(); }
 
 protected:
-    FanOutSession(asio::ip::tcp::socket socket, FanOut& fan_out, std::uint8_t alive_check_min,
-                  const char* what);
+    FanOutSession(Stream stream, FanOut& fan_out, std::uint8_t alive_check_min, const char* what);
 
     /// The writer coroutine: sends the queue until drained (drain()), ended or failed, then ends
     /// the session.

@@ -21,8 +21,8 @@ using asio::ip::tcp;
 /// A fan-out session that only sends (its writer), as the modes' sessions do besides reading.
 class TestSession final : public FanOutSession {
 public:
-    TestSession(tcp::socket socket, FanOut& fan_out)
-        : FanOutSession(std::move(socket), fan_out, 0, "test session") {}
+    TestSession(Stream stream, FanOut& fan_out)
+        : FanOutSession(std::move(stream), fan_out, 0, "test session") {}
     void start() { spawn(writer()); }
 };
 
@@ -49,9 +49,9 @@ protected:
         endpoint_ = acceptor_.local_endpoint();
         listener_->accept(acceptor_, {.refusal = [] { return std::optional<std::string>{}; },
                                       .take =
-                                          [this](tcp::socket socket) {
+                                          [this](Stream stream) {
                                               auto session = std::make_shared<TestSession>(
-                                                  std::move(socket), *fan_out_);
+                                                  std::move(stream), *fan_out_);
                                               listener_->add(*session);
                                               session->start();
                                           }});

@@ -51,20 +51,80 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             continue;
         }
         if (auto why = rules.refusal()) {
-            // Refused politely: accepted and closed at once with FIN, so the client sees EOF
-            // rather than a timeout, and the event log says why (rate-limited: item 5).
-            ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
-            ctx_.events.emit_limited(events::types::kRefused,
-                                     {.port = ctx_.id, .source = peer_string(socket)},
-                                     std::move(*why), kConnectionEventLimit);
+            refuse(socket, std::move(*why));
+            continue;
+        }
+        if (rules.security == config::Security::Plain) {
+            rules.take(Stream(std::move(socket)));
+            continue;
+        }
+        // Secure Connection: the context in force now (CE-3), a bounded number of handshakes.
+        auto tls = ctx_.server_tls(rules.security);
+        if (!tls) {
+            boost::system::error_code ignored;
+            tls_refused(peer_address(socket), acceptor.local_endpoint(ignored).port(),
+                        "no device certificate in force");
             close_now(socket);
             continue;
         }
-        rules.take(std::move(socket));
+        if (handshaking_.size() >= kMaxHandshakes) {
+            refuse(socket, std::to_string(kMaxHandshakes) + " TLS handshakes already under way");
+            continue;
+        }
+        boost::system::error_code ignored;
+        const std::uint16_t port = acceptor.local_endpoint(ignored).port();
+        spawn(handshake(Stream(std::move(socket), std::move(tls)), port, rules.refusal, rules.take),
+              rules.failure);
     }
 }
 
+void Listener::refuse(tcp::socket& socket, std::string why) {
+    // Refused politely: accepted and closed at once with FIN, so the client sees EOF rather than a
+    // timeout, and the event log says why (rate-limited: item 5).
+    ctx_.stats.refused.fetch_add(1, std::memory_order_relaxed);
+    ctx_.events.emit_limited(events::types::kRefused,
+                             {.port = ctx_.id, .source = peer_string(socket)}, std::move(why),
+                             kConnectionEventLimit);
+    close_now(socket);
+}
+
+void Listener::tls_refused(const asio::ip::address& source, std::uint16_t listener_port,
+                           const std::string& why) {
+    ctx_.stats.refused_tls.fetch_add(1, std::memory_order_relaxed);
+    ctx_.events.emit_limited(
+        events::types::kTlsRefused, {.port = ctx_.id, .source = source.to_string()},
+        "port " + std::to_string(ctx_.id) + " (" + std::to_string(listener_port) + "): " + why,
+        kTlsEventLimit);
+}
+
+core::Task<void> Listener::handshake(Stream stream, std::uint16_t listener_port,
+                                     std::function<std::optional<std::string>()> refusal,
+                                     std::function<void(Stream)> take) {
+    const auto source = peer_address(stream.socket());
+    handshaking_.push_back(&stream);
+    const auto it = std::prev(handshaking_.end());
+    const std::error_code ec = co_await stream.handshake(asio::ssl::stream_base::server);
+    handshaking_.erase(it);
+    if (stopping_) {
+        stream.close();
+        co_return;
+    }
+    if (ec) {
+        tls_refused(source, listener_port, "TLS handshake failed: " + tls_failure(stream, ec));
+        stream.close();
+        co_return;
+    }
+    if (auto why = refusal()) {  // the limit may have been reached during the handshake
+        refuse(stream.socket(), std::move(*why));
+        co_return;
+    }
+    take(std::move(stream));
+}
+
 void Listener::revoke(const std::function<bool(const asio::ip::address&)>& allowed) {
+    for (Stream* h : std::vector<Stream*>(handshaking_.begin(), handshaking_.end())) {
+        if (!allowed(peer_address(h->socket()))) h->close();
+    }
     // A copy: a session that ends at once leaves the list while we walk it.
     for (SessionBase* s : std::vector<SessionBase*>(sessions_.begin(), sessions_.end())) {
         if (!s->ended() && !allowed(s->address())) s->end();
@@ -87,6 +147,7 @@ void Listener::stop(std::function<void()> done, const std::function<void()>& bef
     done_ = std::move(done);
     boost::system::error_code ignored;
     for (tcp::acceptor* a : acceptors_) a->close(ignored);
+    for (Stream* h : handshaking_) h->close();  // their coroutines see stopping_ and end
     if (before_drain) before_drain();
     // A copy: a session that ends at once leaves the list while we walk it.
     for (SessionBase* s : std::vector<SessionBase*>(sessions_.begin(), sessions_.end())) {

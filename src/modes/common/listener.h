@@ -28,18 +28,32 @@ namespace sg::modes::common {
 inline constexpr events::Limit kConnectionEventLimit{.burst = 10,
                                                      .period = std::chrono::seconds(60)};
 
+/// TLS handshakes one Listener runs at a time (Secure Connection): more are refused at accept. A
+/// handshake ends within kHandshakeTimeout, so a stalled peer holds a slot for at most that long.
+inline constexpr std::size_t kMaxHandshakes = 16;
+
+/// Secure Connection failures (handshake, mutual-TLS refusal) per port and source address: the
+/// first few in a minute are written, the rest counted (anyone who reaches a port causes them).
+inline constexpr events::Limit kTlsEventLimit{.burst = 5, .period = std::chrono::seconds(60)};
+
 /// How one accept loop treats what its acceptor accepts.
 struct AcceptRules {
     /// Why a new connection is refused now, or nullopt to take it; asked for each one. A refused
     /// connection is accepted and closed at once (FIN, so the client sees EOF rather than a
     /// timeout), counted in serial refused and logged with this text.
     std::function<std::optional<std::string>()> refusal;
-    /// Takes a connection that was not refused: the mode makes its session or channel.
-    std::function<void(asio::ip::tcp::socket)> take;
+    /// Takes a connection that was not refused (under TLS, once its handshake succeeded, and
+    /// `refusal` asked again then): the mode makes its session or channel.
+    std::function<void(Stream)> take;
     /// Start of the event text when accept itself fails (EMFILE and friends).
     std::string error_prefix = "accept";
     /// The event text if the loop ends by an exception (our bug).
     std::string failure = "accept loop ended by an unexpected exception";
+    /// Secure Connection: the level of this listener's port. Not plain: each accepted connection
+    /// takes PortContext::server_tls() at accept (CE-3: a new certificate applies to new
+    /// connections) and must complete a TLS handshake — after the allowlist and `refusal`, which
+    /// still refuse before any byte.
+    config::Security security = config::Security::Plain;
 };
 
 class Listener {
@@ -136,11 +150,23 @@ public:
 
 private:
     core::Task<void> accept_loop(asio::ip::tcp::acceptor& acceptor, AcceptRules rules);
+    /// A TLS connection's server handshake; then AcceptRules::take, or the failure counted and
+    /// logged (rate-limited, never a payload byte).
+    core::Task<void> handshake(Stream stream, std::uint16_t listener_port,
+                               std::function<std::optional<std::string>()> refusal,
+                               std::function<void(Stream)> take);
+    /// Refused politely (max connections): counted in refused, logged rate-limited, closed.
+    void refuse(asio::ip::tcp::socket& socket, std::string why);
+    /// A Secure Connection failure on `listener_port`: counted in refused_tls, logged
+    /// rate-limited per source (security.tls_refused).
+    void tls_refused(const asio::ip::address& source, std::uint16_t listener_port,
+                     const std::string& why);
 
     PortContext& ctx_;
     Owner& owner_;
     std::vector<asio::ip::tcp::acceptor*> acceptors_;  // closed by stop()
     std::list<SessionBase*> sessions_;                 // in order of acceptance
+    std::list<Stream*> handshaking_;                   // TLS handshakes under way
     std::function<void()> done_;
     int running_ = 0;  // accept loops and other coroutines of the mode
     bool stopping_ = false;

@@ -21,17 +21,17 @@ using asio::ip::tcp;
 /// stop must wait for the peer (or the drain deadline).
 class TestSession final : public SessionBase {
 public:
-    TestSession(tcp::socket socket, Listener& listener)
-        : SessionBase(std::move(socket), listener, 0, "test session") {}
+    TestSession(Stream stream, Listener& listener)
+        : SessionBase(std::move(stream), listener, 0, "test session") {}
     void start() { spawn(reader()); }
 
 private:
     core::Task<void> reader() {
         std::array<std::byte, 64> buf{};
         while (!ended_) {
-            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+            auto [ec, data] = co_await stream_.read_some(buf);
             if (ec) break;
-            rx_ += n;
+            rx_ += data.size();
         }
         end();
     }
@@ -60,11 +60,11 @@ protected:
                                           return "max connections (1) reached";
                                       },
                                       .take =
-                                          [this](tcp::socket socket) {
+                                          [this](Stream stream) {
                                               ++taken_;
-                                              listener_->connected(peer_string(socket));
+                                              listener_->connected(peer_string(stream.socket()));
                                               auto session = std::make_shared<TestSession>(
-                                                  std::move(socket), *listener_);
+                                                  std::move(stream), *listener_);
                                               listener_->add(*session);
                                               session->start();
                                           }});

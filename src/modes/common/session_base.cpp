@@ -48,12 +48,12 @@ void reset_now(tcp::socket& socket) {
     socket.close(ignored);
 }
 
-SessionBase::SessionBase(tcp::socket socket, Listener& listener, std::uint8_t alive_check_min,
+SessionBase::SessionBase(Stream stream, Listener& listener, std::uint8_t alive_check_min,
                          const char* what)
     : ctx_(listener.ctx()),
-      socket_(std::move(socket)),
-      peer_(peer_string(socket_)),
-      address_(peer_address(socket_)),
+      stream_(std::move(stream)),
+      peer_(peer_string(stream_.socket())),
+      address_(peer_address(stream_.socket())),
       connected_at_(core::now_utc_us()),
       listener_(listener),
       connect_logged_(listener.last_connect_logged()),
@@ -61,9 +61,10 @@ SessionBase::SessionBase(tcp::socket socket, Listener& listener, std::uint8_t al
       drain_timer_(ctx_.strand),
       watch_timer_(ctx_.strand) {
     boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
-    socket_.non_blocking(true, ignored);
-    set_alive_check(socket_, alive_check_min);
+    tcp::socket& socket = stream_.socket();
+    socket.set_option(tcp::no_delay(true), ignored);
+    socket.non_blocking(true, ignored);
+    set_alive_check(socket, alive_check_min);
 }
 
 void SessionBase::spawn(core::Task<void> task) {
@@ -103,8 +104,13 @@ void SessionBase::end() {
     drain_timer_.cancel();
     watch_timer_.cancel();
     if (writing_to_ != nullptr) writing_to_->abandon(&ended_);
-    close_now(socket_);
+    stream_.close();
     on_end();
+}
+
+core::Task<void> SessionBase::finish_drained() {
+    if (draining_ && !ended_) co_await stream_.shutdown();
+    end();
 }
 
 core::Task<std::error_code> SessionBase::write_serial(SerialWriter& writer,
@@ -133,7 +139,7 @@ void SessionBase::watch_peer() {
 
 void SessionBase::on_watch_tick() {
     if (ended_ || writing_to_ == nullptr) return;  // the write is done: no more ticks
-    switch (peer_state(socket_)) {
+    switch (peer_state(stream_.socket())) {
         case PeerState::Reset: end(); return;
         case PeerState::Closed: {
             const std::uint64_t progress = ctx_.serial.tx_progress();

@@ -12,6 +12,7 @@
 
 #include "core/asio.h"
 #include "modes/common/serial_writer.h"
+#include "modes/common/stream.h"
 #include "modes/mode.h"
 
 namespace sg::modes::common {
@@ -20,6 +21,9 @@ class Listener;
 
 /// Shuts down both directions and closes, ignoring errors: the peer sees FIN, pending I/O ends.
 void close_now(asio::ip::tcp::socket& socket);
+inline void close_now(Stream& stream) {
+    stream.close();
+}
 /// Closes with RST (SO_LINGER 0): for a connection refused before any byte (NE-2).
 void reset_now(asio::ip::tcp::socket& socket);
 
@@ -47,11 +51,11 @@ public:
     PeerStatus status() const { return {peer_, connected_at_, tx_, rx_}; }
 
 protected:
-    /// Takes an accepted socket: TCP_NODELAY (serial traffic is small and latency-bound),
-    /// non-blocking (fan-out writes straight into an idle socket and must never block) and the
-    /// TCP alive check. `what` names the session in the event of an unexpected exception.
-    SessionBase(asio::ip::tcp::socket socket, Listener& listener, std::uint8_t alive_check_min,
-                const char* what);
+    /// Takes an accepted connection (plain, or TLS with its handshake done): TCP_NODELAY (serial
+    /// traffic is small and latency-bound), non-blocking (fan-out writes straight into an idle
+    /// socket and must never block) and the TCP alive check. `what` names the session in the event
+    /// of an unexpected exception.
+    SessionBase(Stream stream, Listener& listener, std::uint8_t alive_check_min, const char* what);
 
     /// Runs one of the session's coroutines on the strand. When the last one has ended the
     /// session is over: Disconnected ("sent N bytes, received M") and Listener::Owner told.
@@ -68,13 +72,17 @@ protected:
     core::Task<std::error_code> write_serial(SerialWriter& writer,
                                              std::span<const std::byte> bytes);
 
+    /// The writer sent everything a drain asked for: the graceful end of the connection (TLS
+    /// close_notify, bounded), then end().
+    core::Task<void> finish_drained();
+
     /// drain() began (draining_ is set): wake what must send the queue and finish.
     virtual void on_drain() {}
     /// end() closed the socket (ended_ is set): wake every coroutine that waits.
     virtual void on_end() {}
 
     PortContext& ctx_;
-    asio::ip::tcp::socket socket_;
+    Stream stream_;
     std::string peer_;
     asio::ip::address address_;
     std::int64_t connected_at_;

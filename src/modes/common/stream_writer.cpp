@@ -14,16 +14,11 @@ void StreamWriter::push(Chunk chunk) {
     wake_.notify();
 }
 
-std::size_t StreamWriter::try_write(asio::ip::tcp::socket& socket, std::span<const std::byte> bytes,
+std::size_t StreamWriter::try_write(Stream& stream, std::span<const std::byte> bytes,
                                     boost::system::error_code& ec) {
     ec = {};
     if (!queue_.empty() || aborted_ || finishing_ || bytes.empty()) return 0;
-    const std::size_t sent = socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        ec = {};
-        return 0;
-    }
-    return ec ? 0 : sent;
+    return stream.try_write(bytes, ec);
 }
 
 void StreamWriter::finish() {
@@ -38,7 +33,7 @@ void StreamWriter::abort() {
     wake_.notify();
 }
 
-core::Task<std::error_code> StreamWriter::run(asio::ip::tcp::socket& socket,
+core::Task<std::error_code> StreamWriter::run(Stream& stream,
                                               const std::function<void(std::size_t)>& written) {
     while (!aborted_) {
         if (queue_.empty()) {
@@ -56,7 +51,7 @@ core::Task<std::error_code> StreamWriter::run(asio::ip::tcp::socket& socket,
             bufs.emplace_back(asio::buffer(*queue_[i]));
             n += queue_[i]->size();
         }
-        auto [ec, done] = co_await asio::async_write(socket, bufs, core::use_nothrow);
+        auto [ec, done] = co_await stream.write(bufs);
         if (ec) co_return ec;
         if (aborted_) break;  // abort() cleared the queue while the write was pending
         for (std::size_t i = 0; i < count; ++i) queue_.pop_front();

@@ -15,6 +15,7 @@
 
 #include "core/asio.h"
 #include "core/signal.h"
+#include "modes/common/stream.h"
 
 namespace sg::modes::common {
 
@@ -33,11 +34,12 @@ public:
     void push(Chunk chunk);
     std::size_t queued() const { return queued_; }
     /// Fast path for fan-out: when nothing is queued — so no write is in flight either, run()
-    /// keeps a chunk queued until its write completed — writes `bytes` straight into `socket`
-    /// (which must be non-blocking) and returns how many it took; the caller queues the rest.
-    /// Returns 0 without writing when something is queued, after finish()/abort(), or when the
-    /// socket is full. `ec` is set when the socket failed (would-block is not a failure).
-    std::size_t try_write(asio::ip::tcp::socket& socket, std::span<const std::byte> bytes,
+    /// keeps a chunk queued until its write completed — writes `bytes` straight into `stream`
+    /// (Stream::try_write: a plain socket, non-blocking) and returns how many it took; the caller
+    /// queues the rest. Returns 0 without writing when something is queued, after
+    /// finish()/abort(), when the socket is full, or under TLS (everything goes through run()).
+    /// `ec` is set when the socket failed (would-block is not a failure).
+    std::size_t try_write(Stream& stream, std::span<const std::byte> bytes,
                           boost::system::error_code& ec);
     /// Write what is queued, then let run() return (graceful end).
     void finish();
@@ -45,10 +47,10 @@ public:
     void abort();
     bool finishing() const { return finishing_; }
 
-    /// Writes queued chunks to `socket` until finish() emptied the queue, abort(), or a write
+    /// Writes queued chunks to `stream` until finish() emptied the queue, abort(), or a write
     /// fails (the error is returned; EOF-like errors are normal endings). `written(n)` runs after
     /// each write with the byte count, e.g. to count bytes and lift backpressure.
-    core::Task<std::error_code> run(asio::ip::tcp::socket& socket,
+    core::Task<std::error_code> run(Stream& stream,
                                     const std::function<void(std::size_t)>& written);
 
 private:

@@ -18,8 +18,8 @@ protected:
     StreamWriterTest() {
         tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
         client_.connect(acceptor.local_endpoint());
-        acceptor.accept(server_);
-        server_.non_blocking(true);
+        acceptor.accept(server_.socket());
+        server_.socket().non_blocking(true);
     }
 
     std::string received(std::size_t n) {
@@ -30,7 +30,7 @@ protected:
 
     asio::io_context io_;
     core::Strand strand_ = asio::make_strand(io_);
-    tcp::socket server_{io_};
+    Stream server_{tcp::socket{io_}};
     tcp::socket client_{io_};
     StreamWriter out_{strand_};
 };

@@ -15,12 +15,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/limits.h"
 #include "modes/common/backoff.h"
 #include "modes/common/connect.h"
 #include "modes/common/listener.h"
 #include "modes/common/read_pause.h"
+#include "modes/common/secure_connect.h"
 #include "modes/common/tcp_options.h"
 #include "modes/pair/pair_session.h"
 
@@ -34,12 +36,14 @@ using Clock = std::chrono::steady_clock;
 class PairMode final : public Mode, public SessionOwner, public common::Listener::Owner {
 public:
     PairMode(PortContext& ctx, Role role, std::string host, std::uint16_t port,
-             std::uint8_t alive_check_min)
+             std::uint8_t alive_check_min, config::Security security, bool verify)
         : ctx_(ctx),
           role_(role),
           host_(std::move(host)),
           port_(port),
           alive_check_min_(alive_check_min),
+          security_(security),
+          verify_(verify),
           acceptor_(ctx.strand),
           resolver_(ctx.strand),
           socket_(ctx.strand),
@@ -52,8 +56,9 @@ public:
             if (auto ec = common::listen(acceptor_, ctx_.listen_address, port_)) return ec;
             where_ = common::host_port(acceptor_.local_endpoint().address().to_string(), port_);
             listener_.accept(acceptor_, {.refusal = [this] { return refusal(); },
-                                         .take = [this](tcp::socket s) { take(std::move(s)); },
-                                         .failure = kFailure});
+                                         .take = [this](common::Stream s) { take(std::move(s)); },
+                                         .failure = kFailure,
+                                         .security = security_});
         } else {
             where_ = common::host_port(host_, port_);
             spawn(connect_loop(), {});
@@ -74,7 +79,8 @@ public:
         listener_.stop(std::move(done), [this] {
             resolver_.cancel();
             boost::system::error_code ignored;
-            socket_.close(ignored);  // a connect in progress
+            socket_.close(ignored);                              // a connect in progress
+            if (handshaking_ != nullptr) handshaking_->close();  // its TLS handshake
             if (session_) session_->drain("stopping");
             wake_.notify();
         });
@@ -141,8 +147,8 @@ private:
         return "a pair master (" + session_->peer() + ") is already connected";
     }
 
-    void take(tcp::socket socket) {
-        open_session(std::move(socket));
+    void take(common::Stream stream) {
+        open_session(std::move(stream));
         spawn(serve(), {});
     }
 
@@ -158,8 +164,23 @@ private:
                 co_await wake_.wait_until(Clock::now() + backoff_.next());
                 continue;
             }
-            open_session(std::move(socket_));
-            socket_ = tcp::socket(ctx_.strand);
+            std::string why;
+            const common::SecureTarget target{.level = security_,
+                                              .host = host_,
+                                              .verify = verify_,
+                                              .who = "pair slave " + where_};
+            auto stream = co_await common::secure_connect(
+                ctx_, std::exchange(socket_, tcp::socket(ctx_.strand)), target, why, handshaking_);
+            if (listener_.stopping()) {
+                if (stream) stream->close();
+                break;
+            }
+            if (!stream) {  // TLS refused (counted and logged): retried like an outage
+                report_outage(why);
+                co_await wake_.wait_until(Clock::now() + backoff_.next());
+                continue;
+            }
+            open_session(std::move(*stream));
             co_await serve();
             if (listener_.stopping()) break;
             // The slave went away (or refused us): try again, but not in a tight loop.
@@ -167,9 +188,9 @@ private:
         }
     }
 
-    void open_session(tcp::socket socket) {
+    void open_session(common::Stream stream) {
         ctx_.stats.connections.fetch_add(1, std::memory_order_relaxed);
-        session_ = std::make_unique<Session>(ctx_, *this, serial_writer_, std::move(socket), role_,
+        session_ = std::make_unique<Session>(ctx_, *this, serial_writer_, std::move(stream), role_,
                                              alive_check_min_);
     }
 
@@ -211,9 +232,12 @@ private:
     const std::string host_;    // master: the slave's host
     const std::uint16_t port_;  // master: the slave's port; slave: local_port
     const std::uint8_t alive_check_min_;
+    const config::Security security_;  // Secure Connection of the one connection
+    const bool verify_;                // master: check the slave's certificate and name
     tcp::acceptor acceptor_;
     tcp::resolver resolver_;
-    tcp::socket socket_;  // master: the connection being made
+    tcp::socket socket_;                     // master: the connection being made
+    common::Stream* handshaking_ = nullptr;  // master: its TLS handshake, while under way
     common::SerialWriter serial_writer_;
     core::Signal wake_;  // master: backoff over early (stop)
     common::Backoff backoff_;
@@ -230,14 +254,15 @@ private:
 ModePtr create_master(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec) {
     ec = {};
     const auto& s = std::get<config::PairMasterSettings>(settings);
-    return std::make_unique<PairMode>(ctx, Role::Master, s.host, s.port, s.tcp_alive_check_min);
+    return std::make_unique<PairMode>(ctx, Role::Master, s.host, s.port, s.tcp_alive_check_min,
+                                      s.security, s.verify);
 }
 
 ModePtr create_slave(PortContext& ctx, const config::ModeSettings& settings, std::error_code& ec) {
     ec = {};
     const auto& s = std::get<config::PairSlaveSettings>(settings);
     return std::make_unique<PairMode>(ctx, Role::Slave, std::string(), s.local_port,
-                                      s.tcp_alive_check_min);
+                                      s.tcp_alive_check_min, s.security, true);
 }
 
 }  // namespace sg::modes::pair

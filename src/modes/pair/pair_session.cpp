@@ -32,21 +32,22 @@ void drive_outputs(serial::Device& device, const std::optional<Lines>& remote) {
 }
 
 Session::Session(PortContext& ctx, SessionOwner& owner, common::SerialWriter& serial_writer,
-                 tcp::socket socket, Role self, std::uint8_t alive_check_min)
+                 common::Stream stream, Role self, std::uint8_t alive_check_min)
     : ctx_(ctx),
       owner_(owner),
       serial_writer_(serial_writer),
-      socket_(std::move(socket)),
+      stream_(std::move(stream)),
       self_(self),
       decoder_(self == Role::Master ? Role::Slave : Role::Master),
       out_(ctx.strand),
       parts_wake_(ctx.strand),
-      peer_(common::peer_string(socket_)),
-      address_(common::peer_address(socket_)),
+      peer_(common::peer_string(stream_.socket())),
+      address_(common::peer_address(stream_.socket())),
       connected_at_(core::now_utc_us()) {
     boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);  // line changes and small data: no Nagle
-    common::set_alive_check(socket_, alive_check_min);
+    // Line changes and small data: no Nagle.
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
+    common::set_alive_check(stream_.socket(), alive_check_min);
 }
 
 void Session::push(std::vector<std::byte> frame) {
@@ -122,7 +123,7 @@ void Session::end(std::string why) {
 void Session::close_now() {
     if (closed_) return;
     closed_ = true;
-    common::close_now(socket_);
+    stream_.close();
     out_.abort();
     parts_wake_.notify();
     owner_.update_backpressure();
@@ -132,17 +133,17 @@ core::Task<void> Session::reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
     std::vector<Item> items;
     while (!closed_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, data] = co_await stream_.read_some(buf);
         if (ec || closed_) {
             if (end_reason_.empty()) {
-                end_reason_ = ec == asio::error::eof ? "closed by the peer" : ec.message();
+                end_reason_ = common::is_eof(ec) ? "closed by the peer" : ec.message();
             }
             break;
         }
-        rx_ += n;
-        ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        rx_ += data.size();
+        ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         items.clear();
-        const bool ok = decoder_.feed(std::span(buf).first(n), items);
+        const bool ok = decoder_.feed(data, items);
         bool failed = false;
         for (auto& item : items) {
             if (closed_) break;
@@ -176,12 +177,13 @@ core::Task<void> Session::reader() {
 }
 
 core::Task<void> Session::writer() {
-    const auto ec = co_await out_.run(socket_, [this](std::size_t n) {
+    const auto ec = co_await out_.run(stream_, [this](std::size_t n) {
         tx_ += n;
         ctx_.stats.net_tx_bytes.fetch_add(n, std::memory_order_relaxed);
         owner_.update_backpressure();
     });
     if (ec && end_reason_.empty() && !closed_) end_reason_ = ec.message();
+    if (!ec && draining_ && !closed_) co_await stream_.shutdown();  // TLS: close_notify, bounded
     close_now();
 }
 

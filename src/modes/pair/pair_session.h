@@ -11,6 +11,7 @@
 
 #include "core/signal.h"
 #include "modes/common/serial_writer.h"
+#include "modes/common/stream.h"
 #include "modes/common/stream_writer.h"
 #include "modes/mode.h"
 #include "modes/pair/pair_codec.h"
@@ -46,7 +47,7 @@ void drive_outputs(serial::Device& device, const std::optional<Lines>& remote);
 class Session {
 public:
     Session(PortContext& ctx, SessionOwner& owner, common::SerialWriter& serial_writer,
-            asio::ip::tcp::socket socket, Role self, std::uint8_t alive_check_min);
+            common::Stream stream, Role self, std::uint8_t alive_check_min);
 
     /// Serves the connection until it ends; returns why it ended ("closed by the peer",
     /// "protocol error: ...", "no HELLO within 10 s", ...).
@@ -82,7 +83,7 @@ private:
     PortContext& ctx_;
     SessionOwner& owner_;
     common::SerialWriter& serial_writer_;
-    asio::ip::tcp::socket socket_;
+    common::Stream stream_;
     const Role self_;
     Decoder decoder_;
     common::StreamWriter out_;

@@ -120,15 +120,15 @@ void LineControl::set_tx_held(bool held) {
 
 // ---------------------------------------------------------------- CommandChannel: life
 
-CommandChannel::CommandChannel(tcp::socket socket, LineControl& line, ChannelRules rules,
+CommandChannel::CommandChannel(common::Stream stream, LineControl& line, ChannelRules rules,
                                std::uint8_t tcp_alive_check_min, Closed on_closed)
-    : socket_(std::move(socket)),
+    : stream_(std::move(stream)),
       line_(line),
       ctx_(line.ctx()),
       rules_(rules),
       on_closed_(std::move(on_closed)),
-      peer_(common::peer_string(socket_)),
-      address_(common::peer_address(socket_)),
+      peer_(common::peer_string(stream_.socket())),
+      address_(common::peer_address(stream_.socket())),
       connected_at_(core::now_utc_us()),
       wake_writer_(ctx_.strand),
       drained_(ctx_.strand),
@@ -136,8 +136,8 @@ CommandChannel::CommandChannel(tcp::socket socket, LineControl& line, ChannelRul
       notify_timer_(ctx_.strand),
       last_activity_(Clock::now()) {
     boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
-    common::set_alive_check(socket_, tcp_alive_check_min);
+    stream_.socket().set_option(tcp::no_delay(true), ignored);  // replies are small and awaited
+    common::set_alive_check(stream_.socket(), tcp_alive_check_min);
 }
 
 void CommandChannel::start() {
@@ -176,7 +176,7 @@ void CommandChannel::coroutine_done() {
 void CommandChannel::close() {
     if (closed_) return;
     closed_ = true;
-    common::close_now(socket_);
+    stream_.close();
     notify_timer_.cancel();
     wake_writer_.notify();
     drained_.notify();
@@ -197,12 +197,12 @@ core::Task<void> CommandChannel::reader() {
     std::array<std::byte, 4096> buf{};
     std::vector<aspp::Command> commands;
     while (!closed_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, data] = co_await stream_.read_some(buf);
         if (ec || closed_) break;  // EOF and reset are normal endings
-        rx_ += n;
+        rx_ += data.size();
         traffic();  // spec §5: any command counts
         commands.clear();
-        decoder_.feed(std::span(buf).first(n), commands);
+        decoder_.feed(data, commands);
         for (const auto& c : commands) {
             handle(c);
             if (closed_) break;
@@ -222,8 +222,8 @@ core::Task<void> CommandChannel::writer() {
             continue;
         }
         sending.swap(out_);
-        auto [ec, n] =
-            co_await asio::async_write(socket_, asio::buffer(sending), core::use_nothrow);
+        const std::vector<asio::const_buffer> bufs{asio::buffer(sending)};
+        auto [ec, n] = co_await stream_.write(bufs);
         if (ec) break;
         tx_ += n;
         sending.clear();

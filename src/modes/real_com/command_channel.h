@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/signal.h"
+#include "modes/common/stream.h"
 #include "modes/mode.h"
 #include "modes/real_com/aspp_codec.h"
 
@@ -105,7 +106,7 @@ public:
     /// Called once on the strand when the channel's last coroutine has ended.
     using Closed = std::function<void(CommandChannel&)>;
 
-    CommandChannel(asio::ip::tcp::socket socket, LineControl& line, ChannelRules rules,
+    CommandChannel(common::Stream stream, LineControl& line, ChannelRules rules,
                    std::uint8_t tcp_alive_check_min, Closed on_closed);
 
     void start();
@@ -143,7 +144,7 @@ private:
     void maybe_notify();
     void traffic();
 
-    asio::ip::tcp::socket socket_;
+    common::Stream stream_;
     LineControl& line_;
     PortContext& ctx_;
     const ChannelRules rules_;

@@ -87,8 +87,9 @@ protected:
         client_->connect(acceptor.local_endpoint());
         auto server = run(io_, strand_, accept_one(acceptor));
         ASSERT_TRUE(server.has_value());
-        channel_ = std::make_shared<CommandChannel>(std::move(*server), *line_, rules, 0,
-                                                    [this](CommandChannel&) { closed_ = true; });
+        channel_ =
+            std::make_shared<CommandChannel>(common::Stream(std::move(*server)), *line_, rules, 0,
+                                             [this](CommandChannel&) { closed_ = true; });
         channel_->start();
     }
 

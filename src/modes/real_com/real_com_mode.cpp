@@ -40,7 +40,7 @@ class RealComMode;
 /// until its last coroutine ends.
 class Session final : public common::FanOutSession, public DataLink {
 public:
-    Session(tcp::socket socket, RealComMode& mode);
+    Session(common::Stream stream, RealComMode& mode);
     void start();
 
     void attach(CommandChannel* command) {
@@ -51,16 +51,12 @@ public:
 
     // DataLink
     std::size_t pending_input() const override {
-        boost::system::error_code ec;
-        const std::size_t unread = socket_.is_open() ? socket_.available(ec) : 0;
-        const std::size_t socket_bytes = ec ? 0 : unread;
-        return socket_bytes - std::min(socket_bytes, discard_);
+        const std::size_t unread = stream_.available();
+        return unread - std::min(unread, discard_);
     }
     std::size_t in_flight() const override { return in_flight_; }
     void discard_input() override {
-        boost::system::error_code ec;
-        const std::size_t unread = socket_.is_open() ? socket_.available(ec) : 0;
-        discard_ = ec ? 0 : unread;  // the reader drops this many bytes as they come
+        discard_ = stream_.available();  // the reader drops this many bytes as they come
     }
     void close_link() override { end(); }
 
@@ -93,10 +89,12 @@ public:
         // Connections being torn down do not count: a driver that reconnects at once is served.
         listener_.accept(data_acceptor_,
                          {.refusal = [this] { return refusal(data_in_use()); },
-                          .take = [this](tcp::socket s) { take_data(std::move(s)); }});
+                          .take = [this](common::Stream s) { take_data(std::move(s)); },
+                          .security = settings_.security});
         listener_.accept(command_acceptor_,
                          {.refusal = [this] { return refusal(commands_in_use()); },
-                          .take = [this](tcp::socket s) { take_command(std::move(s)); }});
+                          .take = [this](common::Stream s) { take_command(std::move(s)); },
+                          .security = settings_.security});
         return {};
     }
 
@@ -194,9 +192,9 @@ private:
         return common::listen(acceptor, ctx_.listen_address, port);
     }
 
-    void take_data(tcp::socket socket) {
-        listener_.connected(common::peer_string(socket), "Real COM data connection");
-        auto session = std::make_shared<Session>(std::move(socket), *this);
+    void take_data(common::Stream stream) {
+        listener_.connected(common::peer_string(stream.socket()), "Real COM data connection");
+        auto session = std::make_shared<Session>(std::move(stream), *this);
         listener_.add(*session);
         // A command connection that came first is this session's (order of acceptance).
         while (!waiting_.empty()) {
@@ -210,9 +208,9 @@ private:
         session->start();
     }
 
-    void take_command(tcp::socket socket) {
+    void take_command(common::Stream stream) {
         auto channel = std::make_shared<CommandChannel>(
-            std::move(socket), line_, rules(), settings_.tcp_alive_check_min,
+            std::move(stream), line_, rules(), settings_.tcp_alive_check_min,
             [this](CommandChannel& c) { channel_closed(c); });
         channels_.insert(channel.get());
         // Pair with the oldest data session that has no command connection yet.
@@ -252,8 +250,8 @@ private:
 
 // ---------------------------------------------------------------- Session
 
-Session::Session(tcp::socket socket, RealComMode& mode)
-    : FanOutSession(std::move(socket), mode.fan_out(), mode.settings().tcp_alive_check_min,
+Session::Session(common::Stream stream, RealComMode& mode)
+    : FanOutSession(std::move(stream), mode.fan_out(), mode.settings().tcp_alive_check_min,
                     "Real COM session"),  // spec §5: the TCP alive check
       mode_(mode) {}
 
@@ -265,13 +263,12 @@ void Session::start() {
 core::Task<void> Session::reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
     while (!ended_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, data] = co_await stream_.read_some(buf);
         if (ec || ended_) break;  // EOF and reset are normal endings
-        rx_ += n;
-        ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        rx_ += data.size();
+        ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         if (command_ != nullptr) command_->note_traffic();  // spec §5: traffic on the session
         if (draining_) continue;
-        std::span<const std::byte> data = std::span(buf).first(n);
         if (discard_ != 0) {  // FLUSH tx: what the host had sent before is dropped
             const std::size_t k = std::min(discard_, data.size());
             discard_ -= k;

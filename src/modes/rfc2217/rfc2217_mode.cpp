@@ -54,7 +54,8 @@ public:
         // The line as configured: each client starts from it and leaves it so (restore_line()).
         if (auto st = ctx_.serial.settings(); st) configured_ = *st;
         listener_.accept(acceptor_, {.refusal = [this] { return refusal(); },
-                                     .take = [this](tcp::socket s) { take(std::move(s)); }});
+                                     .take = [this](common::Stream s) { take(std::move(s)); },
+                                     .security = settings_.security});
         return {};
     }
 
@@ -116,9 +117,9 @@ private:
         return "RFC 2217 port already in use by " + session_->peer();
     }
 
-    void take(tcp::socket socket) {
-        listener_.connected(common::peer_string(socket));
-        auto session = std::make_shared<Session>(std::move(socket), listener_, *this,
+    void take(common::Stream stream) {
+        listener_.connected(common::peer_string(stream.socket()));
+        auto session = std::make_shared<Session>(std::move(stream), listener_, *this,
                                                  settings_.tcp_alive_check_min);
         listener_.add(*session);
         session_ = session.get();

@@ -46,9 +46,9 @@ constexpr std::chrono::milliseconds kTelnetBreak{250};
 
 using asio::ip::tcp;
 
-Session::Session(tcp::socket socket, common::Listener& listener, SessionOwner& owner,
+Session::Session(common::Stream stream, common::Listener& listener, SessionOwner& owner,
                  std::uint8_t alive_check_min)
-    : SessionBase(std::move(socket), listener, alive_check_min, "RFC 2217 session"),
+    : SessionBase(std::move(stream), listener, alive_check_min, "RFC 2217 session"),
       owner_(owner),
       com_(ctx_.serial, "SerialGate port " + std::to_string(ctx_.id)),
       serial_writer_(ctx_),
@@ -102,14 +102,13 @@ void Session::send_data(std::span<const std::byte> frame) {
     if (!writing_ && data_.empty() && control_.empty() && !suspended_) {
         // Fast path: nothing queued and no write in flight, so the bytes may go straight into
         // the socket in order — no copy onto the queue, no wake-up of the writer, no extra trip
-        // through the event loop. What the socket does not take is queued.
+        // through the event loop. What the socket does not take is queued (under TLS all of it:
+        // Stream::try_write takes nothing).
         escaped_.clear();
         append_escaped(frame, escaped_);
         boost::system::error_code ec;
-        std::size_t sent = socket_.write_some(asio::buffer(escaped_), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-            sent = 0;
-        } else if (ec) {
+        const std::size_t sent = stream_.try_write(escaped_, ec);
+        if (ec) {
             end();  // reset by the peer: the reader and writer see it and finish
             return;
         }
@@ -272,8 +271,8 @@ core::Task<void> Session::reader() {
             co_await reader_wake_.wait();
             continue;
         }
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
-        if (ec == asio::error::eof && !ended_) {
+        auto [ec, data] = co_await stream_.read_some(buf);
+        if (common::is_eof(ec) && !ended_) {
             // The client closed after its last bytes (pyserial's write() then close()): what it
             // queued still goes to the line, then the worker ends the session — unless the line
             // stops moving, which write_serial()'s watch sees (the peer is gone for good).
@@ -282,12 +281,12 @@ core::Task<void> Session::reader() {
             co_return;
         }
         if (ec || ended_) break;  // a reset is a normal ending
-        rx_ += n;
-        ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        rx_ += data.size();
+        ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         decoded_.clear();
         decoded_.data.reserve(buf.size());  // no growth while decoding (a no-op once reused)
-        decoder_.feed(std::span(buf).first(n), decoded_);
+        decoder_.feed(data, decoded_);
         if (decoded_.events.empty()) {  // the common read: data only
             // Always through the worker, never written from here: the reader must go on reading
             // while the line is slow or stopped, or a PURGE-DATA, FLOWCONTROL-SUSPEND or RTS on
@@ -371,7 +370,10 @@ core::Task<void> Session::writer() {
             }
             inflight_ = n;  // still counted in data_queued_ until written (backpressure)
         } else {
-            if (draining_) break;
+            if (draining_) {
+                co_await finish_drained();  // TLS: close_notify, bounded
+                break;
+            }
             co_await writer_wake_.wait();
             continue;
         }
@@ -379,7 +381,7 @@ core::Task<void> Session::writer() {
         bufs.reserve(sending.size());
         for (const Bytes& b : sending) bufs.emplace_back(asio::buffer(b));
         writing_ = true;  // send_data() must not write around it
-        auto [ec, written] = co_await asio::async_write(socket_, bufs, core::use_nothrow);
+        auto [ec, written] = co_await stream_.write(bufs);
         writing_ = false;
         if (data) {
             data_queued_ -= std::min(data_queued_, inflight_);

@@ -41,7 +41,7 @@ class Session final : public common::SessionBase {
 public:
     using Bytes = std::vector<std::byte>;
 
-    Session(asio::ip::tcp::socket socket, common::Listener& listener, SessionOwner& owner,
+    Session(common::Stream stream, common::Listener& listener, SessionOwner& owner,
             std::uint8_t alive_check_min);
     void start();
     /// Serial bytes (one packed frame) for the client: escaped, sent or queued.

@@ -18,6 +18,7 @@
 #include "modes/tcp_client/tcp_client_mode.h"
 
 #include <optional>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/limits.h"
@@ -26,6 +27,7 @@
 #include "modes/common/connect.h"
 #include "modes/common/packing_stage.h"
 #include "modes/common/read_pause.h"
+#include "modes/common/secure_connect.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream_writer.h"
 #include "modes/common/tcp_options.h"
@@ -72,14 +74,16 @@ private:
     void drain(std::string why);
     /// Immediate end: pending I/O completes with errors.
     void close_now();
-    void report_outage(const std::error_code& ec);
+    void report_outage(const std::error_code& ec, const std::string& why = {});
 
     TcpClientMode& mode_;
     const std::size_t index_;  // 0-based; people see index_ + 1
     const config::Destination dest_;
     const std::string name_;  // "host:port"
     tcp::resolver resolver_;
-    tcp::socket socket_;
+    tcp::socket socket_;                     // the connection being made
+    common::Stream* handshaking_ = nullptr;  // its TLS handshake, while under way
+    std::optional<common::Stream> stream_;   // the connection, while connected
     std::optional<common::StreamWriter> out_;
     core::Signal wake_;        // the run() loop: control changed, stop, backoff over
     core::Signal parts_wake_;  // serve(): a part ended, or a drain started
@@ -309,6 +313,7 @@ void Link::reconsider(const char* why) {
                 boost::system::error_code ignored;
                 resolver_.cancel();
                 socket_.close(ignored);
+                if (handshaking_ != nullptr) handshaking_->close();
             }
             break;
         case State::Idle:
@@ -321,14 +326,14 @@ void Link::reconsider(const char* why) {
     }
 }
 
-void Link::report_outage(const std::error_code& ec) {
-    last_error_ = ec.message();
+void Link::report_outage(const std::error_code& ec, const std::string& why) {
+    last_error_ = why.empty() ? ec.message() : why;
     if (outage_reported_) return;  // once per outage, not per retry
     outage_reported_ = true;
     auto& ctx = mode_.ctx();
     ctx.events.emit(events::types::kUnreachable, {.port = ctx.id, .source = name_},
-                    "destination " + std::to_string(index_ + 1) + " " + name_ + ": " +
-                        ec.message() + " (retrying with backoff up to " +
+                    "destination " + std::to_string(index_ + 1) + " " + name_ + ": " + last_error_ +
+                        " (retrying with backoff up to " +
                         std::to_string(common::kReconnectMax.count() / 1000) + " s)");
 }
 
@@ -368,16 +373,41 @@ core::Task<void> Link::run() {
             continue;
         }
 
+        // Secure Connection: the TLS handshake, the server checked unless verify: false.
+        std::string why;
+        const common::SecureTarget target{
+            .level = mode_.settings().security,
+            .host = dest_.host,
+            .verify = dest_.verify,
+            .who = "destination " + std::to_string(index_ + 1) + " " + name_};
+        auto stream = co_await common::secure_connect(
+            ctx, std::exchange(socket_, tcp::socket(ctx.strand)), target, why, handshaking_);
+        if (mode_.stopping()) {
+            if (stream) stream->close();
+            break;
+        }
+        if (!stream || !mode_.wants_connection()) {
+            if (stream) stream->close();
+            out_.reset();
+            mode_.update_backpressure();
+            if (!mode_.wants_connection()) continue;
+            report_outage(std::make_error_code(std::errc::connection_refused), why);
+            state_ = State::Backoff;
+            co_await wake_.wait_until(Clock::now() + backoff_.next());
+            continue;
+        }
+        stream_.emplace(std::move(*stream));
+
         backoff_.reset();
         outage_reported_ = false;
         if (!out_) out_.emplace(ctx.strand);
         state_ = State::Connected;
         closed_ = draining_ = jammed_ = false;
         end_reason_.clear();
-        peer_ = common::peer_string(socket_);
+        peer_ = common::peer_string(stream_->socket());
         connected_at_ = core::now_utc_us();
         tx_ = rx_ = 0;
-        common::set_alive_check(socket_, mode_.settings().tcp_alive_check_min);
+        common::set_alive_check(stream_->socket(), mode_.settings().tcp_alive_check_min);
         ctx.stats.connections.fetch_add(1, std::memory_order_relaxed);
         ctx.events.emit(events::types::kConnected, {.port = ctx.id, .source = peer_},
                         "destination " + std::to_string(index_ + 1) + " " + name_);
@@ -389,6 +419,7 @@ core::Task<void> Link::run() {
                         "destination " + std::to_string(index_ + 1) + " " + name_ + ": " +
                             (end_reason_.empty() ? "closed" : end_reason_) + "; sent " +
                             std::to_string(tx_) + " bytes, received " + std::to_string(rx_));
+        stream_.reset();
         out_.reset();
         state_ = State::Idle;
         mode_.update_backpressure();
@@ -451,9 +482,7 @@ void Link::drain(std::string why) {
 void Link::close_now() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    if (stream_) stream_->close();
     if (out_) out_->abort();
     parts_wake_.notify();
 }
@@ -462,18 +491,18 @@ core::Task<void> Link::reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
     auto& ctx = mode_.ctx();
     while (!closed_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, data] = co_await stream_->read_some(buf);
         if (ec || closed_) {
             if (end_reason_.empty()) {
-                end_reason_ = ec == asio::error::eof ? "closed by the destination" : ec.message();
+                end_reason_ = common::is_eof(ec) ? "closed by the destination" : ec.message();
             }
             break;
         }
-        rx_ += n;
-        ctx.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        rx_ += data.size();
+        ctx.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         mode_.touch();
         if (draining_) continue;  // ending: the serial line takes no new bytes
-        if (auto wec = co_await mode_.serial_writer().write(std::span(buf).first(n)); wec) {
+        if (auto wec = co_await mode_.serial_writer().write(data); wec) {
             end_reason_ = "serial write failed: " + wec.message();
             break;  // the Port sees the device failure on its read side and restarts the mode
         }
@@ -483,7 +512,7 @@ core::Task<void> Link::reader() {
 
 core::Task<void> Link::writer() {
     auto& ctx = mode_.ctx();
-    const auto ec = co_await out_->run(socket_, [this, &ctx](std::size_t n) {
+    const auto ec = co_await out_->run(*stream_, [this, &ctx](std::size_t n) {
         tx_ += n;
         ctx.stats.net_tx_bytes.fetch_add(n, std::memory_order_relaxed);
         mode_.touch();
@@ -491,6 +520,7 @@ core::Task<void> Link::writer() {
         mode_.update_backpressure();
     });
     if (ec && end_reason_.empty() && !closed_) end_reason_ = ec.message();
+    if (!ec && draining_ && !closed_) co_await stream_->shutdown();  // TLS: close_notify, bounded
     close_now();
 }
 

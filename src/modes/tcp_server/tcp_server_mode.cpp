@@ -40,7 +40,7 @@ class TcpServerMode;
 /// has ended.
 class Session final : public common::FanOutSession {
 public:
-    Session(tcp::socket socket, TcpServerMode& mode);
+    Session(common::Stream stream, TcpServerMode& mode);
     void start();
 
 private:
@@ -65,7 +65,8 @@ public:
         listening_ = acceptor_.local_endpoint().address().to_string() + ":" +
                      std::to_string(settings_.local_port);
         listener_.accept(acceptor_, {.refusal = [this] { return refusal(sessions().size()); },
-                                     .take = [this](tcp::socket s) { take(std::move(s)); }});
+                                     .take = [this](common::Stream s) { take(std::move(s)); },
+                                     .security = settings_.security});
         // The command port is an extra: when it cannot be had (taken, or privileged 965 + N for
         // an unprivileged serve) the data port still serves, and the event log says why.
         if (auto cec =
@@ -122,9 +123,9 @@ private:
                ") reached";
     }
 
-    void take(tcp::socket socket) {
-        listener_.connected(common::peer_string(socket));
-        auto session = std::make_shared<Session>(std::move(socket), *this);
+    void take(common::Stream stream) {
+        listener_.connected(common::peer_string(stream.socket()));
+        auto session = std::make_shared<Session>(std::move(stream), *this);
         listener_.add(*session);
         session->start();
     }
@@ -138,14 +139,14 @@ private:
                                [](const real_com::CommandChannel* c) { return !c->closed(); })),
                            "command port: ");
         };
-        auto take = [this](tcp::socket socket) {
+        auto take = [this](common::Stream stream) {
             const bool real_tty = settings_.max_connections == 1;
             const real_com::ChannelRules rules{
                 .line_control = real_tty || settings_.allow_driver_control,
                 .real_tty = real_tty,
                 .driver_mode = false};
             auto channel = std::make_shared<real_com::CommandChannel>(
-                std::move(socket), line_, rules, settings_.tcp_alive_check_min,
+                std::move(stream), line_, rules, settings_.tcp_alive_check_min,
                 [this](real_com::CommandChannel& c) {
                     channels_.erase(&c);
                     listener_.settle();
@@ -156,7 +157,8 @@ private:
         return {.refusal = refuse,
                 .take = take,
                 .error_prefix = "command accept",
-                .failure = "command accept loop ended by an unexpected exception"};
+                .failure = "command accept loop ended by an unexpected exception",
+                .security = settings_.security};
     }
 
     tcp::acceptor acceptor_;
@@ -168,8 +170,8 @@ private:
 
 // ---------------------------------------------------------------- Session
 
-Session::Session(tcp::socket socket, TcpServerMode& mode)
-    : FanOutSession(std::move(socket), mode.fan_out(), mode.settings().tcp_alive_check_min,
+Session::Session(common::Stream stream, TcpServerMode& mode)
+    : FanOutSession(std::move(stream), mode.fan_out(), mode.settings().tcp_alive_check_min,
                     "client session"),
       mode_(mode),
       last_activity_(Clock::now()) {}
@@ -183,14 +185,14 @@ void Session::start() {
 core::Task<void> Session::reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
     while (!ended_) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, data] = co_await stream_.read_some(buf);
         if (ec || ended_) break;  // EOF and reset are normal endings
-        rx_ += n;
-        ctx_.stats.net_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        rx_ += data.size();
+        ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         last_activity_ = Clock::now();
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         // Ends with the session (write_serial): a client that left never holds the port.
-        if (auto wec = co_await write_serial(mode_.serial_writer(), std::span(buf).first(n)); wec) {
+        if (auto wec = co_await write_serial(mode_.serial_writer(), data); wec) {
             break;  // the Port sees the device failure on its read side and restarts the mode
         }
     }

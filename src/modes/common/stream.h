@@ -1,0 +1,109 @@
+// stream.h: one TCP connection of a serial mode, plain or under TLS (Secure Connection, issue 11
+// items 1 and 3). Every session, command channel and link of the TCP modes reads, writes and ends
+// its connection through a Stream, so that what runs over it does not care which one it is. Plain:
+// the socket itself, with the non-blocking fast write of the fan-out. TLS: an asio::ssl::stream
+// over the socket; every write goes through the async path (never a synchronous SSL write on a
+// non-blocking socket), reads land in a small buffer the Stream owns. The TLS context the
+// connection started with is kept for its life (CE-3: a new certificate applies to new
+// connections, existing ones keep theirs). On the port strand; one read and one write at a time.
+#pragma once
+
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "core/asio.h"
+
+namespace sg::modes::common {
+
+/// A peer that stalls in the TLS handshake never holds a slot longer than this.
+inline constexpr std::chrono::milliseconds kHandshakeTimeout{10000};
+/// The graceful TLS end (close_notify) waits at most this long for the peer's answer.
+inline constexpr std::chrono::milliseconds kTlsShutdownBound{500};
+/// The TLS read buffer: plaintext of one read. Small (serial lines are slow; OpenSSL keeps the rest
+/// of a record for the next read), allocated for TLS connections only.
+inline constexpr std::size_t kTlsReadBytes = 4 * 1024;
+/// write() packs small buffers into TLS records of up to this size (the TLS maximum).
+inline constexpr std::size_t kTlsRecordBytes = 16 * 1024;
+
+class Stream {
+public:
+    using Ssl = asio::ssl::stream<asio::ip::tcp::socket>;
+
+    /// Plain.
+    explicit Stream(asio::ip::tcp::socket socket);
+    /// TLS over `socket` with `tls` (not null); handshake() comes next.
+    Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
+    Stream(Stream&&) noexcept = default;
+    Stream& operator=(Stream&&) noexcept = default;
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    ~Stream() = default;
+
+    bool secure() const { return ssl_ != nullptr; }
+    /// The TCP layer, in both cases: options, endpoints, the peer watch.
+    asio::ip::tcp::socket& socket() { return ssl_ ? ssl_->next_layer() : *plain_; }
+    const asio::ip::tcp::socket& socket() const { return ssl_ ? ssl_->next_layer() : *plain_; }
+    int native_handle() { return socket().native_handle(); }
+    /// The OpenSSL connection (SNI and host check before a client handshake); null when plain.
+    SSL* ssl() { return ssl_ ? ssl_->native_handle() : nullptr; }
+
+    /// TLS handshake as server or client, bounded by `timeout` (timed_out then); a plain Stream
+    /// has nothing to do. On failure the caller closes.
+    core::Task<std::error_code> handshake(asio::ssl::stream_base::handshake_type type,
+                                          std::chrono::milliseconds timeout = kHandshakeTimeout);
+
+    /// Reads what is there (at least one byte). Plain: into `scratch`, returns the part filled.
+    /// TLS: into the Stream's own buffer, returns a span into it. The span is valid until the
+    /// next read_some(): use it before reading again.
+    core::Task<std::pair<std::error_code, std::span<const std::byte>>> read_some(
+        std::span<std::byte> scratch);
+
+    /// Fan-out fast path: plain, a non-blocking write_some of what the socket takes now (0 when
+    /// it is full; `ec` only for a failed socket). TLS: always 0, the caller queues (everything
+    /// goes through write()).
+    std::size_t try_write(std::span<const std::byte> bytes, boost::system::error_code& ec);
+
+    /// Writes all of `buffers` (gathered; under TLS packed into records of up to kTlsRecordBytes).
+    core::Task<std::pair<std::error_code, std::size_t>> write(
+        const std::vector<asio::const_buffer>& buffers);
+
+    /// Graceful end of a drained connection: under TLS, close_notify, waiting at most
+    /// kTlsShutdownBound for the peer's; nothing for plain. The caller closes afterwards.
+    core::Task<void> shutdown();
+    /// Immediate end: both directions shut, closed; pending I/O completes with errors.
+    void close();
+    /// Closes with RST (SO_LINGER 0): for a connection refused before any byte (NE-2).
+    void reset();
+
+    /// Bytes received and not yet read. Plain: the socket's receive queue. TLS: the plaintext
+    /// OpenSSL has decrypted and not handed out yet (what waits encrypted in the socket has no
+    /// known plaintext size).
+    std::size_t available() const;
+
+private:
+    core::Task<std::error_code> flush_out();  // writes and empties tls_out_
+
+    std::optional<asio::ip::tcp::socket> plain_;
+    std::shared_ptr<asio::ssl::context> tls_;  // kept for the connection's life (CE-3)
+    std::unique_ptr<Ssl> ssl_;                 // stable address for pending operations
+    std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only
+    std::vector<std::byte> tls_out_;           // write(): small buffers packed into records
+};
+
+/// Whether `ec` (from Stream::read_some) is the peer's orderly end: FIN, or TLS close_notify.
+bool is_eof(const std::error_code& ec);
+
+/// Why a handshake on `stream` failed, for the event log (never a payload byte): the peer's
+/// certificate refused (and why), no client certificate for mutual TLS, a timeout, or the TLS
+/// error.
+std::string tls_failure(Stream& stream, const std::error_code& ec);
+
+}  // namespace sg::modes::common

@@ -1,0 +1,422 @@
+"""web/test_secure_connection.py: Secure Connection of the serial modes (issue 11 items 1 and 3)
+through the binary, with peers we did not write: `socat OPENSSL:` (cafile = the device certificate
+downloaded from GET /api/v1/certificate/pem, verify=1) and `openssl s_client` as clients of every
+listening mode (TCP Server data and command port, Real COM data and command channel, RFC 2217 with
+pyserial's rfc2217:// client behind a socat relay, Pair slave), `socat OPENSSL-LISTEN:` as the
+server of TCP Client and of the Pair master; plain clients of an encrypted port, TLS 1.1, a stalled
+handshake, a certificate regenerated under a running session, the plaintext-port Notice.
+
+Here (beside the management-plane tests) because the device certificate and the events come
+through the API (web_admin: HTTPS on, first administrator made, data plane on).
+"""
+
+import socket
+import subprocess
+import time
+
+import pytest
+
+import api
+import sgtest
+from api import API
+from sgtest import LOOPBACK, Client, make_config, serial_settings, tcp_server_port, wait_until
+
+LOW = "DEFAULT@SECLEVEL=0"  # lets openssl offer TLS 1.0/1.1 (Debian's default forbids them)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def device_certificate(admin, tmp_path):
+    """The device certificate (PEM) from the API, written to a file for socat's cafile=."""
+    r = admin.get(f"{API}/certificate/pem")
+    assert r.status == 200, r
+    path = tmp_path / f"device-{time.monotonic_ns()}.pem"
+    path.write_text(r.text)
+    return path
+
+
+def make_ca(tmp_path, name, cn=None, san=None):
+    """A key and a self-signed certificate made by openssl (a CA, or a server's own)."""
+    key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.pem"
+    cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+           "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30",
+           "-subj", f"/CN={cn or name}"]
+    if san:
+        cmd += ["-addext", f"subjectAltName={san}"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return key, cert
+
+
+class Relay:
+    """`socat TCP-LISTEN:relay OPENSSL:127.0.0.1:port,...`: a plain local port whose one
+    connection socat carries over TLS to `port` (a peer we did not write does the TLS)."""
+
+    def __init__(self, port, *options):
+        (self.port,) = sgtest.free_ports(1)
+        opts = ",".join(options)
+        self.proc = subprocess.Popen(
+            ["socat", f"TCP-LISTEN:{self.port},bind={LOOPBACK},reuseaddr",
+             f"OPENSSL:{LOOPBACK}:{port}" + ("," + opts if opts else "")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: self._listening(), 10, what="socat relay listening")
+
+    def _listening(self):
+        with open("/proc/net/tcp") as f:
+            return any(f":{self.port:04X} " in line and line.split()[3] == "0A" for line in f)
+
+    def client(self):
+        return Client(self.port)
+
+    def stderr(self):
+        self.proc.poll()
+        if self.proc.returncode is None:
+            self.proc.kill()
+        return self.proc.communicate(timeout=10)[1].decode(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def relays():
+    made = []
+
+    def make(port, *options):
+        r = Relay(port, *options)
+        made.append(r)
+        return r
+    yield make
+    for r in made:
+        r.close()
+
+
+def verified(cafile):
+    """socat options: check the device's chain against cafile and its name (127.0.0.1, an IP SAN
+    of the device certificate)."""
+    return (f"cafile={cafile}", "verify=1")
+
+
+def echo_through(client, payload):
+    client.send(payload)
+    assert client.recv_exact(len(payload)) == payload
+
+
+def s_client(port, *args, stdin=b"", timeout=20):
+    """`openssl s_client` with `stdin` sent after the handshake; (rc, output)."""
+    p = subprocess.run(["openssl", "s_client", "-connect", f"{LOOPBACK}:{port}", *args],
+                       input=stdin, capture_output=True, timeout=timeout)
+    return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+
+
+def tls_events(admin, port, until=lambda e: bool(e)):
+    return admin.events(f"type=security.tls_refused&port={port}&limit=50", until=until)
+
+
+def refused_tls(web, port):
+    return sgtest.monitor(web.gate, port)["counters"]["refused_tls"]
+
+
+# ---------------------------------------------------------------- TCP Server
+
+
+def test_tcp_server_encrypted_data_port_both_ways_with_socat(web_admin, pty, free_ports, relays,
+                                                               tmp_path):
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, pty.path, local, command,
+                                                security="encrypted")])
+    w.gate.wait_listening([local])
+    cafile = device_certificate(admin, tmp_path)
+    c = relays(local, *verified(cafile)).client()
+    c.send(b"up through TLS")
+    assert pty.read_exact(14) == b"up through TLS"
+    pty.write(b"down through TLS")
+    assert c.recv_exact(16) == b"down through TLS"
+    # 64 KiB down in one go: the fan-out queues (no fast path under TLS) and records carry it.
+    blob = bytes(range(256)) * 256
+    pty.write(blob)
+    assert c.recv_exact(len(blob), timeout=30) == blob
+    c.close()
+
+
+def test_tcp_server_encrypted_command_port_answers_aspp_over_tls(web_admin, free_ports, relays,
+                                                                   tmp_path):
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", local, command,
+                                                security="encrypted")])
+    w.gate.wait_listening([local, command])
+    cafile = device_certificate(admin, tmp_path)
+    cmd = relays(command, *verified(cafile)).client()
+    cmd.send(bytes([0x13, 0]))  # LSTATUS (realcom-aspp.md §3): sim:echo asserts every line
+    assert cmd.recv_exact(5) == bytes([0x13, 3, 1, 1, 1])
+    # Plain on the command port gets nothing either.
+    raw = Client(command)
+    raw.send(bytes([0x13, 0]))
+    assert not raw.recv_for(0.5).startswith(bytes([0x13, 3]))
+
+
+def test_openssl_s_client_echo_and_tls_versions(web_admin, free_ports, tmp_path):
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", local, command,
+                                                security="encrypted")])
+    w.gate.wait_listening([local])
+    cafile = device_certificate(admin, tmp_path)
+    for version in ("-tls1_2", "-tls1_3"):
+        rc, out = s_client(local, version, "-CAfile", str(cafile), "-verify_return_error",
+                           "-verify_ip", LOOPBACK, "-quiet", stdin=b"marker-" + version.encode())
+        assert rc == 0, out
+        assert "marker-" + version in out, out  # echoed by sim:echo through TLS
+    for version in ("-tls1", "-tls1_1"):
+        rc, out = s_client(local, version, "-cipher", LOW)
+        assert rc != 0 and "Cipher is (NONE)" in out or "no protocols available" in out \
+            or "alert protocol version" in out, f"{version} was accepted:\n{out}"
+    events = tls_events(admin, 1)
+    assert events and all(e["severity"] == "warning" for e in events), events
+
+
+def test_plain_client_of_an_encrypted_port_gets_no_data_and_is_counted(web_admin, pty, free_ports,
+                                                                       tmp_path):
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, pty.path, local, command,
+                                                security="encrypted")])
+    w.gate.wait_listening([local])
+    before = refused_tls(w, 1)
+    c = Client(local)
+    c.send(b"plain bytes\r\n" * 20)  # not a ClientHello: the handshake fails
+    got = c.recv_for(1.0)
+    assert b"plain bytes" not in got and b"serial" not in got
+    assert pty.read_for(0.3) == b"", "a plain client's bytes reached the serial line"
+    pty.write(b"serial data nobody may read")
+    assert b"serial data" not in c.recv_for(0.5)
+    wait_until(lambda: refused_tls(w, 1) > before, 10, what="refused_tls counted")
+    events = tls_events(admin, 1)
+    assert events, "no security.tls_refused event"
+    assert all("plain bytes" not in e["message"] for e in events), "payload in the log"
+    assert events[0]["source"].startswith("127.0.0.1"), events[0]
+
+
+def test_stalled_handshake_is_dropped(web_admin, free_ports):
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", local, command,
+                                                security="encrypted")])
+    w.gate.wait_listening([local])
+    c = Client(local)
+    start = time.monotonic()
+    assert c.wait_closed(timeout=20), "a peer silent in the handshake kept its slot"
+    assert 8 <= time.monotonic() - start <= 15
+    events = tls_events(admin, 1, until=lambda e: any("no handshake" in x["message"] for x in e))
+    assert any("no handshake within 10 s" in e["message"] for e in events), events
+
+
+def test_existing_session_survives_certificate_regeneration(web_admin, pty, free_ports, relays,
+                                                            tmp_path):
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, pty.path, local, command, max_connections=2,
+                                                security="encrypted")])
+    w.gate.wait_listening([local])
+    old_ca = device_certificate(admin, tmp_path)
+    first = relays(local, *verified(old_ca)).client()
+    echo = b"before"
+    first.send(echo)
+    assert pty.read_exact(len(echo)) == echo
+    old_der = api.served_certificate(local)
+
+    assert admin.post(f"{API}/certificate/regenerate").status == 200
+    new_ca = device_certificate(admin, tmp_path)
+    assert new_ca.read_text() != old_ca.read_text()
+    # The running session keeps its TLS connection, both ways.
+    first.send(b"after")
+    assert pty.read_exact(5) == b"after"
+    pty.write(b"still here")
+    assert first.recv_exact(10) == b"still here"
+    # A new connection sees the new certificate: served_certificate differs, the old CA fails.
+    wait_until(lambda: api.served_certificate(local) != old_der, 10,
+               what="new connections get the new certificate")
+    stale = relays(local, *verified(old_ca))
+    s = stale.client()
+    assert s.wait_closed(timeout=10)
+    assert "certificate verify failed" in stale.stderr()
+    fresh = relays(local, *verified(new_ca)).client()
+    fresh.send(b"new")
+    assert pty.read_exact(3) == b"new"
+
+
+def test_plaintext_port_notice_at_start(web_admin, free_ports):
+    a, b, c, d = free_ports(4)
+    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", a, b),
+                                tcp_server_port(2, "sim:echo", c, d, security="encrypted")])
+    w.gate.wait_listening([a, c])
+    notices = admin.events("type=security.plaintext_port&limit=50")
+    assert [e["port"] for e in notices] == [1], notices
+    assert notices[0]["severity"] == "notice"
+    assert "port 1" in notices[0]["message"] and "tcp_server" in notices[0]["message"]
+
+
+def test_bad_security_value_is_refused_with_a_clear_error(gate, free_ports):
+    gate.setup_admin()
+    local, command = free_ports(2)
+    cfg = make_config([tcp_server_port(1, "sim:echo", local, command, security="tls")])
+    r = gate.import_config(cfg, expect=sgtest.EXIT_INVALID)
+    text = r.stdout + r.stderr
+    assert "security" in text and "plain, encrypted, encrypted_authenticated" in text, text
+
+
+# ---------------------------------------------------------------- Real COM, RFC 2217, Pair slave
+
+
+def real_com_port(number, device, data_port, command_port, **mode):
+    return {"port": number, "device": device, "serial": serial_settings(),
+            "mode": {"type": "real_com", "data_port": data_port, "command_port": command_port,
+                     **mode}}
+
+
+def test_real_com_encrypted_data_and_command_channel(web_admin, free_ports, relays, tmp_path):
+    data, command = free_ports(2)
+    w, admin = web_admin(ports=[real_com_port(1, "sim:echo", data, command,
+                                              security="encrypted")])
+    w.gate.wait_listening([data, command])
+    cafile = device_certificate(admin, tmp_path)
+    d = relays(data, *verified(cafile)).client()
+    cmd = relays(command, *verified(cafile)).client()
+    echo_through(d, b"real com over tls")
+    cmd.send(bytes([0x13, 0]))  # LSTATUS
+    assert cmd.recv_exact(5) == bytes([0x13, 3, 1, 1, 1])
+
+
+def test_rfc2217_encrypted_with_pyserial_through_a_tls_relay(web_admin, pty, free_ports, relays,
+                                                             tmp_path):
+    import serial  # python3-serial: a client we did not write
+
+    (local,) = free_ports(1)
+    w, admin = web_admin(ports=[{"port": 1, "device": pty.path, "serial": serial_settings(),
+                                 "mode": {"type": "rfc2217", "local_port": local,
+                                          "security": "encrypted"}}])
+    w.gate.wait_listening([local])
+    cafile = device_certificate(admin, tmp_path)
+    relay = relays(local, *verified(cafile))
+    s = serial.serial_for_url(f"rfc2217://{LOOPBACK}:{relay.port}", baudrate=57600, timeout=5)
+    try:
+        s.write(b"rfc2217 via tls")
+        assert pty.read_exact(15) == b"rfc2217 via tls"
+        pty.write(b"answer")
+        assert s.read(6) == b"answer"
+        wait_until(lambda: sgtest.monitor(w.gate, 1)["serial"]["baud"] == 57600, 10,
+                   what="the baud rate set over TLS")
+    finally:
+        s.close()
+
+
+def pair_slave(number, device, local_port, **mode):
+    return {"port": number, "device": device, "serial": serial_settings(),
+            "mode": {"type": "pair_slave", "local_port": local_port, **mode}}
+
+
+def pair_master(number, device, host, port, **mode):
+    return {"port": number, "device": device, "serial": serial_settings(),
+            "mode": {"type": "pair_master", "host": host, "port": port, **mode}}
+
+
+def test_pair_master_and_slave_encrypted(web_admin, pty_factory, free_ports):
+    """Both ends in one serve: the master's TLS client (verify: false: the device certificate is
+    not in its own Remote Device Certificate list) against the slave's TLS listener."""
+    a, b = pty_factory(), pty_factory()
+    (slave_port,) = free_ports(1)
+    w, admin = web_admin(ports=[
+        pair_slave(1, a.path, slave_port, security="encrypted"),
+        pair_master(2, b.path, LOOPBACK, slave_port, security="encrypted", verify=False)])
+    wait_until(lambda: "connected" in sgtest.monitor(w.gate, 2)["mode"]["state"], 20,
+               what="pair established over TLS")
+    a.write(b"slave to master")
+    assert b.read_exact(15) == b"slave to master"
+    b.write(b"master to slave")
+    assert a.read_exact(15) == b"master to slave"
+    warnings = admin.events("type=security.tls_unverified&limit=50")
+    assert warnings and warnings[0]["port"] == 2 and "verify: false" in warnings[0]["message"]
+
+
+# ---------------------------------------------------------------- TLS clients: TCP Client
+
+
+class TlsServer:
+    """`socat OPENSSL-LISTEN:port,cert,key,verify=0 -` as a TCP Client's destination: what the
+    device sends comes out on stdout, what we write to stdin goes to the device."""
+
+    def __init__(self, key, cert, *options):
+        (self.port,) = sgtest.free_ports(1)
+        opts = ",".join((f"cert={cert}", f"key={key}", "verify=0", *options))
+        self.proc = subprocess.Popen(
+            ["socat", f"OPENSSL-LISTEN:{self.port},bind={LOOPBACK},reuseaddr,{opts}", "STDIO"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def read_exact(self, n, timeout=10):
+        import select
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while len(buf) < n:
+            r, _, _ = select.select([self.proc.stdout], [], [], max(0, deadline - time.monotonic()))
+            if not r:
+                raise AssertionError(f"socat server got {buf!r} of {n} bytes")
+            chunk = self.proc.stdout.read1(n - len(buf))
+            if not chunk:
+                raise AssertionError(f"socat server ended after {buf!r}")
+            buf += chunk
+        return buf
+
+    def write(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def tls_servers():
+    made = []
+
+    def make(*a):
+        s = TlsServer(*a)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
+
+
+def tcp_client_port(number, device, destinations, **mode):
+    return {"port": number, "device": device, "serial": serial_settings(),
+            "mode": {"type": "tcp_client", "destinations": destinations, **mode}}
+
+
+def test_tcp_client_encrypted_verify_false_connects_and_warns(web_admin, pty, tls_servers,
+                                                              tmp_path):
+    key, cert = make_ca(tmp_path, "server", san="DNS:elsewhere.test")
+    srv = tls_servers(key, cert)
+    w, admin = web_admin(ports=[tcp_client_port(
+        1, pty.path, [{"host": LOOPBACK, "port": srv.port, "verify": False}],
+        security="encrypted")])
+    pty.write(b"to the tls server")
+    assert srv.read_exact(17) == b"to the tls server"
+    srv.write(b"from the tls server")
+    assert pty.read_exact(19) == b"from the tls server"
+    warnings = admin.events("type=security.tls_unverified&limit=50")
+    assert warnings and warnings[0]["severity"] == "warning", warnings
+    assert "destination 1" in warnings[0]["message"]
+
+
+def test_tcp_client_verifies_the_server_by_default(web_admin, pty, tls_servers, tmp_path):
+    """verify: true (the default) against a server whose certificate chains to no CA of the
+    Remote Device Certificate list: refused, counted, logged; nothing sent."""
+    key, cert = make_ca(tmp_path, "server", san=f"IP:{LOOPBACK}")
+    srv = tls_servers(key, cert)
+    w, admin = web_admin(ports=[tcp_client_port(
+        1, pty.path, [{"host": LOOPBACK, "port": srv.port}], security="encrypted")])
+    events = tls_events(admin, 1)
+    assert events and "destination 1" in events[0]["message"], events
+    assert "certificate" in events[0]["message"], events
+    wait_until(lambda: refused_tls(w, 1) >= 1, 10, what="refused_tls counted")
+    assert "unreachable" in sgtest.monitor(w.gate, 1)["mode"]["state"]
