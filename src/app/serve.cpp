@@ -28,6 +28,8 @@
 #include "port/manager.h"
 #include "security/accounts/accounts.h"
 #include "security/accounts/password.h"
+#include "security/certs/cert_store.h"
+#include "security/certs/tls_contexts.h"
 #include "web/api/api.h"
 #include "web/api/certificates.h"
 #include "web/http/server.h"
@@ -130,16 +132,14 @@ public:
     }
 
     /// Returns once new connections get the new certificate: the API's 200 means "in force".
+    /// Every TLS endpoint (HTTPS, the serial ports' Secure Connection, the TLS clients) takes it
+    /// from tls_contexts_ (TLS-5); serial ports read it at each accept and connect.
     void certificate_changed() override {
+        if (!load_certificate()) return;
         if (!https_on_) return;
-        auto tls = web::api::load_tls_context(store_);
-        if (!tls) {
-            spdlog::error("certificate not reloaded: {}", tls.error().message);
-            return;
-        }
         auto applied = std::make_shared<std::promise<void>>();
         auto fut = applied->get_future();
-        http_.set_tls_context(*tls, [applied] { applied->set_value(); });
+        http_.set_tls_context(tls_contexts_.server(false), [applied] { applied->set_value(); });
         (void)fut.wait_for(kIoWait);
     }
 
@@ -147,6 +147,8 @@ public:
     std::string version() override { return SG_VERSION; }
 
     int run() {
+        // Before any port starts: any serial port may use Secure Connection, HTTPS on or off.
+        ensure_certificate();
         data_plane_on_ = accounts_exist();
         if (!data_plane_on_) announce_data_plane_off();
         manager_.apply(config_, data_plane_on_);
@@ -216,19 +218,14 @@ private:
                 "(PW-3; install cracklib-runtime)",
                 security::accounts::default_blocklist_dictionary());
         }
-        if (auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
-            !made) {
-            spdlog::error("HTTPS off: {}", made.error().message);
-            return;
-        }
-        auto tls = web::api::load_tls_context(store_);
+        auto tls = tls_contexts_.server(false);
         if (!tls) {
-            spdlog::error("HTTPS off: {}", tls.error().message);
+            spdlog::error("HTTPS off: no usable certificate");
             return;
         }
         const auto port = options_.https_port >= 0 ? static_cast<std::uint16_t>(options_.https_port)
                                                    : config_.https.port;
-        if (auto st = http_.start(config_.https.listen_address, port, *tls); !st) {
+        if (auto st = http_.start(config_.https.listen_address, port, tls); !st) {
             log_.emit(events::types::kConfigRejected, {.source = "https"},
                       fmt::format("HTTPS cannot listen on {}:{}: {}", config_.https.listen_address,
                                   port, st.error().message));
@@ -249,14 +246,37 @@ private:
         }
     }
 
-    void reload_tls() {
-        if (!https_on_) return;
-        auto tls = web::api::load_tls_context(store_);
-        if (!tls) {
-            spdlog::error("certificate not reloaded: {}", tls.error().message);
-            return;
+    /// CE-1 at start: the system certificate exists (generated at first start, renewed when
+    /// due) and is in force in tls_contexts_, whether HTTPS is on or not.
+    void ensure_certificate() {
+        if (auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
+            !made) {
+            spdlog::error("no device certificate: {}", made.error().message);
         }
-        http_.set_tls_context(*tls);
+        (void)load_certificate();
+    }
+
+    /// The stored certificate into every TLS context (TLS-5). An error keeps the contexts in force.
+    bool load_certificate() {
+        auto stored = security::certs::load(store_);
+        if (stored && !stored->has_value()) {
+            stored = core::make_error(core::Errc::not_found, "no certificate stored");
+        }
+        if (!stored) {
+            spdlog::error("certificate not loaded: {}", stored.error().message);
+            return false;
+        }
+        const auto& pair = (*stored)->pair;
+        if (auto st = tls_contexts_.set_certificate(pair.cert_pem, pair.key_pem); !st) {
+            spdlog::error("certificate not loaded: {}", st.error().message);
+            return false;
+        }
+        return true;
+    }
+
+    void reload_tls() {
+        if (!load_certificate() || !https_on_) return;
+        http_.set_tls_context(tls_contexts_.server(false));
     }
 
     /// Ends expired sessions; writes the due summaries of rate-limited events; checks the system
@@ -267,7 +287,7 @@ private:
             if (ec || stopping_) return;
             api_.purge_sessions();
             log_.emit_summaries();  // rate-limited events whose minute is over (issue 14)
-            if (https_on_ && tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
+            if (tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
                 auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
                 if (made && *made) reload_tls();
             }
@@ -438,6 +458,9 @@ private:
     asio::io_context web_io_{1};
     asio::signal_set signals_;
     asio::steady_timer watch_timer_;
+    // TLS-5: the one source of TLS contexts for HTTPS, every port and every TLS client; before
+    // the manager, so it outlives every port.
+    security::certs::TlsContexts tls_contexts_;
     security::allowlist::Gate allowlist_;  // NE-2: shared by every port and the HTTPS server
     port::Manager manager_;
     ControlServer control_;

@@ -106,8 +106,13 @@ BioPtr memory_bio(std::string_view text) {
     return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
-std::variant<std::vector<X509Ptr>, Refusal> parse_certificates(std::string_view pem) {
-    if (pem.size() > kMaxPemBytes) return malformed("certificate file is larger than 64 KiB");
+std::variant<std::vector<X509Ptr>, Refusal> parse_certificates(std::string_view pem,
+                                                               std::size_t max_certs,
+                                                               std::size_t max_bytes) {
+    if (pem.size() > max_bytes) {
+        return malformed("certificate file is larger than " + std::to_string(max_bytes / 1024) +
+                         " KiB");
+    }
     BioPtr bio = memory_bio(pem);
     if (!bio) return malformed("out of memory reading the certificate");
     std::vector<X509Ptr> certs;
@@ -121,8 +126,8 @@ std::variant<std::vector<X509Ptr>, Refusal> parse_certificates(std::string_view 
         if (block.name() != "CERTIFICATE" && block.name() != "X509 CERTIFICATE") {
             return malformed("certificate file holds a PEM block that is not a CERTIFICATE");
         }
-        if (certs.size() == kMaxChainLength) {
-            return malformed("certificate chain is longer than " + std::to_string(kMaxChainLength) +
+        if (certs.size() == max_certs) {
+            return malformed("certificate file holds more than " + std::to_string(max_certs) +
                              " certificates");
         }
         const unsigned char* p = block.data();

@@ -45,10 +45,12 @@ struct ErrorQueueGuard {
 /// A read-only memory BIO over `text` (no copy). Caller bounds text to kMaxPemBytes.
 BioPtr memory_bio(std::string_view text);
 
-/// Every CERTIFICATE block of `pem`, in order. Refuses ("malformed_pem") input over kMaxPemBytes,
+/// Every CERTIFICATE block of `pem`, in order. Refuses ("malformed_pem") input over `max_bytes`,
 /// no certificate, a block that is not base64 or whose DER has bytes after the certificate, any
-/// other block type, or more than kMaxChainLength certificates. Text between blocks is ignored.
-std::variant<std::vector<X509Ptr>, Refusal> parse_certificates(std::string_view pem);
+/// other block type, or more than `max_certs` certificates. Text between blocks is ignored.
+std::variant<std::vector<X509Ptr>, Refusal> parse_certificates(
+    std::string_view pem, std::size_t max_certs = kMaxChainLength,
+    std::size_t max_bytes = kMaxPemBytes);
 
 /// The one private key of `pem`: PKCS#8 "PRIVATE KEY" or traditional "RSA/EC PRIVATE KEY" (an "EC
 /// PARAMETERS" block before it is allowed). "encrypted_key" for "ENCRYPTED PRIVATE KEY" or a

@@ -54,7 +54,7 @@ struct CertSpec {
     const char* eku = nullptr;        // e.g. "clientAuth"
     bool ca = false;
     std::string cn = "fixture";
-    std::vector<std::string> dns;
+    std::vector<std::string> dns;  // SAN: names, or "IP:<address>"
 };
 
 inline void add_ext(X509* cert, const X509* issuer, int nid, const char* value) {
@@ -83,7 +83,9 @@ inline X509Ptr cert(const CertSpec& s) {
     add_ext(x.get(), issuer, NID_basic_constraints, s.ca ? "critical,CA:TRUE" : "CA:FALSE");
     if (s.eku) add_ext(x.get(), issuer, NID_ext_key_usage, s.eku);
     std::string san;
-    for (const auto& d : s.dns) san += (san.empty() ? "DNS:" : ",DNS:") + d;
+    for (const auto& d : s.dns) {  // "IP:" entries as they are, anything else a DNS name
+        san += std::string(san.empty() ? "" : ",") + (d.rfind("IP:", 0) == 0 ? "" : "DNS:") + d;
+    }
     if (!san.empty()) add_ext(x.get(), issuer, NID_subject_alt_name, san.c_str());
     X509_sign(x.get(), s.signer ? s.signer : s.key, s.md);
     return x;

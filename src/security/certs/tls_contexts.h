@@ -66,16 +66,24 @@ public:
     /// An error leaves the contexts in force unchanged.
     core::Status set_trusted(std::string_view ca_bundle_pem);
 
-private:
-    core::Status rebuild_locked();
+    /// The Remote Device Certificate list in force (PEM, possibly empty).
+    std::string trusted() const;
 
-    mutable std::mutex mutex_;
+private:
+    using ContextPtr = std::shared_ptr<boost::asio::ssl::context>;
+    struct Built {
+        ContextPtr server, server_mutual, client;
+    };
+    /// Every context for this certificate and list; nothing is in force until all are built.
+    static core::Result<Built> build(std::string_view cert_chain_pem, const Secret& key_pem,
+                                     std::string_view ca_bundle_pem);
+
+    std::mutex update_mutex_;   // one setter at a time; held while building (slow)
+    mutable std::mutex mutex_;  // guards built_ and ca_bundle_pem_ for the getters (fast)
     std::string cert_chain_pem_;
     Secret key_pem_;
     std::string ca_bundle_pem_;
-    std::shared_ptr<boost::asio::ssl::context> server_;
-    std::shared_ptr<boost::asio::ssl::context> server_mutual_;
-    std::shared_ptr<boost::asio::ssl::context> client_;
+    Built built_;
 };
 
 }  // namespace sg::security::certs

@@ -1,6 +1,7 @@
-// tls_profile.h: the one TLS server profile of SerialGate (TLS-1..TLS-5). Every TLS listener —
-// HTTPS now, the secure serial modes and syslog-over-TLS later — gets its OpenSSL context from
-// make_server_context(), so the profile is decided in exactly one place.
+// tls_profile.h: the one TLS profile of SerialGate (TLS-1..TLS-5). Every TLS listener — HTTPS,
+// the secure serial modes, syslog-over-TLS later — gets its OpenSSL context from
+// make_server_context(), every TLS client from make_client_context() (both usually through
+// TlsContexts, tls_contexts.h), so the profile is decided in exactly one place.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -34,12 +35,40 @@ inline constexpr long kSessionCacheSize = 1024;
 
 /// The one TLS server profile (TLS-1..TLS-4): TLS 1.2 + 1.3 only; the suites, groups and sigalgs
 /// above; no compression, no client renegotiation (SSL_OP_NO_RENEGOTIATION), session tickets off
-/// (SSL_OP_NO_TICKET), client cipher preference honoured (no SSL_OP_CIPHER_SERVER_PREFERENCE),
-/// Extended Master Secret on. `cert_chain_pem` is the leaf first, then its chain; `key_pem` the
-/// matching unencrypted private key (as produced by generate_self_signed or validate_import).
-/// Every TLS listener gets its context from here (TLS-5). Cheap enough to call per certificate
-/// change; an existing connection keeps the context it started with (CE-3). Thread-safe.
+/// (SSL_OP_NO_TICKET), the server's cipher order (SSL_OP_CIPHER_SERVER_PREFERENCE, with
+/// SSL_OP_PRIORITIZE_CHACHA so a client that puts ChaCha20 first still gets it: docs/adr
+/// 0006-tlsctx-cipher-order.md says why not Mozilla's client order), Extended Master Secret on.
+/// `cert_chain_pem` is the leaf first, then its chain; `key_pem` the matching unencrypted private
+/// key (as produced by generate_self_signed or validate_import). Every TLS listener gets its
+/// context from here (TLS-5). Cheap enough to call per certificate change; an existing connection
+/// keeps the context it started with (CE-3). Thread-safe.
 core::Result<std::shared_ptr<boost::asio::ssl::context>> make_server_context(
     std::string_view cert_chain_pem, const Secret& key_pem);
+
+/// The server profile for Secure Connection `encrypted_authenticated` (mutual TLS, SD-1): as
+/// make_server_context(), and the client must present a certificate that chains to a CA of
+/// `ca_bundle_pem` (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT; the CA names are sent in
+/// the CertificateRequest). An empty bundle trusts nothing: every handshake fails.
+core::Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_server_context(
+    std::string_view cert_chain_pem, const Secret& key_pem, std::string_view ca_bundle_pem);
+
+/// Most CA certificates a trust list (the Remote Device Certificate list, CE-5, or a client's
+/// `--ca` file) may hold, and its largest size in bytes.
+inline constexpr std::size_t kMaxTrustedCas = 32;
+inline constexpr std::size_t kMaxTrustedPemBytes = 256 * 1024;
+
+/// The one TLS client profile: the same versions, suites, groups and sigalgs as the server, no
+/// compression or renegotiation. Trusts the CAs of `ca_bundle_pem` and nothing else (not the
+/// system store; empty: nothing, so every verified handshake fails); a listed CA is a trust anchor
+/// even when it is an intermediate (X509_V_FLAG_PARTIAL_CHAIN). SSL_VERIFY_PEER is the default;
+/// each connection still needs TlsContexts::prepare_client() for the name check.
+/// Errc::invalid_config for a malformed bundle (more than kMaxTrustedCas certificates or
+/// kMaxTrustedPemBytes included).
+core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
+    std::string_view ca_bundle_pem);
+/// The same, presenting `cert_chain_pem` + `key_pem` to a server that asks for a client
+/// certificate (mutual TLS, Secure Connection `encrypted_authenticated`).
+core::Result<std::shared_ptr<boost::asio::ssl::context>> make_client_context(
+    std::string_view ca_bundle_pem, std::string_view cert_chain_pem, const Secret& key_pem);
 
 }  // namespace sg::security::certs

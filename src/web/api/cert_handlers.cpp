@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "security/certs/cert_store.h"
-#include "security/certs/tls_profile.h"
 #include "web/api/api.h"
 #include "web/api/call.h"
 #include "web/api/certificates.h"
@@ -73,15 +72,6 @@ core::Result<bool> ensure_system_certificate(store::Store& store, events::Log& l
              fmt::format("self-signed certificate generated ({}): {}, SAN {}", why,
                          info->fingerprint_sha256, fmt::join(info->san, ", ")));
     return true;
-}
-
-core::Result<std::shared_ptr<boost::asio::ssl::context>> load_tls_context(store::Store& store) {
-    auto stored = certs::load(store);
-    if (!stored) return stored.error();
-    if (!stored->has_value()) {
-        return core::make_error(core::Errc::not_found, "no HTTPS certificate stored");
-    }
-    return certs::make_server_context((*stored)->pair.cert_pem, (*stored)->pair.key_pem);
 }
 
 http::Response Api::get_certificate(Call& call) {

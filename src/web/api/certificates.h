@@ -2,7 +2,6 @@
 // certificate endpoints and the daemon's startup and periodic check.
 #pragma once
 
-#include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
 
@@ -21,7 +20,5 @@ core::Result<bool> ensure_system_certificate(store::Store& store, events::Log& l
 /// Generates and stores a new system certificate on request.
 core::Result<security::certs::CertInfo> regenerate_system_certificate(store::Store& store,
                                                                       std::int64_t now_utc_us);
-/// The TLS context (the one profile, TLS-5) for the stored certificate.
-core::Result<std::shared_ptr<boost::asio::ssl::context>> load_tls_context(store::Store& store);
 
 }  // namespace sg::web::api
