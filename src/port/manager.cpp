@@ -7,8 +7,9 @@
 
 namespace sg::port {
 
-Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist)
-    : io_(io), events_(events), allowlist_(allowlist) {}
+Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist,
+                 const security::dos::Policy* dos)
+    : io_(io), events_(events), allowlist_(allowlist), dos_(dos) {}
 
 Manager::~Manager() = default;
 
@@ -55,8 +56,9 @@ void Manager::run_pending() {
         if (ports_.contains(pc.number)) continue;  // unchanged: keeps running untouched
         // A running port keeps the list it started with: every valid configuration allows its
         // (unchanged) device, so a new list need not restart it.
-        auto port = std::make_unique<Port>(io_, pc, config.system.listen_address,
-                                           config.system.allowed_devices, events_, allowlist_);
+        auto port =
+            std::make_unique<Port>(io_, pc, config.system.listen_address,
+                                   config.system.allowed_devices, events_, allowlist_, dos_);
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

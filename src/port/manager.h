@@ -19,9 +19,11 @@ namespace sg::port {
 
 class Manager {
 public:
-    /// `allowlist` (null: every source allowed) is shared with every port; it outlives the Manager.
+    /// `allowlist` (null: every source allowed) is shared with every port; it outlives the Manager,
+    /// as does `dos` (null: no DoS bounds), from which each port makes its own per-source table.
     Manager(asio::io_context& io, events::Log& events,
-            security::allowlist::Gate* allowlist = nullptr);
+            security::allowlist::Gate* allowlist = nullptr,
+            const security::dos::Policy* dos = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
@@ -47,6 +49,7 @@ private:
     asio::io_context& io_;
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
+    const security::dos::Policy* dos_;  // serial_dos in force (guide §3.7); null: no bounds
     std::map<std::uint32_t, std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<Port>> stopping_;
     std::optional<std::pair<config::Config, bool>> pending_;

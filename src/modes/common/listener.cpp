@@ -41,7 +41,8 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             continue;
         }
         if (stopping_) continue;  // accepted before the close took effect: not served
-        if (const auto source = peer_address(socket); !ctx_.allowed(source)) {
+        const auto source = peer_address(socket);
+        if (!ctx_.allowed(source)) {
             // NE-2, SD-3: refused before any byte is read or written, with RST (SO_LINGER 0) so
             // the refused source learns nothing and leaves no TIME_WAIT with us; counted and
             // logged rate-limited (AU-2). A peer already gone has the unspecified address.
@@ -49,6 +50,19 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             ctx_.refused_by_allowlist(source, acceptor.local_endpoint(ignored).port());
             reset_now(socket);
             continue;
+        }
+        if (ctx_.dos != nullptr) {
+            // Guide §3.7, NE-5: the source's connection rate and its connections open on this
+            // port, before a session is made; refused like the allowlist does (RST, no byte),
+            // counted in refused_dos and logged rate-limited. The port's own table: a flood here
+            // costs other ports nothing.
+            if (const auto verdict = ctx_.dos->admit_connection(source, open_from(source));
+                verdict != security::dos::Verdict::ok) {
+                boost::system::error_code ignored;
+                ctx_.refused_by_dos(source, acceptor.local_endpoint(ignored).port(), verdict);
+                reset_now(socket);
+                continue;
+            }
         }
         if (auto why = rules.refusal()) {
             // Refused politely: accepted and closed at once with FIN, so the client sees EOF
@@ -62,6 +76,21 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
         }
         rules.take(std::move(socket));
     }
+}
+
+asio::ip::address unmapped(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    }
+    return a;
+}
+
+std::size_t Listener::open_from(const asio::ip::address& source) const {
+    const auto a = unmapped(source);
+    const auto n = std::count_if(sessions_.begin(), sessions_.end(), [&](const SessionBase* s) {
+        return !s->ended() && unmapped(s->address()) == a;
+    });
+    return static_cast<std::size_t>(n) + owner_.other_connections_from(a);
 }
 
 void Listener::revoke(const std::function<bool(const asio::ip::address&)>& allowed) {

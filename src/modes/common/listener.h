@@ -28,6 +28,10 @@ namespace sg::modes::common {
 inline constexpr events::Limit kConnectionEventLimit{.burst = 10,
                                                      .period = std::chrono::seconds(60)};
 
+/// "::ffff:10.0.0.1" → 10.0.0.1: one source whichever socket family saw it (NE-5 per-source
+/// counts).
+asio::ip::address unmapped(const asio::ip::address& a);
+
 /// How one accept loop treats what its acceptor accepts.
 struct AcceptRules {
     /// Why a new connection is refused now, or nullopt to take it; asked for each one. A refused
@@ -55,6 +59,11 @@ public:
         virtual bool busy() const { return false; }
         /// The stop is complete: runs right before `done` is posted (release the serial reads).
         virtual void stopped() {}
+        /// NE-5: the mode's open connections from `source` that are not sessions() (command
+        /// channels), for the per-source cap (serial_dos.max_connections_per_source).
+        virtual std::size_t other_connections_from(const asio::ip::address& /*source*/) const {
+            return 0;
+        }
 
     protected:
         ~Owner() = default;
@@ -81,6 +90,9 @@ public:
     /// no-argument form asks the port's allowlist. The mode ends its other connections itself.
     void revoke(const std::function<bool(const asio::ip::address&)>& allowed);
     void revoke();
+    /// NE-5: connections open now from `source` (IPv4-mapped or not): sessions() not ended plus
+    /// the owner's other_connections_from().
+    std::size_t open_from(const asio::ip::address& source) const;
     /// Lists a session made by a `take` (in order of acceptance); the mode starts it.
     void add(SessionBase& session) { sessions_.push_back(&session); }
     const std::list<SessionBase*>& sessions() const { return sessions_; }
