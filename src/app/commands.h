@@ -38,6 +38,10 @@ int log_status(const std::string& data_dir, const std::string& format);
 /// `status`: the port monitor of a running serve, through its control socket.
 int status(const std::string& data_dir, const std::string& format);
 
+/// `hardening-rules`: the nftables ruleset for the ports of the configuration in `data_dir`'s
+/// store or in `config_file` (exactly one of them), on stdout (guide §3.7; NE-7).
+int hardening_rules(const std::string& data_dir, const std::string& config_file);
+
 /// The embedded demo configuration: four simulated ports in TCP Server mode.
 const char* demo_config_yaml();
 

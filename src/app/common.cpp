@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "app/exit_codes.h"
+#include "core/files.h"
 #include "events/log.h"
 
 namespace sg::app {
@@ -17,6 +18,20 @@ std::unique_ptr<store::Store> open_store(const std::string& data_dir, int& exit_
     }
     exit_code = kExitOk;
     return std::move(*s);
+}
+
+std::optional<config::Config> read_config_file(const std::string& file) {
+    // Config files are small: 1 MiB is far beyond any real one and bounds what a hostile file
+    // can make us parse.
+    constexpr std::size_t kMaxConfigBytes = 1 << 20;
+    auto text = core::read_file(file, kMaxConfigBytes);
+    if (!text) {
+        fmt::print(stderr, "serialgate: {}\n", text.error().message);
+        return std::nullopt;
+    }
+    auto res = config::parse_yaml(*text, parse_options());
+    for (const auto& p : res.problems) fmt::print(stderr, "{}\n", config::format_problem(file, p));
+    return res.config;
 }
 
 config::ParseOptions parse_options() {

@@ -15,23 +15,6 @@
 
 namespace sg::app {
 
-namespace {
-// Reads and validates a configuration file; prints every problem. Config files are small: 1 MiB is
-// far beyond any real one and bounds what a hostile file can make us parse.
-constexpr std::size_t kMaxConfigBytes = 1 << 20;
-
-std::optional<config::Config> read_config_file(const std::string& file) {
-    auto text = core::read_file(file, kMaxConfigBytes);
-    if (!text) {
-        fmt::print(stderr, "serialgate: {}\n", text.error().message);
-        return std::nullopt;
-    }
-    auto res = config::parse_yaml(*text, parse_options());
-    for (const auto& p : res.problems) fmt::print(stderr, "{}\n", config::format_problem(file, p));
-    return res.config;
-}
-}  // namespace
-
 int config_validate(const std::string& file) {
     if (!read_config_file(file)) return kExitInvalid;
     fmt::print("{}: OK\n", file);

@@ -66,6 +66,7 @@ nlohmann::json status_json(const config::Config& config, bool data_plane_on,
             {"connections", st->connections},         {"refused", st->refused},
             {"jammed_drops", st->jammed_drops},       {"refused_allowlist", st->refused_allowlist},
             {"refused_tls", st->refused_tls}};
+        p["counters"]["refused_dos"] = st->refused_dos;  // guide §3.7, NE-5
         auto peers = nlohmann::json::array();
         if (st->mode_status) {
             for (const auto& peer : st->mode_status->peers) {

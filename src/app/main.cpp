@@ -107,6 +107,12 @@ int main(int argc, char** argv) {
     realcom->add_option("--config", realcom_o.config_file,
                         "YAML list of ports: {device, port, link, data_port, command_port}");
 
+    std::string hardening_dir, hardening_config;
+    auto* hardening = app.add_subcommand(
+        "hardening-rules", "Print nftables rules (SYN/UDP rate per source, bad TCP flags, ICMP)");
+    hardening->add_option("--data-dir", hardening_dir, "State directory: its configuration");
+    hardening->add_option("--config", hardening_config, "YAML file instead of a data directory");
+
     auto* version = app.add_subcommand("version", "Print the version");
 
     try {
@@ -134,6 +140,7 @@ int main(int argc, char** argv) {
     if (*log_status_cmd) return log_status(log_status_dir, log_status_format);
     if (*status) return sg::app::status(status_dir, status_format);
     if (*realcom) return sg::app::realcom(realcom_o);
+    if (*hardening) return hardening_rules(hardening_dir, hardening_config);
     if (*version) {
         fmt::print("serialgate {}\n", SG_VERSION);
         return kExitOk;

@@ -21,8 +21,10 @@
 #include "app/common.h"
 #include "app/control.h"
 #include "app/exit_codes.h"
+#include "app/services.h"
 #include "core/asio.h"
 #include "core/files.h"
+#include "core/sockets.h"
 #include "events/audit.h"
 #include "events/log.h"
 #include "port/manager.h"
@@ -66,7 +68,7 @@ public:
           signals_(io_, SIGTERM, SIGINT, SIGHUP),
           watch_timer_(io_),
           allowlist_(log),
-          manager_(io_, log, &allowlist_),
+          manager_(io_, log, &allowlist_, &tls_contexts_, &dos_policy_),
           control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
@@ -84,6 +86,9 @@ public:
         // NE-2: one allowlist for every listener, in force before any of them listens.
         allowlist_.set(config_.allowlist);
         http_.set_allowlist(&allowlist_);
+        http_.set_events(&log_);  // AU-2: the management plane's DoS refusals
+        // Guide §3.7: the data plane's per-source bounds, in force before any port listens.
+        dos_policy_.set(config_.serial_dos);
     }
 
     // ---- web::api::Device (called on the HTTP handler pool)
@@ -143,12 +148,20 @@ public:
         (void)fut.wait_for(kIoWait);
     }
 
+    nlohmann::json services() override {
+        return services_json(*config(), core::own_bound_sockets(),
+                             https_on_ ? http_.local_port() : 0,
+                             https_on_ ? http_.redirect_port() : 0,
+                             (std::filesystem::path(options_.data_dir) / "control.sock").string());
+    }
+
     config::ParseOptions parse_options() override { return app::parse_options(); }
     std::string version() override { return SG_VERSION; }
 
     int run() {
         // Before any port starts: any serial port may use Secure Connection, HTTPS on or off.
         ensure_certificate();
+        check_syn_cookies(log_);  // NE-7
         data_plane_on_ = accounts_exist();
         if (!data_plane_on_) announce_data_plane_off();
         manager_.apply(config_, data_plane_on_);
@@ -200,6 +213,8 @@ private:
             http_.revoke();
             api_.end_sessions_outside(*allowlist_.current());
         }
+        // Guide §3.7: live, each port's next connection or datagram is judged by the new bounds.
+        dos_policy_.set(config_.serial_dos);
         // Live, like the per-session bucket and the Argon2id wait, which the API reads per request.
         security::accounts::set_argon2_parallelism(config_.https.dos.argon2_parallel);
         std::lock_guard lock(snapshot_mu_);
@@ -413,6 +428,7 @@ private:
                       fmt::format("revision {}: enabled {}, {} entries", revision_,
                                   cfg.allowlist.enabled, cfg.allowlist.entries.size()));
         }
+        audit_local_change(log_, config_, cfg, source, revision_);  // AU-2: services, serial_dos
         set_config(std::move(cfg));
         log_.emit(events::types::kConfigChanged, {.source = source},
                   fmt::format("revision {}", revision_));
@@ -462,6 +478,7 @@ private:
     // the manager, so it outlives every port.
     security::certs::TlsContexts tls_contexts_;
     security::allowlist::Gate allowlist_;  // NE-2: shared by every port and the HTTPS server
+    security::dos::Policy dos_policy_;     // guide §3.7: serial_dos, read by every port's gate
     port::Manager manager_;
     ControlServer control_;
     std::mutex snapshot_mu_;
@@ -531,6 +548,7 @@ int serve(const ServeOptions& o) {
                          fmt::format("event_log.types: {}",
                                      events::describe_audit_changes(audit, res.config->event_log)));
             }
+            audit_local_change(log, *cfg, *res.config, o.config_file, revision);  // AU-2
             *cfg = std::move(*res.config);
             log.set_settings(cfg->event_log);
             log.emit(events::types::kConfigChanged, {.source = o.config_file},

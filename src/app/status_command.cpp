@@ -63,6 +63,8 @@ int status(const std::string& data_dir, const std::string& format) {
                        text_of(c["serial_rx_bytes"]), text_of(c["serial_tx_bytes"]),
                        text_of(c["net_rx_bytes"]), text_of(c["net_tx_bytes"]),
                        text_of(c["connections"]), text_of(c["refused"]));
+            fmt::print("  refused by the allowlist {}  by the DoS defense {}\n",
+                       text_of(c["refused_allowlist"]), text_of(c["refused_dos"]));
             fmt::print("  errors framing {} parity {} overrun {} breaks {}\n",
                        text_of(e["framing"]), text_of(e["parity"]), text_of(e["overrun"]),
                        text_of(e["breaks"]));

@@ -299,6 +299,38 @@ struct AllowlistSettings {
     bool operator==(const AllowlistSettings&) const = default;
 };
 
+/// Guide §3.7; NE-5, NE-7: the data plane's DoS bounds (top-level `serial_dos`, beside the
+/// management plane's https.dos; docs/configuration.md). Per serial port and per source address,
+/// on every listener of a serial mode (data and command ports; UDP datagrams), checked before a
+/// session is made; beyond a bound the connection is closed at once (datagram dropped), counted
+/// in the port's refused_dos and logged rate-limited. Live: the next connection sees a change.
+/// The connection and handshake defaults are NE-5's for HTTPS; the datagram rate is higher than
+/// NE-5's 20/s (that one is for the discovery and SNMP ports): UDP mode carries serial data, and
+/// 921600 baud sent a byte per datagram is ~92,000 datagrams/s.
+struct SerialDosSettings {
+    bool enabled = true;                                   // guide §3.7: on by default
+    std::uint32_t max_connections_per_source = 16;         // 1..1024 open at once, per port
+    std::uint32_t connections_per_second_per_source = 20;  // 1..1000 new TCP connections/s
+    std::uint32_t connection_burst_per_source = 40;        // 1..10000, >= the rate
+    std::uint32_t handshakes_per_second_per_source = 10;   // 1..1000 TLS handshakes/s
+    std::uint32_t handshake_burst_per_source = 10;         // 1..10000, >= the rate
+    std::uint32_t datagrams_per_second_per_source = 2000;  // 1..100000 UDP datagrams/s
+    std::uint32_t datagram_burst_per_source = 4000;        // 1..1000000, >= the rate
+    bool operator==(const SerialDosSettings&) const = default;
+};
+
+/// One integer key of serial_dos: YAML/JSON name, field, range (default: the field's value in a
+/// default-constructed SerialDosSettings), and the rate a burst must not be below ("" for none).
+struct SerialDosKey {
+    const char* key;
+    std::uint32_t SerialDosSettings::*field;
+    std::uint32_t min;
+    std::uint32_t max;
+    const char* burst_of = "";  // this key is the burst of that rate key
+};
+/// Every integer key of SerialDosSettings, once, in export order (defined in yaml.cpp).
+std::span<const SerialDosKey> serial_dos_keys();
+
 struct EventLogSettings {
     /// Per event type (events/catalog.h key) on/off, overriding the catalog default.
     std::map<std::string, bool> types;
@@ -311,6 +343,7 @@ struct Config {
     LoginSettings login;
     HttpsSettings https;
     AllowlistSettings allowlist;
+    SerialDosSettings serial_dos;  // after allowlist in the document too
     EventLogSettings event_log;
     std::vector<PortConfig> ports;  // sorted by number, numbers unique
     bool operator==(const Config&) const = default;

@@ -264,6 +264,48 @@ DosSettings read_dos(Reader r) {
     return d;
 }
 
+// serial_dos (guide §3.7; NE-5): the data plane's per-source bounds, one table for reading and
+// writing (export order).
+constexpr SerialDosKey kSerialDosKeys[] = {
+    {"max_connections_per_source", &SerialDosSettings::max_connections_per_source, 1, 1024},
+    {"connections_per_second_per_source", &SerialDosSettings::connections_per_second_per_source, 1,
+     1000},
+    {"connection_burst_per_source", &SerialDosSettings::connection_burst_per_source, 1, 10000,
+     "connections_per_second_per_source"},
+    {"handshakes_per_second_per_source", &SerialDosSettings::handshakes_per_second_per_source, 1,
+     1000},
+    {"handshake_burst_per_source", &SerialDosSettings::handshake_burst_per_source, 1, 10000,
+     "handshakes_per_second_per_source"},
+    {"datagrams_per_second_per_source", &SerialDosSettings::datagrams_per_second_per_source, 1,
+     100000},
+    {"datagram_burst_per_source", &SerialDosSettings::datagram_burst_per_source, 1, 1000000,
+     "datagrams_per_second_per_source"},
+};
+
+SerialDosSettings read_serial_dos(Reader r) {
+    SerialDosSettings d;
+    const std::size_t problems_before = r.problems().size();
+    d.enabled = r.boolean("enabled", d.enabled);
+    for (const SerialDosKey& k : kSerialDosKeys) {
+        d.*k.field = static_cast<std::uint32_t>(r.integer(k.key, d.*k.field, k.min, k.max));
+    }
+    if (r.problems().size() == problems_before) {
+        // A bucket holds at least one second's worth of its rate (as in https.dos).
+        for (const SerialDosKey& burst : kSerialDosKeys) {
+            if (*burst.burst_of == 0) continue;
+            for (const SerialDosKey& rate : kSerialDosKeys) {
+                if (std::string_view(rate.key) != burst.burst_of) continue;
+                if (d.*burst.field < d.*rate.field) {
+                    r.problem(burst.key, fmt::format("{} is below {} ({})", d.*burst.field,
+                                                     rate.key, d.*rate.field));
+                }
+            }
+        }
+    }
+    r.finish();
+    return d;
+}
+
 // allowlist (guide §3.5; NE-2, NE-3): every entry parsed here, so a bad one names its key.
 AllowlistSettings read_allowlist(Reader r) {
     AllowlistSettings a;
@@ -329,6 +371,10 @@ PortConfig read_port(Reader r) {
 
 std::span<const DosKey> dos_keys() {
     return kDosKeys;
+}
+
+std::span<const SerialDosKey> serial_dos_keys() {
+    return kSerialDosKeys;
 }
 
 ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
@@ -399,6 +445,7 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     hs.finish();
 
     c.allowlist = read_allowlist(r.child("allowlist"));
+    c.serial_dos = read_serial_dos(r.child("serial_dos"));
 
     Reader ev = r.child("event_log");
     Reader types = ev.child("types");
@@ -605,6 +652,13 @@ std::string to_yaml(const Config& c) {
     e << YAML::Key << "entries" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const auto& entry : c.allowlist.entries) e << YAML::DoubleQuoted << entry;
     e << YAML::EndSeq << YAML::EndMap;
+
+    e << YAML::Key << "serial_dos" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "enabled" << YAML::Value << c.serial_dos.enabled;
+    for (const SerialDosKey& k : kSerialDosKeys) {
+        e << YAML::Key << k.key << YAML::Value << c.serial_dos.*k.field;
+    }
+    e << YAML::EndMap;
 
     e << YAML::Key << "event_log" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "types" << YAML::Value << YAML::BeginMap;

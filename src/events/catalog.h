@@ -106,6 +106,15 @@ inline constexpr Type kTlsUnverified{"security.tls_unverified", Category::Securi
                                      "(verify: false)"};
 inline constexpr Type kPlaintextPort{"security.plaintext_port", Category::Security,
                                      Severity::Notice, "Serial port carries its data in plaintext"};
+// Security: services and the DoS defense (guide §3.1, §3.7; AU-2, NE-5, NE-7).
+inline constexpr Type kServicesChanged{"security.services_changed", Category::Security,
+                                       Severity::Notice, "Network services changed"};
+// At most one per source (and port) per minute, like allowlist_refused.
+inline constexpr Type kDosRefused{"security.dos_refused", Category::Security, Severity::Warning,
+                                  "Connection or datagram refused by the DoS defense"};
+inline constexpr Type kSynCookiesOff{"security.syn_cookies_off", Category::Security,
+                                     Severity::Warning,
+                                     "SYN cookies are off (net.ipv4.tcp_syncookies is not 1)"};
 // Serial
 inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
                                  "Client connected"};

@@ -45,6 +45,10 @@ struct Summary {
     std::int64_t since_us = 0;  // UTC time of the first of them
 };
 
+/// AU-2: refusals a stranger causes (allowlist, DoS bounds) are logged at most once per source (and
+/// port) per minute; the rest of the minute goes into one summary.
+inline constexpr Limit kRefusalLimit{.burst = 1, .period = std::chrono::seconds(60)};
+
 class RateLimiter {
 public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;

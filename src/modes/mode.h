@@ -19,6 +19,7 @@
 #include "events/log.h"
 #include "security/allowlist/allowlist.h"
 #include "security/certs/tls_contexts.h"
+#include "security/dos/port_gate.h"
 #include "serial/device.h"
 
 namespace sg::modes {
@@ -37,6 +38,9 @@ struct PortStats {
     /// Secure Connection: TLS handshakes that failed (a plain client, an old protocol, a stalled
     /// peer) and peers refused by mutual TLS, on this port's listeners and outgoing connections.
     std::atomic<std::uint64_t> refused_tls{0};
+    /// Guide §3.7, NE-5: connections (and UDP datagrams, TLS handshakes) refused by the DoS
+    /// defense's per-source bounds (serial_dos), before any byte.
+    std::atomic<std::uint64_t> refused_dos{0};
 };
 
 /// What a mode may use. Owned by the Port, outlives the Mode; everything runs on `strand`.
@@ -52,6 +56,9 @@ struct PortContext {
     /// NE-2: the allowlist in force, shared by every listener (owned by serve, outlives every
     /// port); null (unit tests) allows every source.
     security::allowlist::Gate* allowlist = nullptr;
+    /// Guide §3.7, NE-5: this port's per-source DoS bounds (owned by the Port); null (unit tests)
+    /// admits everything.
+    security::dos::PortGate* dos = nullptr;
 
     /// Secure Connection (issue 11 items 1–3): the TLS contexts of every endpoint (owned by serve,
     /// outlives every port); null in unit tests, where only `plain` runs.
@@ -77,6 +84,29 @@ struct PortContext {
             allowlist->refused(
                 source, "port " + std::to_string(id) + " (" + std::to_string(listener_port) + ")");
         }
+    }
+    /// A connection, TLS handshake or datagram from `source` was refused by the DoS defense on
+    /// `listener_port`: counted in refused_dos, logged rate-limited (security.dos_refused, at
+    /// most one event per source, port and minute, AU-2; the rest go into its summary).
+    void refused_by_dos(const asio::ip::address& source, std::uint16_t listener_port,
+                        security::dos::Verdict why) const {
+        stats.refused_dos.fetch_add(1, std::memory_order_relaxed);
+        events.emit_limited(
+            events::types::kDosRefused, {.port = id, .source = source.to_string()},
+            "port " + std::to_string(id) + " (" + std::to_string(listener_port) +
+                "): " + (dos != nullptr ? dos->describe(why) : security::dos::to_string(why)),
+            events::kRefusalLimit);
+    }
+    /// Secure Connection (issue 11 item 1; NE-5 "TLS handshakes per second per source"): call on
+    /// the port strand right before each server-side TLS handshake of a connection accepted from
+    /// `source` on `listener_port`. False: the source is over its handshake rate — counted and
+    /// logged (refused_by_dos); close the socket (reset_now) without handshaking.
+    bool admit_handshake(const asio::ip::address& source, std::uint16_t listener_port) const {
+        if (dos == nullptr) return true;
+        const auto verdict = dos->admit_handshake(source);
+        if (verdict == security::dos::Verdict::ok) return true;
+        refused_by_dos(source, listener_port, verdict);
+        return false;
     }
 };
 

@@ -8,8 +8,8 @@
 namespace sg::port {
 
 Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist,
-                 security::certs::TlsContexts* tls)
-    : io_(io), events_(events), allowlist_(allowlist), tls_(tls) {}
+                 security::certs::TlsContexts* tls, const security::dos::Policy* dos)
+    : io_(io), events_(events), allowlist_(allowlist), tls_(tls), dos_(dos) {}
 
 Manager::~Manager() = default;
 
@@ -58,7 +58,8 @@ void Manager::run_pending() {
         // (unchanged) device, so a new list need not restart it.
         auto port =
             std::make_unique<Port>(io_, pc, config.system.listen_address,
-                                   config.system.allowed_devices, events_, allowlist_, tls_);
+                                   config.system.allowed_devices, events_, allowlist_, tls_,
+                                   dos_);
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

@@ -19,11 +19,13 @@ namespace sg::port {
 
 class Manager {
 public:
-    /// `allowlist` (null: every source allowed) and `tls` (null: only plain ports can serve) are
-    /// shared with every port; they outlive the Manager.
+    /// `allowlist` (null: every source allowed), `tls` (null: only plain ports can serve) and
+    /// `dos` (null: no DoS bounds; each port makes its own per-source table from it) are shared
+    /// with every port; they outlive the Manager.
     Manager(asio::io_context& io, events::Log& events,
             security::allowlist::Gate* allowlist = nullptr,
-            security::certs::TlsContexts* tls = nullptr);
+            security::certs::TlsContexts* tls = nullptr,
+            const security::dos::Policy* dos = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
@@ -50,6 +52,7 @@ private:
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
     security::certs::TlsContexts* tls_;
+    const security::dos::Policy* dos_;  // serial_dos in force (guide §3.7); null: no bounds
     std::map<std::uint32_t, std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<Port>> stopping_;
     std::optional<std::pair<config::Config, bool>> pending_;

@@ -24,13 +24,15 @@ bool is_off(const config::ModeSettings& m) {
 
 Port::Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
            std::vector<std::string> allowed_devices, events::Log& events,
-           security::allowlist::Gate* allowlist, security::certs::TlsContexts* tls)
+           security::allowlist::Gate* allowlist, security::certs::TlsContexts* tls,
+           const security::dos::Policy* dos)
     : config_(std::move(config)),
       listen_address_(std::move(listen_address)),
       allowed_devices_(std::move(allowed_devices)),
       events_(events),
       allowlist_(allowlist),
       tls_(tls),
+      dos_(dos != nullptr ? std::make_unique<security::dos::PortGate>(*dos) : nullptr),
       strand_(asio::make_strand(io)),
       wake_(strand_),
       stop_guard_(strand_),
@@ -134,8 +136,10 @@ core::Task<bool> Port::open_and_start() {
     device_ = std::move(*dev);
     events_.emit(events::types::kDeviceOpened, {.port = config_.number}, config_.device);
     ctx_.emplace(modes::PortContext{config_.number, strand_, *device_, events_, stats_,
-                                    listen_address_, [this](bool p) { set_paused(p); }, allowlist_,
-                                    tls_});
+                                    listen_address_, [this](bool p) { set_paused(p); },
+                                    allowlist_});
+    ctx_->dos = dos_.get();  // survives mode restarts: a flood cannot reset its buckets
+    ctx_->tls = tls_;
     std::error_code ec;
     mode_ = kind.create(*ctx_, config_.mode, ec);
     if (!mode_) {
@@ -305,6 +309,7 @@ PortStatus Port::status() const {
     s.jammed_drops = stats_.jammed_drops.load(std::memory_order_relaxed);
     s.refused_allowlist = stats_.refused_allowlist.load(std::memory_order_relaxed);
     s.refused_tls = stats_.refused_tls.load(std::memory_order_relaxed);
+    s.refused_dos = stats_.refused_dos.load(std::memory_order_relaxed);
     return s;
 }
 

@@ -41,7 +41,8 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             continue;
         }
         if (stopping_) continue;  // accepted before the close took effect: not served
-        if (const auto source = peer_address(socket); !ctx_.allowed(source)) {
+        const auto source = peer_address(socket);
+        if (!ctx_.allowed(source)) {
             // NE-2, SD-3: refused before any byte is read or written, with RST (SO_LINGER 0) so
             // the refused source learns nothing and leaves no TIME_WAIT with us; counted and
             // logged rate-limited (AU-2). A peer already gone has the unspecified address.
@@ -49,6 +50,19 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             ctx_.refused_by_allowlist(source, acceptor.local_endpoint(ignored).port());
             reset_now(socket);
             continue;
+        }
+        if (ctx_.dos != nullptr) {
+            // Guide §3.7, NE-5: the source's connection rate and its connections open on this
+            // port, before a session is made; refused like the allowlist does (RST, no byte),
+            // counted in refused_dos and logged rate-limited. The port's own table: a flood here
+            // costs other ports nothing.
+            if (const auto verdict = ctx_.dos->admit_connection(source, open_from(source));
+                verdict != security::dos::Verdict::ok) {
+                boost::system::error_code ignored;
+                ctx_.refused_by_dos(source, acceptor.local_endpoint(ignored).port(), verdict);
+                reset_now(socket);
+                continue;
+            }
         }
         if (auto why = rules.refusal()) {
             refuse(socket, std::move(*why));
@@ -73,6 +87,15 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
         }
         boost::system::error_code ignored;
         const std::uint16_t port = acceptor.local_endpoint(ignored).port();
+        if (ctx_.dos != nullptr) {
+            // NE-5: a handshake costs us an asymmetric-key operation; its own per-source rate.
+            if (const auto verdict = ctx_.dos->admit_handshake(source);
+                verdict != security::dos::Verdict::ok) {
+                ctx_.refused_by_dos(source, port, verdict);
+                reset_now(socket);
+                continue;
+            }
+        }
         spawn(handshake(Stream(std::move(socket), std::move(tls)), port, rules.refusal, rules.take),
               rules.failure);
     }
@@ -119,6 +142,25 @@ core::Task<void> Listener::handshake(Stream stream, std::uint16_t listener_port,
         co_return;
     }
     take(std::move(stream));
+}
+
+asio::ip::address unmapped(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    }
+    return a;
+}
+
+std::size_t Listener::open_from(const asio::ip::address& source) const {
+    const auto a = unmapped(source);
+    const auto n = std::count_if(sessions_.begin(), sessions_.end(), [&](const SessionBase* s) {
+        return !s->ended() && unmapped(s->address()) == a;
+    });
+    // Connections still in their TLS handshake are the source's too (not yet sessions).
+    const auto shaking = std::count_if(handshaking_.begin(), handshaking_.end(), [&](Stream* st) {
+        return unmapped(peer_address(st->socket())) == a;
+    });
+    return static_cast<std::size_t>(n + shaking) + owner_.other_connections_from(a);
 }
 
 void Listener::revoke(const std::function<bool(const asio::ip::address&)>& allowed) {

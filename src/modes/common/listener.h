@@ -35,6 +35,9 @@ inline constexpr std::size_t kMaxHandshakes = 16;
 /// Secure Connection failures (handshake, mutual-TLS refusal) per port and source address: the
 /// first few in a minute are written, the rest counted (anyone who reaches a port causes them).
 inline constexpr events::Limit kTlsEventLimit{.burst = 5, .period = std::chrono::seconds(60)};
+/// "::ffff:10.0.0.1" → 10.0.0.1: one source whichever socket family saw it (NE-5 per-source
+/// counts).
+asio::ip::address unmapped(const asio::ip::address& a);
 
 /// How one accept loop treats what its acceptor accepts.
 struct AcceptRules {
@@ -69,6 +72,11 @@ public:
         virtual bool busy() const { return false; }
         /// The stop is complete: runs right before `done` is posted (release the serial reads).
         virtual void stopped() {}
+        /// NE-5: the mode's open connections from `source` that are not sessions() (command
+        /// channels), for the per-source cap (serial_dos.max_connections_per_source).
+        virtual std::size_t other_connections_from(const asio::ip::address& /*source*/) const {
+            return 0;
+        }
 
     protected:
         ~Owner() = default;
@@ -95,6 +103,9 @@ public:
     /// no-argument form asks the port's allowlist. The mode ends its other connections itself.
     void revoke(const std::function<bool(const asio::ip::address&)>& allowed);
     void revoke();
+    /// NE-5: connections open now from `source` (IPv4-mapped or not): sessions() not ended plus
+    /// the owner's other_connections_from().
+    std::size_t open_from(const asio::ip::address& source) const;
     /// Lists a session made by a `take` (in order of acceptance); the mode starts it.
     void add(SessionBase& session) { sessions_.push_back(&session); }
     const std::list<SessionBase*>& sessions() const { return sessions_; }

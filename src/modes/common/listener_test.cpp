@@ -287,3 +287,67 @@ TEST_F(ListenerTest, StopWithNothingRunningCompletesOnce) {
 
 }  // namespace
 }  // namespace sg::modes::common
+
+TEST_F(ListenerTest, DosBoundsRefuseBeforeTheModeSeesIt) {
+    // Guide §3.7, NE-5: the source's connections open and its connection rate, checked after the
+    // allowlist and before the mode's own refusal (max connections) and `take`.
+    security::dos::Policy policy;
+    config::SerialDosSettings s;
+    s.max_connections_per_source = 1;
+    s.connections_per_second_per_source = 0;  // never refills: no timing in this test
+    s.connection_burst_per_source = 2;
+    policy.set(s);
+    security::dos::PortGate gate(policy);
+    ctx_->dos = &gate;
+    connect();
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    auto& second = connect_from("127.0.0.1");  // the same source: one open already
+    ASSERT_TRUE(run_until([this] { return stats_.refused_dos.load() == 1; }));
+    EXPECT_EQ(taken_, 1);
+    EXPECT_EQ(stats_.refused.load(), 0u);
+    std::array<char, 1> b{};
+    boost::system::error_code ec;
+    second.read_some(asio::buffer(b), ec);
+    EXPECT_EQ(ec, asio::error::connection_reset);  // RST, no byte
+    // Another source passes the DoS bounds twice (burst 2) and meets the mode's max-connections
+    // refusal; its third connection is over the rate.
+    connect_from("127.0.0.3");
+    ASSERT_TRUE(run_until([this] { return stats_.refused.load() == 1; }));
+    connect_from("127.0.0.3");
+    ASSERT_TRUE(run_until([this] { return stats_.refused.load() == 2; }));
+    connect_from("127.0.0.3");
+    ASSERT_TRUE(run_until([this] { return stats_.refused_dos.load() == 2; }));
+    EXPECT_EQ(taken_, 1);
+    const auto events = events_of("security.dos_refused");
+    ASSERT_EQ(events.size(), 2u);  // one per source and minute
+    const std::string port = std::to_string(endpoint_.port());
+    EXPECT_EQ(events[0].source, "127.0.0.1");
+    EXPECT_EQ(events[0].message, "port 1 (" + port + "): per-source connection limit (1 open)");
+    EXPECT_EQ(events[1].source, "127.0.0.3");
+    EXPECT_EQ(events[1].message, "port 1 (" + port + "): connection rate above 0/s (burst 2)");
+    ASSERT_EQ(events[0].port, 1u);
+    ctx_->dos = nullptr;  // the gate goes first
+}
+
+TEST_F(ListenerTest, HandshakeAdmissionCountsAndLogsRefusals) {
+    // The call Secure Connection makes before each server-side TLS handshake.
+    EXPECT_TRUE(ctx_->admit_handshake(asio::ip::make_address("127.0.0.2"), 4001));  // no gate
+    security::dos::Policy policy;
+    config::SerialDosSettings s;
+    s.handshakes_per_second_per_source = 0;  // never refills
+    s.handshake_burst_per_source = 2;
+    policy.set(s);
+    security::dos::PortGate gate(policy);
+    ctx_->dos = &gate;
+    const auto source = asio::ip::make_address("127.0.0.2");
+    EXPECT_TRUE(ctx_->admit_handshake(source, 4001));
+    EXPECT_TRUE(ctx_->admit_handshake(source, 4001));
+    EXPECT_FALSE(ctx_->admit_handshake(source, 4001));
+    EXPECT_FALSE(ctx_->admit_handshake(source, 4001));
+    EXPECT_TRUE(ctx_->admit_handshake(asio::ip::make_address("127.0.0.3"), 4001));
+    EXPECT_EQ(stats_.refused_dos.load(), 2u);
+    const auto events = events_of("security.dos_refused");
+    ASSERT_EQ(events.size(), 1u);  // once per source and minute
+    EXPECT_EQ(events[0].message, "port 1 (4001): TLS handshake rate above 0/s (burst 2)");
+    ctx_->dos = nullptr;
+}

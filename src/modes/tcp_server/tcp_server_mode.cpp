@@ -114,6 +114,12 @@ public:
 
 private:
     bool also_busy() const override { return !channels_.empty(); }
+    std::size_t other_connections_from(const asio::ip::address& source) const override {
+        return static_cast<std::size_t>(std::count_if(
+            channels_.begin(), channels_.end(), [&](const real_com::CommandChannel* c) {
+                return !c->closed() && common::unmapped(c->address()) == source;
+            }));
+    }
 
     const std::list<common::SessionBase*>& sessions() const { return listener_.sessions(); }
 

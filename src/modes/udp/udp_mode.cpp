@@ -174,6 +174,16 @@ private:
                 ctx_.refused_by_allowlist(from.address(), settings_.local_port);
                 continue;
             }
+            if (ctx_.dos != nullptr) {
+                // Guide §3.7, NE-5: the source's datagram rate on this port; beyond it the
+                // datagram is dropped before it reaches the serial line, counted in refused_dos
+                // and logged rate-limited. The port's own table: other ports are not slowed.
+                if (const auto verdict = ctx_.dos->admit_datagram(from.address());
+                    verdict != security::dos::Verdict::ok) {
+                    ctx_.refused_by_dos(from.address(), settings_.local_port, verdict);
+                    continue;
+                }
+            }
             if (!settings_.accept_from_any && !ranges_.contains(from.address())) {
                 dropped(from);
                 continue;

@@ -62,6 +62,10 @@ const std::vector<Api::Route>& Api::routes() {
         {verb::get,    "/api/v1/allowlist",              Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
         {verb::put,    "/api/v1/allowlist",              Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/system/dos",             Auth::Session, Area::Security, false, Reauth::No,       &Api::dos_counters},
+        // Services on/off (guide §3.1) and the data plane's DoS bounds (guide §3.7).
+        {verb::get,    "/api/v1/services",               Auth::Session, Area::Security, false, Reauth::No,       &Api::services},
+        {verb::get,    "/api/v1/serial-dos",             Auth::Session, Area::Security, false, Reauth::No,       &Api::get_section},
+        {verb::put,    "/api/v1/serial-dos",             Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::put,    "/api/v1/https",                  Auth::Session, Area::Security, true,  Reauth::Required, &Api::put_section},
         {verb::get,    "/api/v1/certificate",            Auth::Session, Area::Security, false, Reauth::No,       &Api::get_certificate},
         {verb::get,    "/api/v1/certificate/pem",        Auth::Session, Area::Security, false, Reauth::No,       &Api::download_certificate},
@@ -338,6 +342,9 @@ std::optional<http::Response> Api::session_rate_limited(const Call& call, const 
     if (call.peer.counters != nullptr) {
         http::Counters::bump(call.peer.counters->too_many_requests_session);
     }
+    // AU-2: with the account whose session is over its rate, once per source and minute.
+    log_.emit_limited(events::types::kDosRefused, call.who(), "https: session request rate (429)",
+                      events::kRefusalLimit);
     // The same answer as the HTTP server's per-source 429 (precheck.h), made here with error():
     // the API files build without the server's (api_request_fuzz).
     auto res = error(call, bhttp::status::too_many_requests, "too_many_requests");
@@ -347,6 +354,8 @@ std::optional<http::Response> Api::session_rate_limited(const Call& call, const 
 
 http::Response Api::argon2_busy(const Call& call) {
     if (call.peer.counters != nullptr) http::Counters::bump(call.peer.counters->overloaded_argon2);
+    log_.emit_limited(events::types::kDosRefused, call.who(),
+                      "https: no password-hashing slot free (503)", events::kRefusalLimit);
     auto res = error(call, bhttp::status::service_unavailable, "overloaded");
     res.set(bhttp::field::retry_after, "1");
     return res;

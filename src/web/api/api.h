@@ -122,6 +122,7 @@ private:
     http::Response port_status(Call&);
     http::Response time(Call&);
     http::Response dos_counters(Call&);
+    http::Response services(Call&);
     // event_handlers.cpp
     http::Response list_events(Call&);
     http::Response export_events(Call&);

@@ -32,6 +32,7 @@ public:
     void accounts_changed() override {}
     void certificate_changed() override {}
     config::ParseOptions parse_options() override { return {}; }
+    nlohmann::json services() override { return nlohmann::json::object(); }
     std::string version() override { return "fuzz"; }
     std::shared_ptr<const config::Config> cfg = std::make_shared<const config::Config>();
     std::int64_t rev = 0;

@@ -312,5 +312,70 @@ TEST_F(ApiTest, AllowlistChangesAreRefusedWhenTheyWouldLockOutTheCaller) {
               bhttp::status::unauthorized);
 }
 
+TEST_F(ApiTest, HttpsCannotBeSwitchedOffThroughItselfAndServiceChangesAreAudited) {
+    setup_admin();
+    const Client admin = login("admin", "admin-password-1");
+    const auto before = device_.commits;
+    // Guide §3.1: the HTTPS API is the only network management path; switching it off from
+    // there is a lockout (409), by its section and by the whole document.
+    auto https = json(call(bhttp::verb::get, "/api/v1/https", nullptr, &admin));
+    https["enabled"] = false;
+    auto r = call(bhttp::verb::put, "/api/v1/https", https, &admin);
+    EXPECT_EQ(r.result(), bhttp::status::conflict) << r.body();
+    EXPECT_EQ(json(r)["error"], "would_lock_out");
+    nlohmann::json doc = json(call(bhttp::verb::get, "/api/v1/config", nullptr, &admin));
+    doc["https"]["enabled"] = false;
+    r = call(bhttp::verb::put, "/api/v1/config", doc, &admin);
+    EXPECT_EQ(json(r)["error"], "would_lock_out") << r.body();
+    EXPECT_EQ(device_.commits, before);
+    // The redirect is a service of its own: switched on, audited as security.services_changed
+    // with the account.
+    https["enabled"] = true;
+    https["http_redirect"] = true;
+    r = call(bhttp::verb::put, "/api/v1/https", https, &admin);
+    EXPECT_EQ(r.result(), bhttp::status::ok) << r.body();
+    log_->flush();
+    events::Query q;
+    q.type = "security.services_changed";
+    auto list = events::read(*store_, q);
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ(list->front().account, "admin");
+    EXPECT_NE(list->front().message.find("http_redirect: off -> on tcp/80"), std::string::npos)
+        << list->front().message;
+    // GET /api/v1/services is the device's answer (serve joins it with the live sockets).
+    r = call(bhttp::verb::get, "/api/v1/services", nullptr, &admin);
+    EXPECT_EQ(r.result(), bhttp::status::ok) << r.body();
+    EXPECT_EQ(json(r)["services"][0]["name"], "https");
+}
+
+TEST_F(ApiTest, SerialDosIsASecuritySectionWithRangesAndAudit) {
+    setup_admin();
+    const Client admin = login("admin", "admin-password-1");
+    auto r = call(bhttp::verb::get, "/api/v1/serial-dos", nullptr, &admin);
+    ASSERT_EQ(r.result(), bhttp::status::ok) << r.body();
+    auto dos = json(r);
+    EXPECT_EQ(dos["enabled"], true);
+    EXPECT_EQ(dos["max_connections_per_source"], 16);
+    dos["max_connections_per_source"] = 0;
+    r = call(bhttp::verb::put, "/api/v1/serial-dos", dos, &admin);
+    EXPECT_EQ(r.result(), bhttp::status::bad_request) << r.body();
+    EXPECT_EQ(json(r)["problems"][0]["path"], "serial_dos.max_connections_per_source");
+    dos["max_connections_per_source"] = 4;
+    r = call(bhttp::verb::put, "/api/v1/serial-dos", dos, &admin);
+    EXPECT_EQ(r.result(), bhttp::status::ok) << r.body();
+    EXPECT_EQ(device_.cfg->serial_dos.max_connections_per_source, 4u);
+    EXPECT_FALSE(json(r).contains("restart_required"));  // live
+    log_->flush();
+    events::Query q;
+    q.type = "security.policy_changed";
+    auto list = events::read(*store_, q);
+    ASSERT_TRUE(list.ok());
+    ASSERT_FALSE(list->empty());
+    EXPECT_EQ(list->back().account, "admin");
+    EXPECT_NE(list->back().message.find("max_connections_per_source"), std::string::npos)
+        << list->back().message;
+}
+
 }  // namespace
 }  // namespace sg::web::api

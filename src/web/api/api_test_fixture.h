@@ -34,6 +34,9 @@ public:
     nlohmann::json status() override { return {{"ports", nlohmann::json::array()}}; }
     void accounts_changed() override { ++account_changes; }
     void certificate_changed() override {}
+    nlohmann::json services() override {
+        return {{"services", nlohmann::json::array({{{"name", "https"}, {"state", "on"}}})}};
+    }
     config::ParseOptions parse_options() override {
         return {.is_event_type = [](std::string_view k) { return events::is_type(k); },
                 .is_mandatory_event = [](std::string_view k) { return events::is_mandatory(k); }};

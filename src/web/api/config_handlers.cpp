@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "config/allowlist.h"
+#include "config/services.h"
 #include "events/audit.h"
 #include "security/allowlist/allowlist.h"
 #include "web/api/api.h"
@@ -35,6 +36,7 @@ constexpr Section kSections[] = {
     {"/api/v1/https", "https", &events::types::kPolicyChanged},
     {"/api/v1/event-log/settings", "event_log", &events::types::kConfigChanged},
     {"/api/v1/allowlist", "allowlist", &events::types::kAllowlistChanged},
+    {"/api/v1/serial-dos", "serial_dos", &events::types::kPolicyChanged},
 };
 
 const Section* section_of(std::string_view path) {
@@ -156,6 +158,19 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
                                  "covers it. Nothing changed",
                                  call.peer.address.to_string()));
     }
+    if (current->https.enabled && !next.https.enabled) {
+        // Guide §3.1 (services on/off): this request came through the HTTPS API, the only network
+        // management path; switching it off from here would leave none (the local CLI is not a
+        // network path). Refused like an allowlist that excludes the caller (NE-3).
+        log_.emit(events::types::kConfigRejected, call.who(),
+                  fmt::format("{}: https.enabled false would leave no management path "
+                              "(would_lock_out)",
+                              what));
+        return error(call, bhttp::status::conflict, "would_lock_out",
+                     "switching off HTTPS from the HTTPS API would leave no network management "
+                     "path: you would lock yourself out. Switch it off on the device itself "
+                     "(`serialgate config import`). Nothing changed");
+    }
     // Recorded while the old settings are in force, so switching off security.policy_changed
     // itself is still recorded (a failed commit follows it with system.config_rejected). The
     // kGuarded check above has allowed it (event_log.types).
@@ -170,6 +185,8 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
     // once: config::https_restart_required).
     const bool https_changed = config::https_restart_required(current->https, next.https);
     const bool allowlist_changed = !(next.allowlist == current->allowlist);
+    const auto services_changed = config::service_changes(*current, next);  // AU-2
+    const auto dos_changed = config::dos_changes(*current, next);
     const std::string allowlist_after =
         allowlist_changed ? config_to_json(next)["allowlist"].dump() : std::string();
     auto rev = device_.commit(std::move(next), call.who());
@@ -186,6 +203,22 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
         // Every allowlist change has its own Security event (AU-2), whatever route made it.
         log_.emit(events::types::kAllowlistChanged, call.who(),
                   fmt::format("{} (revision {}): allowlist now {}", what, *rev, allowlist_after));
+    }
+    auto join = [](const std::vector<std::string>& parts) {
+        std::string s;
+        for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
+        return s;
+    };
+    if (!services_changed.empty()) {
+        // AU-2: every service switched or moved has its own Security event, whatever route.
+        log_.emit(events::types::kServicesChanged, call.who(),
+                  fmt::format("{} (revision {}): {}", what, *rev, join(services_changed)));
+    }
+    if (!dos_changed.empty() &&
+        (section == nullptr || section->changed != &events::types::kPolicyChanged)) {
+        // AU-2: a DoS bound changed through a route whose own event is not a Security one.
+        log_.emit(events::types::kPolicyChanged, call.who(),
+                  fmt::format("{} (revision {}): {}", what, *rev, join(dos_changed)));
     }
     nlohmann::json out{{"changed", true}, {"revision", *rev}};
     // The listener of the plane that carries this very request is not torn down under it: HTTPS
@@ -361,6 +394,11 @@ nlohmann::json counters_json(const http::CountersSnapshot& c) {
 }
 
 }  // namespace
+
+http::Response Api::services(Call& call) {
+    // Guide §3.1: the configuration's services joined with the process's live sockets.
+    return json_response(call, bhttp::status::ok, device_.services());
+}
 
 http::Response Api::dos_counters(Call& call) {
     // A Peer made without a server (unit tests of the API alone) has no counters: all zero.

@@ -28,6 +28,9 @@ public:
     virtual void accounts_changed() = 0;
     /// The stored certificate changed: new TLS connections use it, established ones keep theirs.
     virtual void certificate_changed() = 0;
+    /// GET /api/v1/services (guide §3.1): each network service of the configuration with its
+    /// switch and the addresses it is bound to now, from the process's live sockets.
+    virtual nlohmann::json services() = 0;
     /// The parse options of this build (event catalog keys).
     virtual config::ParseOptions parse_options() = 0;
     virtual std::string version() = 0;

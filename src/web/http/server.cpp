@@ -160,6 +160,7 @@ void Server::Impl::admit(tcp::socket socket, bool https) {
     }
     if (why != nullptr) {
         spdlog::debug("http {}: refused: {}", peer.to_string(), why);
+        if (!stopping_) dos_refused(peer, https ? "https" : "http redirect", why);
         socket.close(ec);
         return;
     }
@@ -325,6 +326,10 @@ core::Status Server::start(const std::string& address, std::uint16_t port,
 
 void Server::set_allowlist(security::allowlist::Gate* allowlist) {
     impl_->allowlist_ = allowlist;
+}
+
+void Server::set_events(events::Log* log) {
+    impl_->events_ = log;
 }
 
 void Server::revoke() {

@@ -59,6 +59,10 @@ public:
     /// NE-2: every connection (HTTPS and redirect) is first checked against `allowlist` (null:
     /// every source allowed), which must outlive the Server. Call before start().
     void set_allowlist(security::allowlist::Gate* allowlist);
+    /// AU-2: the DoS refusals (connection caps and rates, request rate, overload) are logged to
+    /// `log` as security.dos_refused, at most once per source per minute (null: not logged).
+    /// `log` must outlive the Server. Call before start().
+    void set_events(events::Log* log);
     /// NE-4: the allowlist changed: every open connection from a source it no longer allows is
     /// closed (on its strand). Thread-safe; returns at once.
     void revoke();

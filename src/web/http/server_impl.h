@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/asio.h"
@@ -95,6 +97,14 @@ public:
     // NE-2: the allowlist in force (serve's, shared with every port); null allows every source.
     // Set before start(); read on the accept strand.
     security::allowlist::Gate* allowlist_ = nullptr;
+    events::Log* events_ = nullptr;  // DoS refusals (AU-2); null: not logged
+    /// A DoS refusal of `peer` on `listener` ("https", "http redirect"): logged rate-limited.
+    void dos_refused(const Peer& peer, const char* listener, std::string_view why) const {
+        if (events_ == nullptr) return;
+        events_->emit_limited(events::types::kDosRefused, {.source = peer.address.to_string()},
+                              std::string(listener) + ": " + std::string(why),
+                              events::kRefusalLimit);
+    }
     Counters counters_;  // NE-5, NE-8; the API adds its refusals through Peer::counters
     std::atomic<std::size_t> backlog_{0};  // requests posted to the pool, not yet started
     std::atomic<bool> stopping_{false};

@@ -93,7 +93,11 @@ protected:
     /// these are counted and logged at debug only. `timeouts`: the counter of the phase whose
     /// deadline this was.
     void fail(const ErrorCode& ec, const char* what, Counters::Counter& timeouts) {
-        if (ec == beast::error::timeout) Counters::bump(timeouts);
+        if (ec == beast::error::timeout) {
+            Counters::bump(timeouts);
+            // NE-6 deadlines are a DoS refusal class too (AU-2), logged like the others.
+            impl_->dos_refused(peer_, "https", std::string(what) + ": deadline passed");
+        }
         spdlog::debug("http {}: {}: {}", peer_.to_string(), what, ec.message());
     }
 
@@ -101,8 +105,10 @@ protected:
     void count_refusal(const Response& reply) {
         if (reply.result() == bhttp::status::request_header_fields_too_large) {
             Counters::bump(impl_->counters_.header_too_large);
+            impl_->dos_refused(peer_, "https", "request headers too large (431)");
         } else if (reply.result() == bhttp::status::payload_too_large) {
             Counters::bump(impl_->counters_.body_too_large);
+            impl_->dos_refused(peer_, "https", "request body too large (413)");
         }
     }
 
@@ -253,9 +259,11 @@ private:
             Response res;
             if (auto wait = impl.sources_.take_token(peer_.address, SteadyClock::now())) {
                 Counters::bump(impl.counters_.too_many_requests_source);
+                impl.dos_refused(peer_, "https", "request rate (429)");
                 res = rate_limited_response(*wait, version, want_keep);
             } else if (!impl.reserve()) {
                 Counters::bump(impl.counters_.overloaded_queue);
+                impl.dos_refused(peer_, "https", "request queue full (503)");
                 res = overloaded_response(version, want_keep);
             } else {
                 res = co_await async_handle(impl, std::move(req), peer_, asio::use_awaitable);

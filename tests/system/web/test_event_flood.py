@@ -79,7 +79,11 @@ def test_security_events_outlive_connect_and_setup_floods(gate, web_admin):
     web, admin = web_admin(
         ports=[tcp_server_port(1, "sim:echo", local, command, max_connections=8)],
         https={"dos": {"requests_per_second_per_source": 10000,
-                       "request_burst_per_source": 100000}})
+                       "request_burst_per_source": 100000}},
+        # The data plane's per-source bounds (serial_dos, issue 11 item 6) would refuse most of
+        # the connect flood before it is a connection; this test is about the events of
+        # connections, so they are off here (test_serial_dos.py tests them).
+        serial_dos={"enabled": False})
     gate.wait_listening([local], timeout=sgtest.APPLY_TIMEOUT)
     earliest = earlier_security_events(web, admin, WRONG)
 

@@ -1,0 +1,30 @@
+// services.h: serve's side of services on/off (guide §3.1; device ref. §6): the GET
+// /api/v1/services document (configuration joined with the live sockets) and the audit of
+// service and DoS-setting changes that do not come through the API (SIGHUP, `config import`).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "core/sockets.h"
+#include "events/log.h"
+
+namespace sg::app {
+
+/// Each service of `c` with its switch and the addresses among `bound` it holds; `https_port` and
+/// `redirect_port` are the ports the HTTPS server really listens on (0: not running; the
+/// configured port is then matched). Sockets of no service are listed under "unexpected" (a
+/// defect if ever seen); the control socket, local only, under "local".
+nlohmann::json services_json(const config::Config& c, const std::vector<core::BoundSocket>& bound,
+                             std::uint16_t https_port, std::uint16_t redirect_port,
+                             const std::string& control_socket);
+
+/// AU-2: a change from `source` (SIGHUP, the store) that switches or moves a service, or changes
+/// a DoS bound, is recorded as security.services_changed / security.policy_changed.
+void audit_local_change(events::Log& log, const config::Config& before, const config::Config& after,
+                        const std::string& source, std::int64_t revision);
+
+}  // namespace sg::app
