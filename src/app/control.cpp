@@ -13,6 +13,7 @@ namespace sg::app {
 namespace {
 constexpr std::size_t kMaxRequest = 256;
 constexpr std::chrono::seconds kRequestTimeout{2};
+constexpr const char* kVirtualLinesNote = "virtual (device has no modem lines)";
 
 nlohmann::json serial_json(const config::SerialSettings& s) {
     return {{"baud", s.baud},
@@ -50,9 +51,15 @@ nlohmann::json status_json(const config::Config& config, bool data_plane_on,
         if (st->mode_status) p["mode_state"] = st->mode_status->state;
         p["serial"] = st->serial ? serial_json(*st->serial) : nlohmann::json();
         p["configured_serial"] = serial_json(pc.serial);
-        if (st->modem) {
+        if (st->modem && st->modem_virtual) {
+            // RTS/DTR as a client last asked; no input is known (issue 12).
+            p["modem"] = {{"rts", st->modem->rts}, {"dtr", st->modem->dtr},    {"cts", nullptr},
+                          {"dsr", nullptr},        {"dcd", nullptr},           {"ri", nullptr},
+                          {"virtual", true},       {"note", kVirtualLinesNote}};
+        } else if (st->modem) {
             p["modem"] = {{"rts", st->modem->rts}, {"dtr", st->modem->dtr}, {"cts", st->modem->cts},
-                          {"dsr", st->modem->dsr}, {"dcd", st->modem->dcd}, {"ri", st->modem->ri}};
+                          {"dsr", st->modem->dsr}, {"dcd", st->modem->dcd}, {"ri", st->modem->ri},
+                          {"virtual", false}};
         } else {
             p["modem"] = nullptr;
         }

@@ -52,9 +52,16 @@ int status(const std::string& data_dir, const std::string& format) {
         }
         if (!p["modem"].is_null()) {
             const auto& m = p["modem"];
-            auto on = [&](const char* k) { return m[k].get<bool>() ? "on" : "off"; };
-            fmt::print("  modem RTS {} DTR {} CTS {} DSR {} DCD {} RI {}\n", on("rts"), on("dtr"),
-                       on("cts"), on("dsr"), on("dcd"), on("ri"));
+            auto on = [&](const char* k) {
+                return m[k].is_boolean() && m[k].get<bool>() ? "on" : "off";
+            };
+            if (m.value("virtual", false)) {
+                fmt::print("  modem RTS {} DTR {} — {}\n", on("rts"), on("dtr"),
+                           text_of(m["note"]));
+            } else {
+                fmt::print("  modem RTS {} DTR {} CTS {} DSR {} DCD {} RI {}\n", on("rts"),
+                           on("dtr"), on("cts"), on("dsr"), on("dcd"), on("ri"));
+            }
         }
         if (!p["counters"].is_null()) {
             const auto& c = p["counters"];

@@ -297,7 +297,12 @@ PortStatus Port::status() const {
     if (mode_) s.mode_status = mode_->status();
     if (device_) {
         if (auto st = device_->settings(); st) s.serial = *st;
-        if (auto lines = device_->modem_lines(); lines) s.modem = *lines;
+        if (auto lines = device_->modem_lines(); lines) {
+            s.modem = *lines;
+        } else if (auto v = device_->virtual_lines()) {
+            s.modem = *v;
+            s.modem_virtual = true;
+        }
         s.line_errors = device_->line_errors();
     }
     s.serial_rx_bytes = stats_.serial_rx_bytes.load(std::memory_order_relaxed);

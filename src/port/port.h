@@ -26,7 +26,8 @@ struct PortStatus {
     std::string state;  // "running", "device missing: ...", "disabled", ...
     std::optional<modes::ModeStatus> mode_status;
     std::optional<config::SerialSettings> serial;  // as the driver reports them; unset when closed
-    std::optional<serial::ModemLines> modem;       // unset when closed or the line has none (pty)
+    std::optional<serial::ModemLines> modem;       // unset when closed
+    bool modem_virtual = false;  // the device has no modem lines: `modem` holds RTS/DTR as asked
     serial::LineErrors line_errors;
     std::uint64_t serial_rx_bytes = 0;
     std::uint64_t serial_tx_bytes = 0;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -90,8 +91,13 @@ public:
 
     /// Modem lines. ENOTTY/EINVAL on a pty, which has none.
     virtual core::Result<ModemLines> modem_lines() const = 0;
+    /// Drive an output line. A device without modem lines (a pty) keeps the requested state as
+    /// virtual lines and succeeds, so that every mode answers a client what it set (issue 12).
     virtual std::error_code set_rts(bool on) = 0;
     virtual std::error_code set_dtr(bool on) = 0;
+    /// The virtual lines of a device without modem lines: RTS and DTR as last requested, on after
+    /// open (inputs all off: nothing drives them). Empty when modem_lines() reports real lines.
+    virtual std::optional<ModemLines> virtual_lines() const { return std::nullopt; }
 
     /// Holds the line in break for `duration` (returns at once; the break ends on a timer), or
     /// starts/stops an indefinite break.

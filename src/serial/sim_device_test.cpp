@@ -66,6 +66,7 @@ TEST_F(SimDeviceTest, LoopbackBridgesRtsToCtsAndDtrToDsrAndDcd) {
     EXPECT_EQ(
         *lines,
         (ModemLines{.rts = true, .dtr = true, .cts = true, .dsr = true, .dcd = true, .ri = false}));
+    EXPECT_EQ(dev->virtual_lines(), std::nullopt);  // real (simulated) lines, not virtual ones
 
     ASSERT_FALSE(dev->set_rts(false));
     settle(io_);

@@ -137,6 +137,10 @@ core::Result<std::unique_ptr<TermiosDevice>> TermiosDevice::open(core::Strand st
     if (auto lines = dev->modem_lines()) {
         dev->has_modem_lines_ = true;
         dev->last_lines_ = *lines;
+    } else if (lines.error().code == std::errc::inappropriate_io_control_operation ||
+               lines.error().code == std::errc::invalid_argument) {
+        // No modem lines at all: RTS/DTR are kept virtually, on as a tty's open leaves them.
+        dev->virtual_lines_ = ModemLines{.rts = true, .dtr = true};
     }
     return dev;
 }
@@ -394,11 +398,24 @@ std::error_code TermiosDevice::modem_bits(unsigned long request, int bits) {
 }
 
 std::error_code TermiosDevice::set_rts(bool on) {
+    if (virtual_lines_ && fd_ >= 0) {
+        virtual_lines_->rts = on;
+        return {};
+    }
     return modem_bits(on ? TIOCMBIS : TIOCMBIC, TIOCM_RTS);
 }
 
 std::error_code TermiosDevice::set_dtr(bool on) {
+    if (virtual_lines_ && fd_ >= 0) {
+        virtual_lines_->dtr = on;
+        return {};
+    }
     return modem_bits(on ? TIOCMBIS : TIOCMBIC, TIOCM_DTR);
+}
+
+std::optional<ModemLines> TermiosDevice::virtual_lines() const {
+    if (fd_ < 0) return std::nullopt;
+    return virtual_lines_;
 }
 
 std::error_code TermiosDevice::send_break(std::chrono::milliseconds duration) {

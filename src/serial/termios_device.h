@@ -42,6 +42,7 @@ public:
     core::Result<ModemLines> modem_lines() const override;
     std::error_code set_rts(bool on) override;
     std::error_code set_dtr(bool on) override;
+    std::optional<ModemLines> virtual_lines() const override;
     std::error_code send_break(std::chrono::milliseconds duration) override;
     std::error_code set_break(bool on) override;
     std::error_code flush(FlushDirection which) override;
@@ -86,6 +87,9 @@ private:
     LineErrors icount_base_;  // driver counters at open: ours count from there
     LineErrors last_errors_;  // as of the last poll, to see what changed
     ModemLines last_lines_;
+    // A tty without modem-line ioctls (TIOCMGET: ENOTTY/EINVAL at open, a pty): RTS and DTR as
+    // last requested, kept here instead (issue 12).
+    std::optional<ModemLines> virtual_lines_;
 
     bool fifo_ = true;                                        // as last applied
     config::Interface interface_ = config::Interface::Rs232;  // as last applied

@@ -198,7 +198,7 @@ TEST_F(TermiosDeviceTest, SecondOpenIsRefusedUntilTheFirstCloses) {
     EXPECT_TRUE(third.ok()) << third.error().message;
 }
 
-TEST_F(TermiosDeviceTest, ModemLineCallsFailCleanlyOnAPty) {
+TEST_F(TermiosDeviceTest, APtyHasNoModemLinesButKeepsRtsAndDtrAsVirtualLines) {
     auto dev = open_slave();
     ASSERT_TRUE(dev);
     auto lines = dev->modem_lines();
@@ -208,11 +208,21 @@ TEST_F(TermiosDeviceTest, ModemLineCallsFailCleanlyOnAPty) {
                 code == std::errc::invalid_argument)
         << code.message();
     EXPECT_NE(lines.error().message.find("TIOCMGET"), std::string::npos);
-    EXPECT_TRUE(dev->set_rts(true));
-    EXPECT_TRUE(dev->set_dtr(false));
+    // Issue 12: the outputs are kept as asked (on after open), so every mode can answer a client
+    // what it set; the inputs stay unknown (modem_lines() still fails).
+    EXPECT_EQ(dev->virtual_lines(), (ModemLines{.rts = true, .dtr = true}));
+    EXPECT_FALSE(dev->set_rts(false));
+    EXPECT_EQ(dev->virtual_lines(), (ModemLines{.rts = false, .dtr = true}));
+    EXPECT_FALSE(dev->set_dtr(false));
+    EXPECT_FALSE(dev->set_rts(true));
+    EXPECT_EQ(dev->virtual_lines(), (ModemLines{.rts = true, .dtr = false}));
+    EXPECT_FALSE(dev->modem_lines().ok());
     // No modem lines and no counters on a pty: nothing to poll, nothing counted.
     dev->on_notification([](const Notification&) { ADD_FAILURE() << "unexpected notification"; });
     EXPECT_EQ(dev->line_errors(), LineErrors{});
+    dev->close();
+    EXPECT_EQ(dev->virtual_lines(), std::nullopt);
+    EXPECT_TRUE(dev->set_rts(false));  // closed: an error, as for every other call
 }
 
 TEST_F(TermiosDeviceTest, Rs485OnAPtyIsAClearErrorAndKeepsTheSettings) {

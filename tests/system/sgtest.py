@@ -747,3 +747,54 @@ class PairPeer(Client):
             return self.lines and all(self.lines[-1][k] == v for k, v in want.items())
         self.wait(ok, f"LINES {want}", timeout)
         return self.lines[-1]
+
+
+# ---------------------------------------------------------------- socat, an outside peer
+
+
+class Socat:
+    """`socat STDIO ADDRESS`: a peer we did not write (Debian's socat). What the test sends goes
+    to its stdin, what reaches ADDRESS comes out of its stdout; its stderr is kept for failures."""
+
+    def __init__(self, address, *options):
+        self.proc = subprocess.Popen(["socat", *options, "STDIO", address],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.buf = bytearray()
+
+    def send(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def read_exact(self, n, timeout=IO_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"socat got {len(self.buf)} of {n} bytes: "
+                                     f"{bytes(self.buf[:64])!r}; {self.errors()}")
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+                if not chunk:
+                    raise AssertionError(f"socat ended: {self.errors()}")
+                self.buf += chunk
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def errors(self):
+        if self.proc.poll() is None:
+            return "socat still running"
+        return f"socat exited {self.proc.returncode}: {self.proc.stderr.read().decode()[-400:]}"
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except OSError:  # stdin: a broken pipe on the flush of what it never read
+                pass

@@ -58,13 +58,17 @@ def test_counters_peers_and_line_settings(admin_gate, pty, free_ports):
     assert p1["counters"]["net_tx_bytes"] == 10
     assert p1["counters"]["connections"] == 1
     assert p1["serial"]["baud"] == 57600 and p1["serial"]["stop_bits"] == "2"
-    assert p1["modem"] is None, "a pty has no modem lines"
+    # A pty has no modem lines: RTS and DTR are virtual (on, as after an open), inputs unknown.
+    assert p1["modem"] == {"rts": True, "dtr": True, "cts": None, "dsr": None, "dcd": None,
+                           "ri": None, "virtual": True,
+                           "note": "virtual (device has no modem lines)"}
     assert len(p1["peers"]) == 1
     assert p1["peers"][0]["address"] == f"127.0.0.1:{c.local_port}"
     assert p1["peers"][0]["connected_at"].endswith("Z")
     # The simulated loopback plug has modem lines: RTS and DTR are driven on open and loop back.
     m = p2["modem"]
-    assert m == {"rts": True, "dtr": True, "cts": True, "dsr": True, "dcd": True, "ri": False}
+    assert m == {"rts": True, "dtr": True, "cts": True, "dsr": True, "dcd": True, "ri": False,
+                 "virtual": False}
     assert p2["line_errors"] == {"framing": 0, "parity": 0, "overrun": 0, "breaks": 0}
     c.close()
 

@@ -68,6 +68,9 @@ LineControl::LineControl(PortContext& ctx) : ctx_(ctx) {
     if (auto l = ctx_.serial.modem_lines(); l) {
         initial_lines_ = *l;
         have_initial_lines_ = true;
+    } else if (auto v = ctx_.serial.virtual_lines()) {  // a pty: its virtual RTS/DTR (issue 12)
+        initial_lines_ = *v;
+        have_initial_lines_ = true;
     }
 }
 

@@ -185,6 +185,9 @@ ComPortServer::ComPortServer(serial::Device& device, std::string signature)
         rts_ = l->rts;
         dtr_ = l->dtr;
         last_modem_bits_ = modem_line_bits(*l);
+    } else if (auto v = device_.virtual_lines()) {  // a pty: what was last asked (issue 12)
+        rts_ = v->rts;
+        dtr_ = v->dtr;
     }
     last_errors_ = device_.line_errors();
 }

@@ -316,3 +316,26 @@ def test_stop_sends_what_is_held_and_closes(admin_gate, pty, listeners):
     admin_gate.stop()
     assert c.recv_exact(4) == b"held"
     assert c.wait_closed()
+
+
+# ---------------------------------------------------------------- an outside peer
+
+
+def test_socat_as_the_destination_carries_data_both_ways(admin_gate, pty, free_ports):
+    """The destination is socat (TCP-LISTEN), a peer we did not write (issue 12 item 6)."""
+    (port,) = free_ports(1)
+    dest = sgtest.Socat(f"TCP-LISTEN:{port},bind={sgtest.LOOPBACK},reuseaddr")
+    try:
+        sgtest.wait_until(lambda: ("tcp", port) in sgtest.listening_sockets(dest.proc.pid),
+                          sgtest.START_TIMEOUT, what="socat listening")
+        admin_gate.serve(config=make_config([client_port(1, pty.path, [port])]))
+        admin_gate.wait_event("serial.connected", lambda e: str(port) in e["message"])
+        data = random.Random(12).randbytes(64 * 1024)
+        pty.write(data)
+        assert dest.read_exact(len(data)) == data
+        dest.send(b"socat to serial")
+        assert pty.read_exact(15) == b"socat to serial"
+    finally:
+        dest.close()
+    # socat gone: the port notices and tries again.
+    admin_gate.wait_event("serial.disconnected", lambda e: str(port) in e["message"])

@@ -166,3 +166,19 @@ def test_echo_device_answers_the_sender(admin_gate, peers):
     a.send_to(local, b"ping")
     assert a.recv()[0] == b"ping"
     assert b.recv()[0] == b"ping"
+
+
+def test_socat_peer_both_ways(admin_gate, pty):
+    """A peer we did not write (issue 12 item 6): socat on 127.0.0.2, connected to the port's
+    local UDP port, inside the destination range."""
+    p = free_udp_port(["127.0.0.2"])
+    local = serve_udp(admin_gate, pty.path, [("127.0.0.2", "127.0.0.2", p)])
+    peer = sgtest.Socat(f"UDP:{sgtest.LOOPBACK}:{local},bind=127.0.0.2:{p}")
+    try:
+        peer.send(b"from socat")  # binds socat's socket before anything is sent to it
+        assert pty.read_exact(10) == b"from socat"
+        pty.write(b"to socat")
+        assert peer.read_exact(8) == b"to socat"  # UDP connect: only from the port's local port
+        assert monitor(admin_gate, 1)["counters"]["net_rx_bytes"] == 10
+    finally:
+        peer.close()

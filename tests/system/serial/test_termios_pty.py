@@ -133,3 +133,74 @@ def test_stty_sees_the_rates_an_rfc2217_client_sets(admin_gate, pty, free_ports)
                    what="250000 baud through TCGETS2")
     finally:
         s.close()
+
+
+# ---------------------------------------------------------------- every mode (issue 12 item 5)
+
+CUSTOM = 250000  # no Bxxx code: BOTHER, read back through TCGETS2 (coreutils 9.1's stty shows 0)
+
+
+def wait_rate(fd, baud):
+    """Until the tty behind fd runs at `baud`: stty's word for a standard rate, TCGETS2's for a
+    custom one (stty reads only the Bxxx code, and a custom rate has none)."""
+    if baud == CUSTOM:
+        wait_until(lambda: line_settings(fd)[4] == baud, sgtest.APPLY_TIMEOUT,
+                   what=f"{baud} baud through TCGETS2")
+    else:
+        wait_until(lambda: stty_speed(fd) == f"speed {baud} baud", sgtest.APPLY_TIMEOUT,
+                   what=f"stty showing {baud} baud")
+
+
+def tcp_client_mode(local):
+    # A destination nobody listens on: the port keeps trying, the line is set up all the same.
+    return {"type": "tcp_client", "destinations": [{"host": sgtest.LOOPBACK, "port": local}]}
+
+
+def udp_mode(local):
+    return {"type": "udp", "local_port": local,
+            "destinations": [{"begin": sgtest.LOOPBACK, "end": sgtest.LOOPBACK, "port": local}]}
+
+
+@pytest.mark.parametrize("baud", [9600, 57600, 115200, 921600, CUSTOM])
+@pytest.mark.parametrize("mode", [tcp_client_mode, udp_mode], ids=["tcp_client", "udp"])
+def test_stty_sees_the_configured_rate_in_tcp_client_and_udp(admin_gate, pty, free_ports, mode,
+                                                             baud):
+    (local,) = free_ports(1)
+    admin_gate.serve(config=make_config([{"port": 1, "device": pty.path,
+                                          "serial": serial_settings(baud=baud),
+                                          "mode": mode(local)}]))
+    wait_rate(pty.slave, baud)
+
+
+def test_stty_sees_the_rates_a_real_com_application_sets(admin_gate, pty, free_ports, tmp_path):
+    """pyserial on the host side of `serialgate realcom` sets each rate on its local pty; the
+    client carries it over ASPP (IOCTL, SETBAUD for a custom rate) to the port's tty."""
+    import serial as pyserial
+    data, command = free_ports(2)
+    admin_gate.serve(config=make_config([{"port": 1, "device": pty.path,
+                                          "serial": serial_settings(),
+                                          "mode": {"type": "real_com", "data_port": data,
+                                                   "command_port": command}}]),
+                     wait_ports=[data, command])
+    link = tmp_path / "ttyR1"
+    log = tmp_path / "realcom.stderr"
+    with open(log, "wb") as err:
+        client = subprocess.Popen(
+            [str(sgtest.BINARY), "realcom", "--device", sgtest.LOOPBACK, "--port", "1",
+             "--data-port", str(data), "--command-port", str(command), "--link", str(link)],
+            stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT)
+    try:
+        wait_until(link.exists, sgtest.START_TIMEOUT, what="the realcom link")
+        s = pyserial.Serial(str(link), baudrate=9600, timeout=sgtest.IO_TIMEOUT)
+        try:
+            for baud in (9600, 57600, 115200, 921600, CUSTOM):
+                s.baudrate = baud
+                try:
+                    wait_rate(pty.slave, baud)
+                except AssertionError as e:
+                    raise AssertionError(f"{e}\n{sgtest.tail(log)}") from None
+        finally:
+            s.close()
+    finally:
+        client.terminate()
+        client.wait(timeout=sgtest.STOP_TIMEOUT)
