@@ -9,7 +9,7 @@ export function TrafficPlot({ series, title, id }: { series: Series; title: stri
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
     const el = box.current!;
-    const width = Math.max(260, Math.min(560, el.clientWidth || 560));
+    const width = Math.floor(el.clientWidth) || 300;
     plot.current = new uPlot(
       {
         title,
@@ -27,7 +27,14 @@ export function TrafficPlot({ series, title, id }: { series: Series; title: stri
       [[], [], [], []],
       el,
     );
+    // The plot follows its box (a narrow screen, a rotated phone, a resized window).
+    const fit = new ResizeObserver(() => {
+      const w = Math.floor(el.clientWidth);
+      if (plot.current && w > 0 && Math.abs(w - plot.current.width) > 1) plot.current.setSize({ width: w, height: 180 });
+    });
+    fit.observe(el);
     return () => {
+      fit.disconnect();
       plot.current?.destroy();
       plot.current = null;
     };
@@ -35,5 +42,9 @@ export function TrafficPlot({ series, title, id }: { series: Series; title: stri
   useEffect(() => {
     plot.current?.setData([series.t, series.rx, series.tx, series.conns]);
   }, [series, series.t.length, series.t[series.t.length - 1]]);
-  return <div class="plot" id={id} ref={box} role="img" aria-label={`${title}: traffic over the last minutes`} />;
+  const n = series.t.length;
+  return (
+    <div class="plot" id={id} ref={box} role="img" aria-label={`${title}: traffic over the last minutes`}
+      data-samples={n} data-last-rx={n ? Math.round(series.rx[n - 1]) : 0} data-last-tx={n ? Math.round(series.tx[n - 1]) : 0} />
+  );
 }

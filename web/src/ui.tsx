@@ -168,10 +168,23 @@ export function Section(props: { title: string; children: ComponentChildren; id?
   );
 }
 
-/** Saves one configuration section through PUT and shows the outcome and field errors. */
-export function useSave() {
+/**
+ * A page's outcome line: `run(action, okText, after)` gives a click handler that runs the action,
+ * says it worked (and calls `after`, e.g. a reload) or shows the API's error.
+ */
+export function useOutcome() {
   const [msg, setMsg] = useState<{ kind: 'error' | 'ok'; text: string } | null>(null);
-  return { msg, setMsg };
+  const run = (what: () => Promise<unknown>, ok: string, after?: () => void) => async () => {
+    setMsg(null);
+    try {
+      await what();
+      setMsg({ kind: 'ok', text: ok });
+      after?.();
+    } catch (e) {
+      setMsg({ kind: 'error', text: errorText(e) });
+    }
+  };
+  return { msg, setMsg, run };
 }
 
 /** Offers `text` as a file download (no server round trip, no other origin). */

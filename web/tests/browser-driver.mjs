@@ -79,13 +79,21 @@ const ops = {
   async text({ sel }) { return await loc(sel).first().innerText(); },
   async texts({ sel }) { return await loc(sel).allInnerTexts(); },
   async count({ sel }) { return await loc(sel).count(); },
+  async attribute({ sel, name }) { return await loc(sel).first().getAttribute(name); },
+  async disabled({ sel }) { return await loc(sel).first().isDisabled(); },
   async value({ sel }) { return await loc(sel).inputValue(); },
   async focused() { return await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName || ''); },
   async url() { return page.url(); },
   async files({ sel, paths }) { await loc(sel).setInputFiles(paths); },
   async prompt_answer({ value }) { nextPrompt = value; },
   async viewport({ width }) { await page.setViewportSize({ width, height: 900 }); },
+  /** Waits until what the page loads is shown: no "Loading…" left, then a moment for layout. */
+  async settle() {
+    await page.getByText('Loading…').first().waitFor({ state: 'detached' });
+    await page.waitForTimeout(300);
+  },
   async screenshot({ name }) {
+    await ops.settle();
     const path = `${shots}/${name}.png`;
     await page.screenshot({ path, fullPage: true });
     return path;
@@ -96,6 +104,19 @@ const ops = {
     return { name: d.suggestedFilename(), text: readFileSync(path, 'utf8') };
   },
   async api_refusals() { return apiRefusals.splice(0); },
+  /** Elements reaching beyond the viewport's right edge (to say what makes a page too wide). */
+  async too_wide() {
+    return await page.evaluate(() => {
+      const out = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const r = el.getBoundingClientRect();
+        if ((r.right > innerWidth + 1 || r.left < -1) && !el.parentElement?.closest('.table-wrap') && !el.closest('.skip')) {
+          out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
+        }
+      }
+      return out.slice(0, 8);
+    });
+  },
   async scroll_width() { return await page.evaluate(() => document.documentElement.scrollWidth); },
   async problems() {
     const csp = page ? await page.evaluate(() => window.__csp ?? []).catch(() => []) : [];

@@ -71,12 +71,17 @@ class Browser:
 
     # ---- conveniences
 
-    def login(self, account, password):
+    def login_form(self, account, password):
+        """Opens the console and submits the login form."""
         self.goto(path="/")
         self.wait(sel="#login-form")
         self.fill(sel="#login-account", value=account)
         self.fill(sel="#login-password", value=password)
         self.click(sel="#login-form button[type=submit]")
+
+    def login(self, account, password):
+        """Logs in and waits for the menu."""
+        self.login_form(account, password)
         self.wait(sel="nav#menu")
 
     def assert_clean(self, where):

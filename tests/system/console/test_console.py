@@ -9,6 +9,7 @@ requests to other origins, and photographed at 1280 and 360 px ($SG_ARTIFACTS).
 import json
 import re
 import subprocess
+import time
 
 import sgtest
 from sgtest import ADMIN_PASSWORD, tcp_server_port
@@ -24,6 +25,15 @@ def two_ports():
     lp = sgtest.free_ports(4)
     return [tcp_server_port(1, "sim:echo", lp[0], lp[1], alias="echo"),
             tcp_server_port(2, "sim:generator:500", lp[2], lp[3], alias="meter")]
+
+
+def admin_in_browser(console, browser, ports=()):
+    """serve with `ports` and the first administrator; a browser logged in as admin."""
+    web = console(list(ports))
+    web.setup("admin", ADMIN_PASSWORD)
+    b = browser(web)
+    b.login("admin", ADMIN_PASSWORD)
+    return web, b
 
 
 def test_assets_served_with_csp_and_caching(console):
@@ -93,16 +103,13 @@ def test_wrong_password_and_lockout_show_time_left(console, browser):
     b.click(sel="#login-form button[type=submit]")
     b.wait(sel="#lock-left")
     text = b.text(sel=".notice-error")
-    assert "locked" in text and "Try again in 2 min" in text or "Try again in 3 min" in text, text
+    assert "locked" in text and ("Try again in 2 min" in text or "Try again in 3 min" in text), text
     b.screenshot(name="lockout-1280")
     b.assert_clean("lockout")
 
 
 def test_setting_changed_in_page_is_in_the_api(console, browser):
-    web = console(two_ports())
-    web.setup("admin", ADMIN_PASSWORD)
-    b = browser(web)
-    b.login("admin", ADMIN_PASSWORD)
+    web, b = admin_in_browser(console, browser, two_ports())
     b.goto(path="/#/security")
     b.wait(sel="#login-settings-retry_failure_threshold")
     b.fill(sel="#login-settings-retry_failure_threshold", value="7")
@@ -128,10 +135,7 @@ def test_setting_changed_in_page_is_in_the_api(console, browser):
 
 
 def test_refused_values_shown_beside_their_fields(console, browser):
-    web = console(two_ports())
-    web.setup("admin", ADMIN_PASSWORD)
-    b = browser(web)
-    b.login("admin", ADMIN_PASSWORD)
+    web, b = admin_in_browser(console, browser, two_ports())
     b.goto(path="/#/serial/1")
     b.wait(sel="#p1-mode-max_connections")
     # The API's own range, checked in the page before anything is sent.
@@ -171,33 +175,33 @@ def test_operator_sees_no_security_or_accounts(console, browser):
 
 
 def test_every_page_clean_at_1280_and_360(console, browser):
-    web = console(two_ports())
-    web.setup("admin", ADMIN_PASSWORD)
-    b = browser(web)
-    b.login("admin", ADMIN_PASSWORD)
+    web, b = admin_in_browser(console, browser, two_ports())
     for width in (1280, 360):
         b.viewport(width=width)
         for page in PAGES:
             b.goto(path=f"/#/{page}")
             b.wait(sel="main#main h1")
             b.wait(sel="main#main .card")
-            b.screenshot(name=f"{page}-{width}")
-            b.assert_clean(f"{page} at {width} px")
+            b.settle()
             if width == 360:
                 # Usable at 360 px: nothing wider than the screen but tables that scroll.
-                assert b.scroll_width() <= 360 + 1, f"{page} is wider than 360 px"
+                # (Measured before the full-page screenshot, which lays the page out anew.)
+                widths = [b.scroll_width()]
+                while widths[-1] > 361 and len(widths) < 10:
+                    time.sleep(0.3)  # a plot or table being laid out
+                    widths.append(b.scroll_width())
+                assert widths[-1] <= 361, f"{page} is wider than 360 px: {widths} {b.too_wide()}"
+            b.screenshot(name=f"{page}-{width}")
+            b.assert_clean(f"{page} at {width} px")
 
 
 def test_certificate_import_from_files_and_download(console, browser, tmp_path):
-    web = console()
-    web.setup("admin", ADMIN_PASSWORD)
     key, cert = tmp_path / "console.key", tmp_path / "console.crt"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-subj",
                     "/CN=127.0.0.1/O=console test", "-days", "30", "-addext",
                     "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=120)
-    b = browser(web)
-    b.login("admin", ADMIN_PASSWORD)
+    web, b = admin_in_browser(console, browser)
     b.goto(path="/#/security")
     b.wait(sel="#cert-info")
     pem = b.download(sel="#cert-download")
@@ -214,10 +218,7 @@ def test_certificate_import_from_files_and_download(console, browser, tmp_path):
 
 
 def test_configuration_export_and_import_with_problems(console, browser, tmp_path):
-    web = console(two_ports())
-    web.setup("admin", ADMIN_PASSWORD)
-    b = browser(web)
-    b.login("admin", ADMIN_PASSWORD)
+    web, b = admin_in_browser(console, browser, two_ports())
     b.goto(path="/#/maintenance")
     exported = b.download(sel="#export")
     doc = json.loads(exported["text"])
@@ -244,10 +245,7 @@ def test_configuration_export_and_import_with_problems(console, browser, tmp_pat
 
 
 def test_session_expiry_returns_to_the_same_page(console, browser):
-    web = console(two_ports())
-    web.setup("admin", ADMIN_PASSWORD)
-    b = browser(web)
-    b.login("admin", ADMIN_PASSWORD)
+    web, b = admin_in_browser(console, browser, two_ports())
     b.goto(path="/#/serial/2")
     b.wait(sel="#p2-mode-max_connections")
     # An administrator ends every other session (as the idle timeout would).
@@ -265,3 +263,39 @@ def test_session_expiry_returns_to_the_same_page(console, browser):
     # The 401s of the ended session are the API's answers (api_refusals), not page errors.
     assert any("401" in r for r in b.api_refusals())
     b.assert_clean("session expiry")
+
+
+def test_traffic_plots_move(console, browser):
+    # Port 2 is a simulated meter writing a line every 500 ms.
+    _, b = admin_in_browser(console, browser, two_ports())
+    b.wait(sel="#plot-2[data-samples='3']", state="attached")
+    rx = int(b.attribute(sel="#plot-2", name="data-last-rx"))
+    assert rx > 0, "the meter's bytes per second from the device"
+    assert b.attribute(sel="#plot-1", name="data-last-rx") == "0"  # the echo port is idle
+    b.assert_clean("plots")
+
+
+def test_read_only_group_and_forced_password_change(console, browser):
+    web = console(two_ports())
+    web.setup("admin", ADMIN_PASSWORD)
+    admin = web.login("admin", ADMIN_PASSWORD)
+    assert admin.put(f"{API}/groups/Viewers", {"privileges": {
+        "overview": "read_only", "serial": "read_only"}}).status in (200, 201)
+    admin.create_account("viewer", OPERATOR_PASSWORD, group="Viewers", must_change=True)
+    b = browser(web)
+    b.login_form("viewer", OPERATOR_PASSWORD)
+    b.wait(sel="#password-form", text="You must change your password")
+    b.fill(sel="#pw-current", value=OPERATOR_PASSWORD)
+    b.fill(sel="#pw-new", value="N3w-Viewer-Passphrase!")
+    b.fill(sel="#pw-again", value="N3w-Viewer-Passphrase!")
+    b.click(sel="#password-form button[type=submit]")
+    b.wait(sel="nav#menu")
+    assert b.texts(sel="nav#menu a") == ["Overview", "Serial Port Settings"]
+    b.goto(path="/#/serial/1")
+    b.wait(sel="main#main h1 .badge", text="read only")
+    assert b.count(sel="#save-port") == 0
+    assert b.disabled(sel="#p1-mode-max_connections")
+    b.goto(path="/#/diagnostics")
+    b.wait(sel="#not-permitted")
+    web.login("viewer", "N3w-Viewer-Passphrase!")  # the new password is the one in force
+    b.assert_clean("read-only group")

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import type { PageProps } from '../context';
 import { usePoll } from '../poll';
 import { SectionForm } from '../section-form';
-import { Action, errorText, Notice, Section } from '../ui';
+import { Action, errorText, Notice, Section, useOutcome } from '../ui';
 import type { Access, Area, Privileges } from './registry';
 
 type Account = { name: string; group: string; active: boolean; must_change_password: boolean; locked: boolean; locked_until?: string };
@@ -15,18 +15,11 @@ const ACCESS: Access[] = ['hidden', 'read_only', 'read_write'];
 export function Accounts({ api, writable, session }: PageProps) {
   const accounts = usePoll(() => api.get<Account[]>('/accounts'), 0);
   const groups = usePoll(() => api.get<Group[]>('/groups'), 0);
-  const [msg, setMsg] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  const act = (what: () => Promise<unknown>, ok: string) => async () => {
-    setMsg(null);
-    try {
-      await what();
-      setMsg({ kind: 'ok', text: ok });
-      accounts.reload();
-      groups.reload();
-    } catch (e) {
-      setMsg({ kind: 'error', text: errorText(e) });
-    }
-  };
+  const { msg, run } = useOutcome();
+  const act = (what: () => Promise<unknown>, ok: string) => run(what, ok, () => {
+    accounts.reload();
+    groups.reload();
+  });
   const groupNames = (groups.data ?? []).map((g) => g.name);
   return (
     <>

@@ -1,10 +1,9 @@
 // Security.tsx: login settings (lockout, login message), the HTTPS certificate (view, import from
 // files, regenerate, download), the IP allowlist, and the DoS bounds with their counters.
-import { useState } from 'preact/hooks';
 import type { PageProps } from '../context';
 import { usePoll } from '../poll';
 import { SectionForm } from '../section-form';
-import { Action, download, errorText, Notice, Section } from '../ui';
+import { Action, download, Notice, Section, useOutcome } from '../ui';
 
 type Cert = {
   source: string; subject: string; issuer: string; serial: string; not_before: string; not_after: string;
@@ -39,18 +38,10 @@ function readFile(input: HTMLInputElement | null): Promise<string> {
 
 function Certificate({ api, writable }: { api: PageProps['api']; writable: boolean }) {
   const cert = usePoll(() => api.get<Cert>('/certificate'), 0);
-  const [msg, setMsg] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const c = cert.data;
-  const run = (what: () => Promise<unknown>, ok: string) => async () => {
-    setMsg(null);
-    try {
-      await what();
-      setMsg({ kind: 'ok', text: ok });
-      cert.reload();
-    } catch (e) {
-      setMsg({ kind: 'error', text: errorText(e) });
-    }
-  };
+  const outcome = useOutcome();
+  const msg = outcome.msg;
+  const run = (what: () => Promise<unknown>, ok: string) => outcome.run(what, ok, cert.reload);
   return (
     <Section title="Certificate" id="cert">
       {cert.error && <Notice kind="error">{cert.error}</Notice>}
