@@ -159,7 +159,7 @@ function Shell(props: {
   const days = session.password_expires_in_days;
   return (
     <div class="shell">
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); mainRef.current?.focus(); }}>Skip to content</a>
+      <a class="skip" id="skip" href="#main" onClick={(e) => { e.preventDefault(); mainRef.current?.focus(); }}>Skip to content</a>
       <header class="top">
         <button type="button" class="menu-toggle" aria-expanded={menuOpen} aria-controls="menu" onClick={() => setMenuOpen(!menuOpen)}>Menu</button>
         <span class="device">{props.identity.device_name}</span>
@@ -171,7 +171,7 @@ function Shell(props: {
         <ul>
           {menu.map((p) => (
             <li key={p.route}>
-              <a href={`#/${p.route}`} aria-current={p.route === route ? 'page' : undefined}>{p.title}</a>
+              <a id={`menu-${p.route}`} href={`#/${p.route}`} aria-current={p.route === route ? 'page' : undefined}>{p.title}</a>
             </li>
           ))}
         </ul>

@@ -75,6 +75,7 @@ const ops = {
   async select({ sel, value }) { await loc(sel).selectOption(value); },
   async check({ sel, on }) { await loc(sel).setChecked(on); },
   async press({ key }) { await page.keyboard.press(key); },
+  async type_text({ text }) { await page.keyboard.type(text); },
   async wait({ sel, text, state }) { await loc(sel, text).first().waitFor({ state: state ?? 'visible' }); },
   async text({ sel }) { return await loc(sel).first().innerText(); },
   async texts({ sel }) { return await loc(sel).allInnerTexts(); },

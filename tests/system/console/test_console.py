@@ -299,3 +299,48 @@ def test_read_only_group_and_forced_password_change(console, browser):
     b.wait(sel="#not-permitted")
     web.login("viewer", "N3w-Viewer-Passphrase!")  # the new password is the one in force
     b.assert_clean("read-only group")
+
+
+def test_keyboard_only_login_and_menu(console, browser):
+    web = console(two_ports())
+    web.setup("admin", ADMIN_PASSWORD)
+    b = browser(web)
+    b.goto(path="/")
+    b.wait(sel="#login-form")
+    b.press(key="Tab")
+    assert b.focused() == "login-account"
+    b.type_text(text="admin")
+    b.press(key="Tab")
+    assert b.focused() == "login-password"
+    b.type_text(text=ADMIN_PASSWORD)
+    b.press(key="Enter")
+    b.wait(sel="nav#menu")
+    # A page opens with the focus on its content; backwards come the menu in the device's
+    # order, then the header, then "Skip to content", which leads back to the content.
+    b.reload()
+    b.wait(sel="nav#menu")
+    assert b.focused() == "main"
+    order = []
+    for _ in range(12):
+        b.press(key="Shift+Tab")
+        order.append(b.focused())
+        if order[-1] == "skip":
+            break
+    assert order[-1] == "skip", order
+    menu = [f for f in reversed(order) if f.startswith("menu-")]
+    assert menu == [f"menu-{p}" for p in PAGES], order
+    b.press(key="Enter")
+    assert b.focused() == "main"
+    # Choosing a page from the menu by keyboard moves the focus to its content.
+    b.press(key="Shift+Tab")  # the menu's last entry
+    b.press(key="Enter")
+    b.wait(sel="main#main h1", text="Maintenance")
+    assert b.focused() == "main"
+    b.goto(path="/#/serial/1")
+    b.wait(sel="#p1-alias")
+    for _ in range(6):
+        b.press(key="Tab")
+        if b.focused() == "p1-alias":
+            break
+    assert b.focused() == "p1-alias"
+    b.assert_clean("keyboard")
