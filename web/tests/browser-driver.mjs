@@ -60,9 +60,15 @@ async function newContext(width = 1280) {
     problems.console.push(m.text());
   });
   page.on('pageerror', (e) => problems.page.push(String(e)));
-  page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? (nextPrompt ?? '') : undefined));
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    if (d.type() === 'confirm' && !acceptConfirm) return d.dismiss();
+    return d.accept(d.type() === 'prompt' ? (nextPrompt ?? '') : undefined);
+  });
 }
 let nextPrompt = null;
+let acceptConfirm = true;
+const dialogs = [];
 
 const loc = (sel, text) => (text ? page.locator(sel, { hasText: text }) : page.locator(sel));
 
@@ -87,6 +93,8 @@ const ops = {
   async url() { return page.url(); },
   async files({ sel, paths }) { await loc(sel).setInputFiles(paths); },
   async prompt_answer({ value }) { nextPrompt = value; },
+  async confirm_answer({ accept }) { acceptConfirm = accept; },
+  async dialogs() { return dialogs.splice(0); },
   async viewport({ width }) { await page.setViewportSize({ width, height: 900 }); },
   /** Waits until what the page loads is shown: no "Loading…" left, then a moment for layout. */
   async settle() {

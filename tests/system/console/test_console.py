@@ -378,3 +378,21 @@ def test_reauth_prompt_then_the_action_goes_through(console, browser):
     assert admin.get(f"{API}/login-settings").json()["lockout_duration_min"] == 9
     assert any("401" in r for r in b.api_refusals())  # the first try was refused
     b.assert_clean("re-authentication")
+
+
+def test_unsaved_changes_are_not_lost_silently(console, browser):
+    web, b = admin_in_browser(console, browser, two_ports())
+    b.goto(path="/#/security")
+    b.wait(sel="#login-settings-login_message")
+    b.fill(sel="#login-settings-login_message", value="not saved yet")
+    b.confirm_answer(accept=False)
+    b.click(sel="#menu-overview")
+    assert any("not saved" in d for d in b.dialogs())
+    assert b.url().endswith("#/security")
+    assert b.value(sel="#login-settings-login_message") == "not saved yet"
+    b.confirm_answer(accept=True)
+    b.click(sel="#menu-overview")
+    b.wait(sel="main#main h1", text="Overview")
+    assert web.login("admin", ADMIN_PASSWORD).get(f"{API}/login-settings").json()[
+        "login_message"] == ""
+    b.assert_clean("unsaved changes")
