@@ -71,6 +71,11 @@ class Browser:
 
     # ---- conveniences
 
+    def open(self, path, ready):
+        """Goes to `path` (e.g. "/#/serial/1") and waits for the selector `ready`."""
+        self.goto(path=path)
+        self.wait(sel=ready)
+
     def login_form(self, account, password):
         """Opens the console and submits the login form."""
         self.goto(path="/")

@@ -110,8 +110,7 @@ def test_wrong_password_and_lockout_show_time_left(console, browser):
 
 def test_setting_changed_in_page_is_in_the_api(console, browser):
     web, b = admin_in_browser(console, browser, two_ports())
-    b.goto(path="/#/security")
-    b.wait(sel="#login-settings-retry_failure_threshold")
+    b.open("/#/security", "#login-settings-retry_failure_threshold")
     b.fill(sel="#login-settings-retry_failure_threshold", value="7")
     b.fill(sel="#login-settings-login_message", value="Hello from the console")
     b.click(sel="#login-settings-save")
@@ -122,8 +121,7 @@ def test_setting_changed_in_page_is_in_the_api(console, browser):
     assert got["login_message"] == "Hello from the console"
 
     # Serial Port Settings: a mode parameter of port 1, saved, is in the API.
-    b.goto(path="/#/serial/1")
-    b.wait(sel="#p1-mode-max_connections")
+    b.open("/#/serial/1", "#p1-mode-max_connections")
     b.fill(sel="#p1-mode-max_connections", value="3")
     b.fill(sel="#p1-serial-baud", value="57600")
     b.click(sel="#save-port")
@@ -136,8 +134,7 @@ def test_setting_changed_in_page_is_in_the_api(console, browser):
 
 def test_refused_values_shown_beside_their_fields(console, browser):
     web, b = admin_in_browser(console, browser, two_ports())
-    b.goto(path="/#/serial/1")
-    b.wait(sel="#p1-mode-max_connections")
+    b.open("/#/serial/1", "#p1-mode-max_connections")
     # The API's own range, checked in the page before anything is sent.
     b.fill(sel="#p1-mode-max_connections", value="9")
     b.click(sel="#save-port")
@@ -202,8 +199,7 @@ def test_certificate_import_from_files_and_download(console, browser, tmp_path):
                     "/CN=127.0.0.1/O=console test", "-days", "30", "-addext",
                     "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=120)
     web, b = admin_in_browser(console, browser)
-    b.goto(path="/#/security")
-    b.wait(sel="#cert-info")
+    b.open("/#/security", "#cert-info")
     pem = b.download(sel="#cert-download")
     assert pem["text"].startswith("-----BEGIN CERTIFICATE-----"), pem
     b.files(sel="#cert-file", paths=[str(cert)])
@@ -246,8 +242,7 @@ def test_configuration_export_and_import_with_problems(console, browser, tmp_pat
 
 def test_session_expiry_returns_to_the_same_page(console, browser):
     web, b = admin_in_browser(console, browser, two_ports())
-    b.goto(path="/#/serial/2")
-    b.wait(sel="#p2-mode-max_connections")
+    b.open("/#/serial/2", "#p2-mode-max_connections")
     # An administrator ends every other session (as the idle timeout would).
     admin = web.login("admin", ADMIN_PASSWORD)
     for s in admin.get(f"{API}/sessions").json():
@@ -295,8 +290,7 @@ def test_read_only_group_and_forced_password_change(console, browser):
     b.wait(sel="main#main h1 .badge", text="read only")
     assert b.count(sel="#save-port") == 0
     assert b.disabled(sel="#p1-mode-max_connections")
-    b.goto(path="/#/diagnostics")
-    b.wait(sel="#not-permitted")
+    b.open("/#/diagnostics", "#not-permitted")
     web.login("viewer", "N3w-Viewer-Passphrase!")  # the new password is the one in force
     b.assert_clean("read-only group")
 
@@ -305,8 +299,7 @@ def test_keyboard_only_login_and_menu(console, browser):
     web = console(two_ports())
     web.setup("admin", ADMIN_PASSWORD)
     b = browser(web)
-    b.goto(path="/")
-    b.wait(sel="#login-form")
+    b.open("/", "#login-form")
     b.press(key="Tab")
     assert b.focused() == "login-account"
     b.type_text(text="admin")
@@ -336,8 +329,7 @@ def test_keyboard_only_login_and_menu(console, browser):
     b.press(key="Enter")
     b.wait(sel="main#main h1", text="Maintenance")
     assert b.focused() == "main"
-    b.goto(path="/#/serial/1")
-    b.wait(sel="#p1-alias")
+    b.open("/#/serial/1", "#p1-alias")
     for _ in range(6):
         b.press(key="Tab")
         if b.focused() == "p1-alias":
@@ -360,8 +352,7 @@ def test_reauth_prompt_then_the_action_goes_through(console, browser):
     assert admin.put_section(f"{API}/login-settings", session_timeout_min=30).status == 200
     b = browser(web)
     b.login("admin", ADMIN_PASSWORD)
-    b.goto(path="/#/security")
-    b.wait(sel="#login-settings-lockout_duration_min")
+    b.open("/#/security", "#login-settings-lockout_duration_min")
     deadline = time.monotonic() + REAUTH_WINDOW_S + 5
     while time.monotonic() < deadline:
         time.sleep(20)
@@ -382,8 +373,7 @@ def test_reauth_prompt_then_the_action_goes_through(console, browser):
 
 def test_unsaved_changes_are_not_lost_silently(console, browser):
     web, b = admin_in_browser(console, browser, two_ports())
-    b.goto(path="/#/security")
-    b.wait(sel="#login-settings-login_message")
+    b.open("/#/security", "#login-settings-login_message")
     b.fill(sel="#login-settings-login_message", value="not saved yet")
     b.confirm_answer(accept=False)
     b.click(sel="#menu-overview")
