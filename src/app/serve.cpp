@@ -34,6 +34,7 @@
 #include "security/certs/tls_contexts.h"
 #include "web/api/api.h"
 #include "web/api/certificates.h"
+#include "web/console/assets.h"
 #include "web/http/server.h"
 
 #ifndef SG_VERSION
@@ -78,6 +79,8 @@ public:
           http_(
               web_io_,
               [this](web::http::Request&& req, const web::http::Peer& peer) {
+                  // The console's own files (issue 13) first; everything else is the API's.
+                  if (auto file = web::console::serve(req)) return std::move(*file);
                   return api_.handle(std::move(req), peer);
               },
               web::http::limits_from(config_.https.dos)),
