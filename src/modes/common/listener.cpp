@@ -87,14 +87,11 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
         }
         boost::system::error_code ignored;
         const std::uint16_t port = acceptor.local_endpoint(ignored).port();
-        if (ctx_.dos != nullptr) {
-            // NE-5: a handshake costs us an asymmetric-key operation; its own per-source rate.
-            if (const auto verdict = ctx_.dos->admit_handshake(source);
-                verdict != security::dos::Verdict::ok) {
-                ctx_.refused_by_dos(source, port, verdict);
-                reset_now(socket);
-                continue;
-            }
+        if (!ctx_.admit_handshake(source, port)) {
+            // NE-5: a handshake costs us an asymmetric-key operation; its own per-source rate
+            // (counted and logged by admit_handshake).
+            reset_now(socket);
+            continue;
         }
         spawn(handshake(Stream(std::move(socket), std::move(tls)), port, rules.refusal, rules.take),
               rules.failure);
