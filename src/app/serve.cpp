@@ -66,7 +66,7 @@ public:
           signals_(io_, SIGTERM, SIGINT, SIGHUP),
           watch_timer_(io_),
           allowlist_(log),
-          manager_(io_, log, &allowlist_),
+          manager_(io_, log, &allowlist_, &tls_contexts_),
           control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
