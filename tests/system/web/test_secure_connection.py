@@ -11,6 +11,7 @@ through the API (web_admin: HTTPS on, first administrator made, data plane on).
 """
 
 import re
+import socket
 import subprocess
 import time
 
@@ -481,3 +482,26 @@ def test_mutual_tls_refuses_no_certificate_and_an_unknown_ca(web_admin, free_por
     assert "certificate refused" in messages or "unknown ca" in messages.lower(), messages
     assert "marker" not in messages
     wait_until(lambda: refused_tls(w, 1) >= 2, 10, what="both refusals counted")
+
+
+def test_allowlist_refuses_before_the_tls_handshake(web_admin, free_ports):
+    """NE-2 on an encrypted port: a source outside the allowlist is reset before any TLS byte
+    (counted as refused_allowlist, not refused_tls); an allowed one gets its handshake."""
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", local, command,
+                                                security="encrypted")],
+                         allowlist={"enabled": True, "entries": ["127.0.0.1", "127.0.0.2"]})
+    w.gate.wait_listening([local])
+    s = socket.create_connection((LOOPBACK, local), timeout=5, source_address=("127.0.0.3", 0))
+    s.settimeout(5)
+    try:
+        got = s.recv(4096)
+    except ConnectionResetError:
+        got = b""
+    s.close()
+    assert got == b"", "a refused source received bytes"
+    wait_until(lambda: sgtest.monitor(w.gate, 1)["counters"]["refused_allowlist"] == 1, 10,
+               what="allowlist refusal counted")
+    assert refused_tls(w, 1) == 0, "the refused source reached the TLS handshake"
+    got, err = s_client_echo(local, b"allowed", "-bind", "127.0.0.2:0")
+    assert got == b"allowed", err
