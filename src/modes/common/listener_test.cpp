@@ -285,9 +285,6 @@ TEST_F(ListenerTest, StopWithNothingRunningCompletesOnce) {
     EXPECT_EQ(done, 1);
 }
 
-}  // namespace
-}  // namespace sg::modes::common
-
 TEST_F(ListenerTest, DosBoundsRefuseBeforeTheModeSeesIt) {
     // Guide §3.7, NE-5: the source's connections open and its connection rate, checked after the
     // allowlist and before the mode's own refusal (max connections) and `take`.
@@ -351,3 +348,6 @@ TEST_F(ListenerTest, HandshakeAdmissionCountsAndLogsRefusals) {
     EXPECT_EQ(events[0].message, "port 1 (4001): TLS handshake rate above 0/s (burst 2)");
     ctx_->dos = nullptr;
 }
+
+}  // namespace
+}  // namespace sg::modes::common

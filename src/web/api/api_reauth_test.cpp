@@ -35,6 +35,7 @@ TEST(Routes, SensitiveRoutesAreTheAz3ListOfSessionWrites) {
         {bhttp::verb::put, "/api/v1/login-settings"},
         {bhttp::verb::put, "/api/v1/https"},
         {bhttp::verb::put, "/api/v1/allowlist"},
+        {bhttp::verb::put, "/api/v1/serial-dos"},  // a Security setting, like https.dos
         {bhttp::verb::put, "/api/v1/certificate"},
         {bhttp::verb::post, "/api/v1/certificate/regenerate"},
         {bhttp::verb::put, "/api/v1/config"},
