@@ -106,6 +106,15 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"none", "odd", "even", "mark", "space"}));
     realcom->add_option("--config", realcom_o.config_file,
                         "YAML list of ports: {device, port, link, data_port, command_port}");
+    realcom->add_flag("--tls", realcom_o.tls,
+                      "TLS on the data and command channels (Secure Connection)");
+    realcom->add_option("--ca", realcom_o.ca_file,
+                        "PEM CA certificate(s) the device's certificate must chain to (--tls)");
+    realcom->add_option("--cert", realcom_o.cert_file,
+                        "PEM client certificate for encrypted_authenticated devices (--tls)");
+    realcom->add_option("--key", realcom_o.key_file, "PEM private key of --cert (--tls)");
+    realcom->add_flag("--no-verify", realcom_o.no_verify,
+                      "TLS without checking the device's certificate (a Warning at every connect)");
 
     auto* version = app.add_subcommand("version", "Print the version");
 
