@@ -116,6 +116,21 @@ int main(int argc, char** argv) {
     realcom->add_flag("--no-verify", realcom_o.no_verify,
                       "TLS without checking the device's certificate (a Warning at every connect)");
 
+    RemoteCaOptions remote_ca_o;
+    auto* remote_ca = app.add_subcommand(
+        "remote-ca", "The Remote Device Certificate list: CAs trusted for mutual TLS (offline)");
+    remote_ca->require_subcommand(1);
+    remote_ca->fallthrough();
+    remote_ca->add_option("--data-dir", remote_ca_o.data_dir, "State directory")->required();
+    auto* ca_list = remote_ca->add_subcommand("list", "Print the list with validity and flags");
+    ca_list->add_option("--format", remote_ca_o.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    auto* ca_add = remote_ca->add_subcommand("add", "Add the CA certificate(s) of a PEM file");
+    ca_add->add_option("file", remote_ca_o.argument, "PEM file")->required();
+    auto* ca_delete = remote_ca->add_subcommand("delete", "Remove a CA by its SHA-256 fingerprint");
+    ca_delete->add_option("fingerprint", remote_ca_o.argument, "AB:CD:... (colons optional)")
+        ->required();
+
     auto* version = app.add_subcommand("version", "Print the version");
 
     try {
@@ -143,6 +158,11 @@ int main(int argc, char** argv) {
     if (*log_status_cmd) return log_status(log_status_dir, log_status_format);
     if (*status) return sg::app::status(status_dir, status_format);
     if (*realcom) return sg::app::realcom(realcom_o);
+    if (*remote_ca) {
+        remote_ca_o.action = *ca_list ? "list" : *ca_add ? "add" : "delete";
+        (void)ca_delete;
+        return sg::app::remote_ca(remote_ca_o);
+    }
     if (*version) {
         fmt::print("serialgate {}\n", SG_VERSION);
         return kExitOk;

@@ -36,6 +36,8 @@ constexpr const Type* kAll[] = {
     &types::kAccessDenied,
     &types::kAllowlistChanged,
     &types::kAllowlistRefused,
+    &types::kRemoteCaChanged,
+    &types::kRemoteCaExpiry,
     &types::kConnected,
     &types::kDisconnected,
     &types::kRefused,

@@ -96,6 +96,12 @@ inline constexpr Type kAllowlistChanged{"security.allowlist_changed", Category::
 inline constexpr Type kAllowlistRefused{"security.allowlist_refused", Category::Security,
                                         Severity::Warning,
                                         "Connection refused by the allowlist"};  // <= 1/source/min
+// Security: the Remote Device Certificate list (CE-5; issue 11 item 2).
+inline constexpr Type kRemoteCaChanged{"security.remote_ca_changed", Category::Security,
+                                       Severity::Notice, "Remote Device Certificate list changed"};
+inline constexpr Type kRemoteCaExpiry{"security.remote_ca_expiry", Category::Security,
+                                      Severity::Warning,
+                                      "Remote Device Certificate expired or expiring"};
 // Serial
 inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
                                  "Client connected"};
