@@ -110,3 +110,39 @@ def test_mutual_tls_refuses_a_client_without_a_listed_ca(admin_gate, free_ports,
             b.clients.remove(c)
     finally:
         b.close()
+
+
+def test_a_list_change_applies_to_the_next_connection(admin_gate, free_ports, tmp_path, pki):
+    """CE-5 + issue 11 item 1: the Remote Device Certificate list changed on the running device
+    (`remote-ca add`, `remote-ca delete`) decides the next handshake, without a restart."""
+    b = SecureBench(admin_gate, free_ports, tmp_path, pki, "encrypted_authenticated")
+    g = b.gate
+    try:
+        ca = device_certificate(b, tmp_path / "device.pem")
+        stranger_ca = pki / "other-ca.crt"
+        args = ["--ca", ca, "--cert", pki / "stranger.crt", "--key", pki / "stranger.key"]
+        c = b.realcom(*args)
+        b.open()
+        refused_by_peer(c)
+        assert not sgtest.monitor(g, 1)["peers"]
+        sgtest.assert_rc(g.run("remote-ca", "--data-dir", g.data_dir, "add", stranger_ca),
+                         sgtest.EXIT_OK)
+        b.session_up(timeout=60)  # the client's backoff retries; the next handshake passes
+        b.ports[-1].close()
+        c.stop()
+        b.clients.remove(c)
+        fp = subprocess.run(["openssl", "x509", "-in", stranger_ca, "-noout", "-fingerprint",
+                             "-sha256"], capture_output=True, text=True, check=True,
+                            timeout=20).stdout.strip().split("=", 1)[1]
+        sgtest.assert_rc(g.run("remote-ca", "--data-dir", g.data_dir, "delete", fp),
+                         sgtest.EXIT_OK)
+        sgtest.wait_until(lambda: not sgtest.monitor(g, 1)["peers"], sgtest.IO_TIMEOUT,
+                          what="the session closed")
+        import time
+        time.sleep(1.5)  # the serve's store watcher (0.5 s) has applied the delete
+        c = b.realcom(*args)
+        b.open()
+        refused_by_peer(c)
+        assert not sgtest.monitor(g, 1)["peers"]
+    finally:
+        b.close()
