@@ -35,6 +35,16 @@ int log_show(const LogShowOptions& options);
 /// `log status`: rows kept and overwritten per category (AU-3), as text or JSON.
 int log_status(const std::string& data_dir, const std::string& format);
 
+/// `remote-ca list|add FILE|delete FINGERPRINT`: the Remote Device Certificate list (CE-5) in the
+/// store, offline like `config import`.
+struct RemoteCaOptions {
+    std::string data_dir;
+    std::string action;    // list | add | delete
+    std::string argument;  // add: a PEM file; delete: a SHA-256 fingerprint
+    std::string format = "text";
+};
+int remote_ca(const RemoteCaOptions& options);
+
 /// `status`: the port monitor of a running serve, through its control socket.
 int status(const std::string& data_dir, const std::string& format);
 

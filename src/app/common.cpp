@@ -6,8 +6,17 @@
 #include "app/exit_codes.h"
 #include "core/files.h"
 #include "events/log.h"
+#include "security/certs/certificate.h"
+#include "security/certs/tls_profile.h"
 
 namespace sg::app {
+
+// The configuration layer bounds `remote_certificates` without OpenSSL; the bounds must be the
+// certificate reader's, and the whole list must fit the TLS contexts' trust list.
+static_assert(config::kMaxRemoteCertificates == security::certs::kMaxRemoteCas);
+static_assert(config::kMaxRemoteCertificateBytes == security::certs::kMaxRemoteCaPemBytes);
+static_assert(security::certs::kMaxRemoteCas * (security::certs::kMaxRemoteCaPemBytes + 1) <=
+              security::certs::kMaxTrustedPemBytes);  // + 1: serve joins them with newlines
 
 std::unique_ptr<store::Store> open_store(const std::string& data_dir, int& exit_code) {
     auto s = store::Store::open(data_dir);
@@ -37,7 +46,23 @@ std::optional<config::Config> read_config_file(const std::string& file) {
 config::ParseOptions parse_options() {
     return config::ParseOptions{
         .is_event_type = [](std::string_view k) { return events::is_type(k); },
-        .is_mandatory_event = [](std::string_view k) { return events::is_mandatory(k); }};
+        .is_mandatory_event = [](std::string_view k) { return events::is_mandatory(k); },
+        .check_remote_certificate =
+            [](std::string_view pem, std::string& out) {
+                // CE-5: one CA certificate per entry, checked as an upload through the API is.
+                auto parsed = security::certs::parse_remote_cas(pem);
+                if (const auto* r = std::get_if<security::certs::Refusal>(&parsed)) {
+                    out = r->code + ": " + r->message;
+                    return false;
+                }
+                const auto& cas = std::get<std::vector<security::certs::RemoteCa>>(parsed);
+                if (cas.size() != 1) {
+                    out = fmt::format("holds {} certificates; give one per entry", cas.size());
+                    return false;
+                }
+                out = cas.front().info.fingerprint_sha256;
+                return true;
+            }};
 }
 
 core::Result<config::Config> load_config(store::Store& store, std::int64_t* revision) {

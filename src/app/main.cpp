@@ -106,6 +106,30 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"none", "odd", "even", "mark", "space"}));
     realcom->add_option("--config", realcom_o.config_file,
                         "YAML list of ports: {device, port, link, data_port, command_port}");
+    realcom->add_flag("--tls", realcom_o.tls,
+                      "TLS on the data and command channels (Secure Connection)");
+    realcom->add_option("--ca", realcom_o.ca_file,
+                        "PEM CA certificate(s) the device's certificate must chain to (--tls)");
+    realcom->add_option("--cert", realcom_o.cert_file,
+                        "PEM client certificate for encrypted_authenticated devices (--tls)");
+    realcom->add_option("--key", realcom_o.key_file, "PEM private key of --cert (--tls)");
+    realcom->add_flag("--no-verify", realcom_o.no_verify,
+                      "TLS without checking the device's certificate (a Warning at every connect)");
+
+    RemoteCaOptions remote_ca_o;
+    auto* remote_ca = app.add_subcommand(
+        "remote-ca", "The Remote Device Certificate list: CAs trusted for mutual TLS (offline)");
+    remote_ca->require_subcommand(1);
+    remote_ca->fallthrough();
+    remote_ca->add_option("--data-dir", remote_ca_o.data_dir, "State directory")->required();
+    auto* ca_list = remote_ca->add_subcommand("list", "Print the list with validity and flags");
+    ca_list->add_option("--format", remote_ca_o.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+    auto* ca_add = remote_ca->add_subcommand("add", "Add the CA certificate(s) of a PEM file");
+    ca_add->add_option("file", remote_ca_o.argument, "PEM file")->required();
+    auto* ca_delete = remote_ca->add_subcommand("delete", "Remove a CA by its SHA-256 fingerprint");
+    ca_delete->add_option("fingerprint", remote_ca_o.argument, "AB:CD:... (colons optional)")
+        ->required();
 
     std::string hardening_dir, hardening_config;
     auto* hardening = app.add_subcommand(
@@ -141,6 +165,11 @@ int main(int argc, char** argv) {
     if (*status) return sg::app::status(status_dir, status_format);
     if (*realcom) return sg::app::realcom(realcom_o);
     if (*hardening) return hardening_rules(hardening_dir, hardening_config);
+    if (*remote_ca) {
+        remote_ca_o.action = *ca_list ? "list" : *ca_add ? "add" : "delete";
+        (void)ca_delete;
+        return sg::app::remote_ca(remote_ca_o);
+    }
     if (*version) {
         fmt::print("serialgate {}\n", SG_VERSION);
         return kExitOk;

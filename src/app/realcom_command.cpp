@@ -18,6 +18,8 @@
 #include "client/real_com/client_config.h"
 #include "core/asio.h"
 #include "core/files.h"
+#include "security/certs/certificate.h"
+#include "security/certs/tls_profile.h"
 
 namespace sg::app {
 
@@ -79,6 +81,58 @@ std::variant<std::vector<rc::PortSpec>, int> specs_of(const RealcomOptions& o) {
     return std::vector<rc::PortSpec>{s};
 }
 
+/// The TLS options of every port (issue 11 item 3), or an exit code.
+std::variant<rc::TlsOptions, int> tls_of(const RealcomOptions& o) {
+    if (!o.tls) {
+        if (!o.ca_file.empty() || !o.cert_file.empty() || !o.key_file.empty() || o.no_verify) {
+            fmt::print(stderr,
+                       "serialgate realcom: --ca, --cert, --key and --no-verify need --tls\n");
+            return kExitUsage;
+        }
+        return rc::TlsOptions{};
+    }
+    if (o.cert_file.empty() != o.key_file.empty()) {
+        fmt::print(stderr, "serialgate realcom: --cert and --key go together\n");
+        return kExitUsage;
+    }
+    if (o.ca_file.empty() && !o.no_verify) {
+        fmt::print(stderr,
+                   "serialgate realcom: --tls checks the device's certificate against --ca FILE "
+                   "(its CA, or the device's own certificate when self-signed); give it, or "
+                   "--no-verify to skip the check\n");
+        return kExitUsage;
+    }
+    std::string ca;
+    if (!o.ca_file.empty()) {
+        auto text = core::read_file(o.ca_file, security::certs::kMaxTrustedPemBytes);
+        if (!text) {
+            fmt::print(stderr, "serialgate realcom: {}\n", text.error().message);
+            return kExitInvalid;
+        }
+        ca = std::move(*text);
+    }
+    core::Result<std::shared_ptr<boost::asio::ssl::context>> ctx =
+        core::make_error(core::Errc::invalid_config, "");
+    if (o.cert_file.empty()) {
+        ctx = security::certs::make_client_context(ca);
+    } else {
+        auto cert = core::read_file(o.cert_file, security::certs::kMaxPemBytes);
+        auto key = core::read_file(o.key_file, security::certs::kMaxPemBytes);
+        if (!cert || !key) {
+            fmt::print(stderr, "serialgate realcom: {}\n",
+                       (!cert ? cert.error() : key.error()).message);
+            return kExitInvalid;
+        }
+        const security::Secret key_pem(std::move(*key));
+        ctx = security::certs::make_client_context(ca, *cert, key_pem);
+    }
+    if (!ctx) {
+        fmt::print(stderr, "serialgate realcom: {}\n", ctx.error().message);
+        return kExitInvalid;
+    }
+    return rc::TlsOptions{std::move(*ctx), !o.no_verify};
+}
+
 class Runner {
 public:
     explicit Runner(std::vector<std::unique_ptr<rc::Client>>& clients, asio::io_context& io)
@@ -137,11 +191,13 @@ private:
 int realcom(const RealcomOptions& options) {
     auto specs = specs_of(options);
     if (const int* code = std::get_if<int>(&specs)) return *code;
+    auto tls = tls_of(options);
+    if (const int* code = std::get_if<int>(&tls)) return *code;
 
     asio::io_context io{1};
     std::vector<std::unique_ptr<rc::Client>> clients;
     for (const auto& spec : std::get<0>(specs)) {
-        auto client = rc::Client::create(io, spec);
+        auto client = rc::Client::create(io, spec, std::get<rc::TlsOptions>(tls));
         if (!client) {
             spdlog::error("{}: {}", spec.link, client.error().message);
             return kExitFailure;  // the links made so far go with `clients`

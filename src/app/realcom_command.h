@@ -18,6 +18,14 @@ struct RealcomOptions {
     std::string parity = "none";
     // ... or several from a file.
     std::string config_file;
+    // Secure Connection (issue 11 item 3), for every port: TLS on the data and command channels,
+    // the device's chain checked against `ca_file` and its name against the host given; a
+    // client certificate for `encrypted_authenticated` devices.
+    bool tls = false;
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool no_verify = false;
 };
 
 /// Runs until SIGTERM/SIGINT; SIGUSR1 logs one status line per port. Exit codes as docs/cli.md.

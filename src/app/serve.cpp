@@ -14,6 +14,7 @@
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -31,6 +32,7 @@
 #include "security/accounts/accounts.h"
 #include "security/accounts/password.h"
 #include "security/certs/cert_store.h"
+#include "security/certs/certificate.h"
 #include "security/certs/tls_contexts.h"
 #include "web/api/api.h"
 #include "web/api/certificates.h"
@@ -52,6 +54,9 @@ constexpr std::chrono::milliseconds kStoreWatchInterval{500};
 // kCertificateCheckTicks ticks (CE-1: the host's addresses may change under us).
 constexpr std::chrono::seconds kHousekeepingInterval{5};
 constexpr int kCertificateCheckTicks = 12;
+// The Remote Device Certificate list's expiry is checked (and a Warning logged for each CA that
+// expired or expires within 30 days) at start, on each change, and once a day.
+constexpr int kCaExpiryCheckTicks = 24 * 3600 / 5;
 // An API handler waits this long for the io thread (config commit, port status), looking every
 // kIoPoll whether the io thread has stopped (then what it posted will never run).
 constexpr std::chrono::seconds kIoWait{15};
@@ -165,6 +170,7 @@ public:
         // Before any port starts: any serial port may use Secure Connection, HTTPS on or off.
         ensure_certificate();
         check_syn_cookies(log_);  // NE-7
+        apply_trusted();
         data_plane_on_ = accounts_exist();
         if (!data_plane_on_) announce_data_plane_off();
         manager_.apply(config_, data_plane_on_);
@@ -206,7 +212,9 @@ private:
     }
 
     void set_config(config::Config cfg) {
+        const bool trusted_changed = cfg.remote_certificates != config_.remote_certificates;
         config_ = std::move(cfg);
+        if (trusted_changed) apply_trusted();
         log_.set_settings(config_.event_log);
         if (allowlist_.set(config_.allowlist)) {
             // NE-4: in force for new connections from now on; what is established from a source
@@ -292,6 +300,38 @@ private:
         return true;
     }
 
+    /// CE-5: the Remote Device Certificate list in force for new TLS connections (mutual TLS
+    /// servers and every TLS client); established ones keep theirs. The list was checked when it
+    /// was committed; an error here keeps the list in force.
+    void apply_trusted() {
+        std::string bundle;
+        for (const auto& pem : config_.remote_certificates) bundle += pem + "\n";
+        if (auto st = tls_contexts_.set_trusted(bundle); !st) {
+            spdlog::error("Remote Device Certificate list not applied: {}", st.error().message);
+        }
+        check_ca_expiry(false);
+    }
+
+    /// A Warning per CA of the list that has expired or expires within 30 days: when its state
+    /// is new (start, a change, crossing into "expiring" or "expired"), and again once a day
+    /// (`daily`), never at every tick.
+    void check_ca_expiry(bool daily) {
+        const auto now = core::now_utc_us();
+        std::map<std::string, security::certs::CaExpiry> seen;
+        for (const auto& ca : security::certs::describe_remote_cas(config_.remote_certificates)) {
+            const auto e = security::certs::ca_expiry(ca.info, now);
+            seen[ca.info.fingerprint_sha256] = e;
+            if (e == security::certs::CaExpiry::Valid) continue;
+            const auto before = ca_expiry_.find(ca.info.fingerprint_sha256);
+            if (!daily && before != ca_expiry_.end() && before->second == e) continue;
+            log_.emit(events::types::kRemoteCaExpiry, {.source = "system"},
+                      fmt::format("'{}' ({}) {} {}", ca.info.subject, ca.info.fingerprint_sha256,
+                                  e == security::certs::CaExpiry::Expired ? "expired" : "expires",
+                                  ca.info.not_after));
+        }
+        ca_expiry_ = std::move(seen);
+    }
+
     void reload_tls() {
         if (!load_certificate() || !https_on_) return;
         http_.set_tls_context(tls_contexts_.server(false));
@@ -305,6 +345,7 @@ private:
             if (ec || stopping_) return;
             api_.purge_sessions();
             log_.emit_summaries();  // rate-limited events whose minute is over (issue 14)
+            if (tick % kCaExpiryCheckTicks == kCaExpiryCheckTicks - 1) check_ca_expiry(true);
             if (tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
                 auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
                 if (made && *made) reload_tls();
@@ -432,6 +473,13 @@ private:
                                   cfg.allowlist.enabled, cfg.allowlist.entries.size()));
         }
         audit_local_change(log_, config_, cfg, source, revision_);  // AU-2: services, serial_dos
+        for (const auto& change : security::certs::remote_ca_changes(config_.remote_certificates,
+                                                                     cfg.remote_certificates)) {
+            // CE-5, AU-2: a local change (SIGHUP, `config import`, `remote-ca`) is audited like
+            // one from the API. `remote-ca` logged its own already; this names the revision.
+            log_.emit(events::types::kRemoteCaChanged, {.source = source},
+                      fmt::format("revision {}: {}", revision_, change));
+        }
         set_config(std::move(cfg));
         log_.emit(events::types::kConfigChanged, {.source = source},
                   fmt::format("revision {}", revision_));
@@ -480,6 +528,8 @@ private:
     // TLS-5: the one source of TLS contexts for HTTPS, every port and every TLS client; before
     // the manager, so it outlives every port.
     security::certs::TlsContexts tls_contexts_;
+    // The expiry state last logged per CA fingerprint (check_ca_expiry).
+    std::map<std::string, security::certs::CaExpiry> ca_expiry_;
     security::allowlist::Gate allowlist_;  // NE-2: shared by every port and the HTTPS server
     security::dos::Policy dos_policy_;     // guide §3.7: serial_dos, read by every port's gate
     port::Manager manager_;

@@ -344,6 +344,10 @@ struct Config {
     HttpsSettings https;
     AllowlistSettings allowlist;
     SerialDosSettings serial_dos;  // after allowlist in the document too
+    /// CE-5, the Remote Device Certificate list: the PEM of each CA certificate a peer of Secure
+    /// Connection `encrypted_authenticated` (and a TLS server this device connects to) must chain
+    /// to. YAML `remote_certificates`; checked by ParseOptions::check_remote_certificate.
+    std::vector<std::string> remote_certificates;
     EventLogSettings event_log;
     std::vector<PortConfig> ports;  // sorted by number, numbers unique
     bool operator==(const Config&) const = default;

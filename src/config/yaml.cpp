@@ -354,6 +354,55 @@ AllowlistSettings read_allowlist(Reader r) {
     return a;
 }
 
+// remote_certificates (CE-5): a list of PEM texts, one CA certificate each. Read by hand rather
+// than with text_list(): a PEM is many lines.
+std::vector<std::string> read_remote_certificates(Reader& r, const ParseOptions& options) {
+    std::vector<std::string> out;
+    const YAML::Node list = r.raw("remote_certificates");
+    if (!list.IsDefined() || list.IsNull()) return out;
+    if (!list.IsSequence()) {
+        r.problem("remote_certificates", "expected a list of PEM certificates");
+        return out;
+    }
+    if (list.size() > kMaxRemoteCertificates) {
+        r.problem("remote_certificates", fmt::format("{} entries; at most {} allowed", list.size(),
+                                                     kMaxRemoteCertificates));
+        return out;
+    }
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node n = list[i];
+        const auto mark = n.Mark();
+        auto report = [&](std::string message) {
+            r.problems().push_back(Problem{"remote_certificates[" + std::to_string(i) + "]",
+                                           mark.line >= 0 ? mark.line + 1 : 0,
+                                           mark.line >= 0 ? mark.column + 1 : 0,
+                                           std::move(message)});
+        };
+        if (!n.IsScalar() || n.Scalar().empty()) {
+            report("expected one PEM certificate");
+            continue;
+        }
+        const std::string& pem = n.Scalar();
+        if (pem.size() > kMaxRemoteCertificateBytes) {
+            report(fmt::format("is {} bytes; at most {} allowed", pem.size(),
+                               kMaxRemoteCertificateBytes));
+            continue;
+        }
+        std::string result = pem;
+        if (options.check_remote_certificate && !options.check_remote_certificate(pem, result)) {
+            report(result);
+            continue;
+        }
+        if (!seen.insert(result).second) {
+            report("the same certificate is listed twice");
+            continue;
+        }
+        out.push_back(pem);
+    }
+    return out;
+}
+
 PortConfig read_port(Reader r) {
     PortConfig p;
     p.number = static_cast<std::uint32_t>(r.integer("port", 0, 1, kMaxPorts));
@@ -446,6 +495,7 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
 
     c.allowlist = read_allowlist(r.child("allowlist"));
     c.serial_dos = read_serial_dos(r.child("serial_dos"));
+    c.remote_certificates = read_remote_certificates(r, options);
 
     Reader ev = r.child("event_log");
     Reader types = ev.child("types");
@@ -659,6 +709,11 @@ std::string to_yaml(const Config& c) {
         e << YAML::Key << k.key << YAML::Value << c.serial_dos.*k.field;
     }
     e << YAML::EndMap;
+    if (!c.remote_certificates.empty()) {
+        e << YAML::Key << "remote_certificates" << YAML::Value << YAML::BeginSeq;
+        for (const auto& pem : c.remote_certificates) e << YAML::Literal << pem;
+        e << YAML::EndSeq;
+    }
 
     e << YAML::Key << "event_log" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "types" << YAML::Value << YAML::BeginMap;

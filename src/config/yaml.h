@@ -28,7 +28,14 @@ struct ParseOptions {
     std::function<bool(std::string_view)> is_event_type;
     /// An event type that cannot be switched off (AU-3); unset: none.
     std::function<bool(std::string_view)> is_mandatory_event;
+    /// Checks one entry of `remote_certificates` (CE-5): true and its SHA-256 fingerprint in
+    /// `out` (duplicates are found by it), or false and the problem in `out`. Unset: any text.
+    std::function<bool(std::string_view pem, std::string& out)> check_remote_certificate;
 };
+
+/// CE-5: most entries of `remote_certificates`, and the longest PEM of one.
+inline constexpr std::size_t kMaxRemoteCertificates = 32;
+inline constexpr std::size_t kMaxRemoteCertificateBytes = 8 * 1024;
 
 struct ParseResult {
     std::optional<Config> config;  // set only when problems is empty

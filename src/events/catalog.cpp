@@ -42,6 +42,8 @@ constexpr const Type* kAll[] = {
     &types::kServicesChanged,
     &types::kDosRefused,
     &types::kSynCookiesOff,
+    &types::kRemoteCaChanged,
+    &types::kRemoteCaExpiry,
     &types::kConnected,
     &types::kDisconnected,
     &types::kRefused,

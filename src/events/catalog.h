@@ -115,6 +115,12 @@ inline constexpr Type kDosRefused{"security.dos_refused", Category::Security, Se
 inline constexpr Type kSynCookiesOff{"security.syn_cookies_off", Category::Security,
                                      Severity::Warning,
                                      "SYN cookies are off (net.ipv4.tcp_syncookies is not 1)"};
+// Security: the Remote Device Certificate list (CE-5; issue 11 item 2).
+inline constexpr Type kRemoteCaChanged{"security.remote_ca_changed", Category::Security,
+                                       Severity::Notice, "Remote Device Certificate list changed"};
+inline constexpr Type kRemoteCaExpiry{"security.remote_ca_expiry", Category::Security,
+                                      Severity::Warning,
+                                      "Remote Device Certificate expired or expiring"};
 // Serial
 inline constexpr Type kConnected{"serial.connected", Category::Serial, Severity::Informational,
                                  "Client connected"};

@@ -54,7 +54,8 @@ std::string Client::Impl::status_line() const {
 
 // ---------------------------------------------------------------- Client
 
-core::Result<std::unique_ptr<Client>> Client::create(asio::io_context& io, const PortSpec& spec) {
+core::Result<std::unique_ptr<Client>> Client::create(asio::io_context& io, const PortSpec& spec,
+                                                     TlsOptions tls) {
     auto pair = pty::open_pair();
     if (!pair) return pair.error();
     auto link = Link::create(Link::resolve(spec.link), pair->slave_path);
@@ -63,7 +64,7 @@ core::Result<std::unique_ptr<Client>> Client::create(asio::io_context& io, const
         return link.error();
     }
     return std::unique_ptr<Client>(
-        new Client(std::make_unique<Impl>(io, spec, *pair, std::move(*link))));
+        new Client(std::make_unique<Impl>(io, spec, *pair, std::move(*link), std::move(tls))));
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

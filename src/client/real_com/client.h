@@ -5,6 +5,8 @@
 // the application's termios changes, flushes, and answers to the device's alive polls.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,11 +23,24 @@ namespace sg::client::real_com {
 /// counted, so that an outage does not hang the application.
 inline constexpr std::size_t kPtyQueueBytes = 16 * 1024;
 
+/// TLS on both channels (`realcom --tls`, issue 11 item 3): the context (security/certs
+/// make_client_context: the one profile, trusting only the --ca file, with the --cert/--key pair
+/// for `encrypted_authenticated` devices), and whether the device's chain and name (SAN: DNS or IP
+/// of PortSpec::device) are checked. No context: plain TCP, as against a plain device.
+struct TlsOptions {
+    std::shared_ptr<boost::asio::ssl::context> context;
+    bool verify = true;  // false (--no-verify): a Warning at every connect
+};
+
+/// Most a TLS handshake with the device may take before the attempt counts as failed.
+inline constexpr std::chrono::milliseconds kTlsHandshakeTimeout{10000};
+
 class Client {
 public:
     /// Opens the pty and points the link at its slave. Synchronous, before the io_context runs;
     /// an error means this port cannot run (the command exits 1).
-    static core::Result<std::unique_ptr<Client>> create(asio::io_context& io, const PortSpec& spec);
+    static core::Result<std::unique_ptr<Client>> create(asio::io_context& io, const PortSpec& spec,
+                                                        TlsOptions tls = {});
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;

@@ -16,11 +16,13 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -38,6 +40,7 @@ namespace sg::client::real_com {
 class Client::Impl {
     // Names both sides use; each file keeps its other constants to itself.
     using tcp = asio::ip::tcp;
+    using TlsStream = asio::ssl::stream<tcp::socket&>;
     using Clock = std::chrono::steady_clock;
     enum class State { Idle, Connecting, Connected, Backoff, Stopping };
     // termios re-read while a session runs and the pty is quiet
@@ -48,9 +51,11 @@ class Client::Impl {
     static constexpr std::size_t kCommandOutBytes = 4096;
 
 public:
-    Impl(asio::io_context& io, const PortSpec& spec, const pty::Pair& pair, Link link)
+    Impl(asio::io_context& io, const PortSpec& spec, const pty::Pair& pair, Link link,
+         TlsOptions tls)
         : strand_(asio::make_strand(io)),
           spec_(spec),
+          tls_(std::move(tls)),
           master_(strand_, pair.master),
           slave_path_(pair.slave_path),
           link_(std::move(link)),
@@ -59,8 +64,8 @@ public:
           command_(strand_),
           changed_(strand_),
           name_(link_.path()),
-          where_(fmt::format("{} (data {}, command {})", spec.device, spec.data_port,
-                             spec.command_port)) {
+          where_(fmt::format("{} (data {}, command {}{})", spec.device, spec.data_port,
+                             spec.command_port, tls_.context ? ", TLS" : "")) {
         if (auto l = pty::read_line(fd())) pty_line_ = *l;
         line_ = settings_of(pty_line_, spec_.framing);
     }
@@ -157,6 +162,10 @@ private:
 
     core::Task<void> session_loop();
     core::Task<std::error_code> connect();
+    /// The TLS handshake on a connected channel (`which`: "data" or "command"), bounded by
+    /// kTlsHandshakeTimeout; the stream is left in `stream`.
+    core::Task<std::error_code> handshake(tcp::socket& socket, std::optional<TlsStream>& stream,
+                                          const char* which);
     /// Runs one session until it ends; true when it was lost (device or network) while the
     /// application still holds the link, i.e. a reconnect should follow after a backoff.
     core::Task<bool> run_session();
@@ -187,12 +196,17 @@ private:
 
     core::Strand strand_;
     const PortSpec spec_;
+    const TlsOptions tls_;  // context null: plain TCP
     asio::posix::stream_descriptor master_;
     const std::string slave_path_;
     Link link_;
     tcp::resolver resolver_;
     tcp::socket data_;
     tcp::socket command_;
+    // With TLS, the streams over data_ and command_ of the current session (made by connect(),
+    // dropped at the next one, when nothing of the old session runs).
+    std::optional<TlsStream> data_tls_;
+    std::optional<TlsStream> command_tls_;
     core::Signal changed_;  // any state change: every loop re-checks its condition
     const std::string name_;
     const std::string where_;

@@ -83,8 +83,10 @@ void Client::Impl::read_available() {
 
 bool Client::Impl::send_now() {
     if (queue_.empty()) return false;
-    if (!session_open_ || closing_ || writing_data_ || proto_.settings_pending()) {
-        changed_.notify();  // no session yet (session loop), or the data writer's turn
+    if (!session_open_ || closing_ || writing_data_ || proto_.settings_pending() || data_tls_) {
+        // No session yet (session loop), or the data writer's turn: always with TLS, whose
+        // records only the stream's own (asynchronous) write may produce.
+        changed_.notify();
         return false;
     }
     boost::system::error_code ec;

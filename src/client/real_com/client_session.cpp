@@ -25,6 +25,7 @@
 #include "core/limits.h"
 #include "modes/common/connect.h"
 #include "modes/common/tcp_options.h"
+#include "security/certs/tls_contexts.h"
 #include "serial/tty_write.h"
 
 namespace sg::client::real_com {
@@ -105,11 +106,27 @@ core::Task<void> Client::Impl::session_loop() {
 }
 
 core::Task<std::error_code> Client::Impl::connect() {
+    // Nothing of the previous session runs any more: its TLS streams can go.
+    data_tls_.reset();
+    command_tls_.reset();
+    if (tls_.context && !tls_.verify) {
+        // Issue 11 item 3: the opt-out is said at every connect, not once.
+        spdlog::warn(
+            "{}: TLS to {} WITHOUT verifying the device's certificate (--no-verify): "
+            "anyone on the path can pose as the device",
+            name_, spec_.device);
+    }
     // Spec §6: the data channel first, then the command channel; the device pairs them in
-    // order of acceptance (spec §1).
+    // order of acceptance (spec §1). With TLS, each channel's handshake before the next connect.
     if (auto ec =
             co_await modes::common::connect(resolver_, data_, spec_.device, spec_.data_port, 0)) {
         co_return ec;
+    }
+    if (tls_.context) {
+        if (auto ec = co_await handshake(data_, data_tls_, "data")) {
+            close_sockets();
+            co_return ec;
+        }
     }
     if (stopping_) co_return std::make_error_code(std::errc::operation_canceled);
     if (auto ec = co_await modes::common::connect(resolver_, command_, spec_.device,
@@ -117,11 +134,52 @@ core::Task<std::error_code> Client::Impl::connect() {
         close_sockets();
         co_return ec;
     }
+    if (tls_.context) {
+        if (auto ec = co_await handshake(command_, command_tls_, "command")) {
+            close_sockets();
+            co_return ec;
+        }
+    }
     modes::common::set_alive_check(data_, kAliveCheckMin);
     modes::common::set_alive_check(command_, kAliveCheckMin);
     boost::system::error_code ignored;
     data_.non_blocking(true, ignored);  // send_now() writes directly and must never block
     co_return std::error_code{};
+}
+
+core::Task<std::error_code> Client::Impl::handshake(tcp::socket& socket,
+                                                    std::optional<TlsStream>& stream,
+                                                    const char* which) {
+    stream.emplace(socket, *tls_.context);
+    if (auto st = security::certs::TlsContexts::prepare_client(
+            stream->native_handle(), {.host = spec_.device, .verify = tls_.verify});
+        !st) {
+        spdlog::error("{}: {}", name_, st.error().message);
+        co_return std::make_error_code(std::errc::invalid_argument);
+    }
+    // Bounded: a peer that accepts TCP but never answers the ClientHello must not hold the port.
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer timer(strand_);
+    timer.expires_after(kTlsHandshakeTimeout);
+    timer.async_wait([&socket, timed_out](boost::system::error_code ec) {
+        if (ec) return;
+        *timed_out = true;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    });
+    auto [ec] = co_await stream->async_handshake(asio::ssl::stream_base::client, core::use_nothrow);
+    timer.cancel();
+    if (!ec) co_return std::error_code{};
+    std::string why = *timed_out ? "no answer within " +
+                                       std::to_string(kTlsHandshakeTimeout.count() / 1000) + " s"
+                                 : ec.message();
+    const long verify = SSL_get_verify_result(stream->native_handle());
+    if (verify != X509_V_OK) {
+        why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+    }
+    spdlog::warn("{}: TLS handshake on the {} channel to {} failed: {}", name_, which, spec_.device,
+                 why);
+    co_return std::make_error_code(std::errc::connection_refused);
 }
 
 core::Task<bool> Client::Impl::run_session() {
@@ -200,7 +258,10 @@ core::Task<void> Client::Impl::command_reader() {
         // cmd_out_ 1:1 with what it sent (issue 14 item 4).
         while (cmd_out_.size() >= kCommandOutBytes && !closing_) co_await changed_.wait();
         if (closing_) co_return;
-        auto [ec, n] = co_await command_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, n] =
+            command_tls_
+                ? co_await command_tls_->async_read_some(asio::buffer(buf), core::use_nothrow)
+                : co_await command_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec) {
             end(end_reason("command", ec));
             co_return;
@@ -221,7 +282,10 @@ core::Task<void> Client::Impl::command_writer() {
         // its own (spec §9), so a command must not be cut by us.
         out.swap(cmd_out_);
         writing_command_ = true;
-        auto [ec, n] = co_await asio::async_write(command_, asio::buffer(out), core::use_nothrow);
+        auto [ec, n] =
+            command_tls_
+                ? co_await asio::async_write(*command_tls_, asio::buffer(out), core::use_nothrow)
+                : co_await asio::async_write(command_, asio::buffer(out), core::use_nothrow);
         writing_command_ = false;
         out.clear();
         changed_.notify();
@@ -235,7 +299,9 @@ core::Task<void> Client::Impl::command_writer() {
 core::Task<void> Client::Impl::data_reader() {
     std::vector<std::byte> buf(core::limits::kNetReadBytes);
     for (;;) {
-        auto [ec, n] = co_await data_.async_read_some(asio::buffer(buf), core::use_nothrow);
+        auto [ec, n] =
+            data_tls_ ? co_await data_tls_->async_read_some(asio::buffer(buf), core::use_nothrow)
+                      : co_await data_.async_read_some(asio::buffer(buf), core::use_nothrow);
         if (ec) {
             end(end_reason("data", ec));
             co_return;
@@ -258,7 +324,9 @@ core::Task<void> Client::Impl::data_writer() {
         out.clear();
         out.swap(queue_);  // all of it (bounded by kPtyQueueBytes and one pty read)
         writing_data_ = true;
-        auto [ec, n] = co_await asio::async_write(data_, asio::buffer(out), core::use_nothrow);
+        auto [ec, n] =
+            data_tls_ ? co_await asio::async_write(*data_tls_, asio::buffer(out), core::use_nothrow)
+                      : co_await asio::async_write(data_, asio::buffer(out), core::use_nothrow);
         writing_data_ = false;
         queued_ -= out.size();
         tx_ += n;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -478,6 +479,134 @@ bool needs_regeneration(const CertInfo& current, const std::vector<std::string>&
     for (const auto& a : addresses) want.insert(san_entry(a));
     const std::set<std::string> have(current.san.begin(), current.san.end());
     return have != want || current.not_after_us - now_utc_us <= kRegenerateBeforeUs;
+}
+
+std::variant<std::vector<RemoteCa>, Refusal> parse_remote_cas(std::string_view pem) {
+    ErrorQueueGuard guard;
+    if (pem.size() > kMaxRemoteCaUploadBytes) {
+        return Refusal{
+            "malformed_pem",
+            "the upload is larger than " + std::to_string(kMaxRemoteCaUploadBytes / 1024) + " KiB"};
+    }
+    // Before any parsing: a key has no business here, and its bytes go nowhere (not even into an
+    // error message).
+    for (auto at = pem.find("-----BEGIN"); at != std::string_view::npos;
+         at = pem.find("-----BEGIN", at + 1)) {
+        const auto eol = pem.find('\n', at);
+        if (pem.substr(at, eol == std::string_view::npos ? eol : eol - at).find("PRIVATE KEY") !=
+            std::string_view::npos) {
+            return Refusal{"private_key_included",
+                           "the upload holds a private key; upload only CA certificates (the key "
+                           "was not stored)"};
+        }
+    }
+    auto parsed = parse_certificates(pem, kMaxRemoteCas + 1, kMaxRemoteCaUploadBytes);
+    if (auto* r = std::get_if<Refusal>(&parsed)) return std::move(*r);
+    auto& certs = std::get<std::vector<X509Ptr>>(parsed);
+    if (certs.size() > kMaxRemoteCas) {
+        return Refusal{"too_many", "more than " + std::to_string(kMaxRemoteCas) +
+                                       " certificates; the list holds at most " +
+                                       std::to_string(kMaxRemoteCas)};
+    }
+    std::vector<RemoteCa> out;
+    std::set<std::string> seen;
+    for (auto& cert : certs) {
+        const std::uint32_t flags = X509_get_extension_flags(cert.get());
+        if ((flags & EXFLAG_INVALID) != 0) {
+            return Refusal{"malformed_pem", "a certificate has invalid extensions"};
+        }
+        auto info = describe_leaf(cert.get(), 1);
+        if (!info) return Refusal{"malformed_pem", info.error().message};
+        // basicConstraints CA:TRUE, and a keyUsage (if any) that allows certificate signing:
+        // X509_check_ca() says 1 for exactly that (3, 4, 5 are v1 and Netscape leftovers).
+        if ((flags & EXFLAG_BCONS) == 0 || X509_check_ca(cert.get()) != 1) {
+            return Refusal{"not_a_ca", "'" + info->subject +
+                                           "' is not a CA certificate (basicConstraints CA:TRUE "
+                                           "and keyCertSign required)"};
+        }
+        std::vector<X509Ptr> one;
+        one.push_back(std::move(cert));
+        auto one_pem = pem_of(one);
+        if (auto* e = std::get_if<core::Error>(&one_pem)) {
+            return Refusal{"malformed_pem", e->message};
+        }
+        if (std::get<std::string>(one_pem).size() > kMaxRemoteCaPemBytes) {
+            return Refusal{"too_large", "'" + info->subject + "' is larger than " +
+                                            std::to_string(kMaxRemoteCaPemBytes / 1024) +
+                                            " KiB as PEM"};
+        }
+        if (!seen.insert(info->fingerprint_sha256).second) {
+            return Refusal{"duplicate", "'" + info->subject + "' (" + info->fingerprint_sha256 +
+                                            ") is in the upload twice"};
+        }
+        out.push_back(RemoteCa{std::move(std::get<std::string>(one_pem)), std::move(*info)});
+    }
+    return out;
+}
+
+CaExpiry ca_expiry(const CertInfo& info, std::int64_t now_utc_us) {
+    if (info.not_after_us <= now_utc_us) return CaExpiry::Expired;
+    if (info.not_after_us - now_utc_us <= kCaExpiryWarningUs) return CaExpiry::Expiring;
+    return CaExpiry::Valid;
+}
+
+const char* to_string(CaExpiry e) {
+    switch (e) {
+        case CaExpiry::Valid: return "valid";
+        case CaExpiry::Expiring: return "expiring";
+        case CaExpiry::Expired: return "expired";
+    }
+    return "?";
+}
+
+std::string canonical_fingerprint(std::string_view text) {
+    std::string hex;
+    for (char c : text) {
+        if (c == ':') continue;
+        if (!std::isxdigit(static_cast<unsigned char>(c)) || hex.size() == 64) return {};
+        hex.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    if (hex.size() != 64) return {};
+    std::string out;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        if (i != 0) out.push_back(':');
+        out.append(hex, i, 2);
+    }
+    return out;
+}
+
+std::vector<RemoteCa> describe_remote_cas(const std::vector<std::string>& pems) {
+    std::vector<RemoteCa> out;
+    for (const auto& pem : pems) {
+        auto parsed = parse_remote_cas(pem);
+        if (auto* cas = std::get_if<std::vector<RemoteCa>>(&parsed)) {
+            for (auto& ca : *cas) out.push_back(std::move(ca));
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> remote_ca_changes(const std::vector<std::string>& before,
+                                           const std::vector<std::string>& after) {
+    const auto a = describe_remote_cas(before);
+    const auto b = describe_remote_cas(after);
+    auto has = [](const std::vector<RemoteCa>& list, const std::string& fp) {
+        return std::any_of(list.begin(), list.end(),
+                           [&](const RemoteCa& c) { return c.info.fingerprint_sha256 == fp; });
+    };
+    std::vector<std::string> out;
+    for (const auto& c : b) {
+        if (!has(a, c.info.fingerprint_sha256)) {
+            out.push_back("added '" + c.info.subject + "' (" + c.info.fingerprint_sha256 +
+                          ", expires " + c.info.not_after + ")");
+        }
+    }
+    for (const auto& c : a) {
+        if (!has(b, c.info.fingerprint_sha256)) {
+            out.push_back("removed '" + c.info.subject + "' (" + c.info.fingerprint_sha256 + ")");
+        }
+    }
+    return out;
 }
 
 }  // namespace sg::security::certs

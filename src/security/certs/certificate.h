@@ -84,6 +84,44 @@ std::vector<std::string> host_addresses();
 bool needs_regeneration(const CertInfo& current, const std::vector<std::string>& addresses,
                         std::int64_t now_utc_us);
 
+// ---- CE-5: the Remote Device Certificate list (CA certificates the device trusts for mutual TLS)
+
+/// Most CA certificates in the list, and the largest upload (one or more PEM certificates).
+inline constexpr std::size_t kMaxRemoteCas = 32;
+inline constexpr std::size_t kMaxRemoteCaUploadBytes = 256 * 1024;
+/// Largest PEM of one CA certificate as stored (one entry of `remote_certificates`).
+inline constexpr std::size_t kMaxRemoteCaPemBytes = 8 * 1024;
+/// A CA expiring within this is flagged (and logged as a Warning).
+inline constexpr std::int64_t kCaExpiryWarningUs = std::int64_t{30} * 24 * 3600 * 1000000;
+
+struct RemoteCa {
+    std::string pem;  // the one certificate, re-encoded as a plain PEM block
+    CertInfo info;
+};
+
+/// Reads an upload of one or more CA certificates. Refusal codes: "private_key_included" (any
+/// PRIVATE KEY block: never stored, never echoed), "malformed_pem" (as parse_certificates; over
+/// kMaxRemoteCaUploadBytes), "too_many" (more than kMaxRemoteCas), "not_a_ca" (no basicConstraints
+/// CA:TRUE, or a keyUsage without keyCertSign), "too_large" (one certificate's PEM over
+/// kMaxRemoteCaPemBytes), "duplicate" (the same certificate twice). Messages name the subject.
+std::variant<std::vector<RemoteCa>, Refusal> parse_remote_cas(std::string_view pem);
+
+enum class CaExpiry { Valid, Expiring, Expired };
+/// Expired at `now_utc_us`, or expiring within kCaExpiryWarningUs.
+CaExpiry ca_expiry(const CertInfo& info, std::int64_t now_utc_us);
+const char* to_string(CaExpiry);
+
+/// A SHA-256 fingerprint as CertInfo spells it ("AB:CD:...", 95 characters) from any spelling
+/// (colons and case optional); empty when `text` is not 64 hex digits.
+std::string canonical_fingerprint(std::string_view text);
+
+/// Each entry of a stored list (one PEM each) described; an entry that no longer reads (it was
+/// checked when stored) is left out.
+std::vector<RemoteCa> describe_remote_cas(const std::vector<std::string>& pems);
+/// For the audit trail (AU-2): "added 'subject' (fingerprint)" and "removed ..." between two lists.
+std::vector<std::string> remote_ca_changes(const std::vector<std::string>& before,
+                                           const std::vector<std::string>& after);
+
 /// "IP:<canonical address>" for an IPv4/IPv6 literal, else "DNS:<address>": how `addresses`
 /// appear in CertInfo::san.
 std::string san_entry(std::string_view address);

@@ -363,5 +363,78 @@ TEST(HostAddresses, SortedUniqueWithHostnameAndNoLinkLocal) {
     EXPECT_TRUE(generate_self_signed("h", a, kNowUs).ok());
 }
 
+// ---- CE-5: the Remote Device Certificate list
+
+TEST(RemoteCas, OneOrMoreCasAreRead) {
+    auto a = cert({.key = key("EC:P-256"), .ca = true, .cn = "CA one"});
+    auto b = cert({.key = key("RSA:2048"), .ca = true, .cn = "CA two"});
+    auto parsed = parse_remote_cas("comment before\n" + pem({a.get(), b.get()}) + "after\n");
+    ASSERT_TRUE(std::holds_alternative<std::vector<RemoteCa>>(parsed));
+    const auto& cas = std::get<std::vector<RemoteCa>>(parsed);
+    ASSERT_EQ(cas.size(), 2u);
+    EXPECT_EQ(cas[0].info.subject, "CN=CA one");
+    EXPECT_EQ(cas[1].info.subject, "CN=CA two");
+    EXPECT_EQ(cas[0].pem, pem(a));  // one plain PEM block each
+    EXPECT_EQ(cas[0].info.fingerprint_sha256.size(), 95u);
+}
+
+std::string refusal(std::string_view pem) {
+    auto parsed = parse_remote_cas(pem);
+    if (auto* r = std::get_if<Refusal>(&parsed)) return r->code;
+    return "accepted";
+}
+
+TEST(RemoteCas, RefusesWhatIsNotACaList) {
+    EVP_PKEY* k = key("EC:P-256");
+    auto ca = cert({.key = k, .ca = true, .cn = "CA"});
+    auto leaf = cert({.key = key("EC:P-256#2"), .signer = k, .issuer = ca.get(), .cn = "leaf"});
+    EXPECT_EQ(refusal(pem(leaf)), "not_a_ca");  // basicConstraints CA:FALSE
+    EXPECT_EQ(refusal(pem({ca.get(), leaf.get()})), "not_a_ca");
+    EXPECT_EQ(refusal(pem(ca) + pkcs8(k)), "private_key_included");
+    EXPECT_EQ(refusal(traditional(k)), "private_key_included");
+    EXPECT_EQ(refusal(pem(ca) + encrypted_pkcs8(k)), "private_key_included");
+    EXPECT_EQ(refusal(pem({ca.get(), ca.get()})), "duplicate");
+    EXPECT_EQ(refusal("junk"), "malformed_pem");
+    EXPECT_EQ(refusal(""), "malformed_pem");
+    EXPECT_EQ(refusal(std::string(kMaxRemoteCaUploadBytes + 1, 'A')), "malformed_pem");
+    // A keyUsage without keyCertSign cannot sign certificates, whatever basicConstraints says.
+    auto ku = cert({.key = key("EC:P-256#3"), .ca = true, .cn = "no keyCertSign"});
+    add_ext(ku.get(), ku.get(), NID_key_usage, "critical,digitalSignature");
+    X509_sign(ku.get(), key("EC:P-256#3"), EVP_sha256());
+    EXPECT_EQ(refusal(pem(ku)), "not_a_ca");
+}
+
+TEST(RemoteCas, CountIsBounded) {
+    std::vector<X509Ptr> cas;
+    std::vector<const X509*> raw;
+    for (std::size_t i = 0; i <= kMaxRemoteCas; ++i) {
+        cas.push_back(cert({.key = key("EC:P-256"), .ca = true, .cn = "CA " + std::to_string(i)}));
+        raw.push_back(cas.back().get());
+    }
+    EXPECT_EQ(refusal(pem(raw)), "too_many");
+    raw.pop_back();
+    EXPECT_EQ(refusal(pem(raw)), "accepted");
+}
+
+TEST(RemoteCas, ExpiryFlags) {
+    auto ca = cert({.key = key("EC:P-256"), .not_after = 10 * kDay, .ca = true});
+    auto info = describe(pem(ca));
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(ca_expiry(*info, kNowUs), CaExpiry::Expiring);
+    EXPECT_EQ(ca_expiry(*info, kNowUs - 30 * kDay * std::int64_t{1000000}), CaExpiry::Valid);
+    EXPECT_EQ(ca_expiry(*info, kNowUs + 11 * kDay * std::int64_t{1000000}), CaExpiry::Expired);
+    EXPECT_STREQ(to_string(CaExpiry::Expired), "expired");
+}
+
+TEST(RemoteCas, ChangesNameSubjectAndFingerprint) {
+    auto a = cert({.key = key("EC:P-256"), .ca = true, .cn = "A"});
+    auto b = cert({.key = key("EC:P-256"), .ca = true, .cn = "B"});
+    auto changes = remote_ca_changes({pem(a)}, {pem(b)});
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_TRUE(changes[0].starts_with("added 'CN=B' (")) << changes[0];
+    EXPECT_TRUE(changes[1].starts_with("removed 'CN=A' (")) << changes[1];
+    EXPECT_TRUE(remote_ca_changes({pem(a)}, {pem(a)}).empty());
+}
+
 }  // namespace
 }  // namespace sg::security::certs

@@ -5,7 +5,8 @@
 // the fuzzer reaches the X.509 and key checks without having to get base64 right. Invariants: no
 // crash, leak or sanitizer finding; a refusal carries a known code and a message; an accepted pair
 // describes, re-imports to the same leaf and holds a PKCS#8 key; describe() gives printable ASCII
-// only (it feeds JSON).
+// only (it feeds JSON). The whole input also goes to the Remote Device Certificate list's reader
+// (CE-5, parse_remote_cas).
 #include <openssl/pem.h>
 
 #include <algorithm>
@@ -79,6 +80,31 @@ void run(std::string_view cert, std::string_view key, bool allow_rsa_1024) {
     SG_ASSERT(std::get<Imported>(again).pair.cert_pem == ok.pair.cert_pem);
 }
 
+// CE-5: the Remote Device Certificate list's reader over the same text. A refusal has a known
+// code; an accepted list is bounded, describes in printable ASCII, and each entry reads back as
+// exactly that one CA.
+void run_remote_cas(std::string_view text) {
+    static const std::set<std::string, std::less<>> kCodes = {
+        "malformed_pem", "private_key_included", "too_many", "not_a_ca", "too_large", "duplicate"};
+    auto parsed = parse_remote_cas(text);
+    if (const auto* refusal = std::get_if<Refusal>(&parsed)) {
+        SG_ASSERT(kCodes.count(refusal->code) == 1);
+        SG_ASSERT(!refusal->message.empty());
+        return;
+    }
+    const auto& cas = std::get<std::vector<RemoteCa>>(parsed);
+    SG_ASSERT(!cas.empty() && cas.size() <= kMaxRemoteCas);
+    for (const auto& ca : cas) {
+        check_info(ca.info);
+        SG_ASSERT(ca.pem.size() <= kMaxRemoteCaPemBytes);
+        auto again = parse_remote_cas(ca.pem);
+        SG_ASSERT(std::holds_alternative<std::vector<RemoteCa>>(again));
+        const auto& one = std::get<std::vector<RemoteCa>>(again);
+        SG_ASSERT(one.size() == 1 && one.front().pem == ca.pem);
+        SG_ASSERT(one.front().info.fingerprint_sha256 == ca.info.fingerprint_sha256);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -93,11 +119,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string key = wrap(traditional ? "EC PRIVATE KEY" : "PRIVATE KEY",
                                      traditional ? rest.substr(1) : rest);
         run(cert, key, allow_rsa_1024);
+        run_remote_cas(cert);
         return 0;
     }
     std::size_t cut = in.find('\0');
     const bool has_nul = cut != std::string_view::npos;
     if (!has_nul) cut = size / 2;
     run(in.substr(0, cut), in.substr(has_nul ? cut + 1 : cut), allow_rsa_1024);
+    run_remote_cas(in);
     return 0;
 }

@@ -55,7 +55,7 @@ core::Result<std::shared_ptr<boost::asio::ssl::context>> make_mutual_server_cont
 /// Most CA certificates a trust list (the Remote Device Certificate list, CE-5, or a client's
 /// `--ca` file) may hold, and its largest size in bytes.
 inline constexpr std::size_t kMaxTrustedCas = 32;
-inline constexpr std::size_t kMaxTrustedPemBytes = 256 * 1024;
+inline constexpr std::size_t kMaxTrustedPemBytes = 260 * 1024;
 
 /// The one TLS client profile: the same versions, suites, groups and sigalgs as the server, no
 /// compression or renegotiation. Trusts the CAs of `ca_bundle_pem` and nothing else (not the

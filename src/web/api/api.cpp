@@ -71,6 +71,9 @@ const std::vector<Api::Route>& Api::routes() {
         {verb::get,    "/api/v1/certificate/pem",        Auth::Session, Area::Security, false, Reauth::No,       &Api::download_certificate},
         {verb::put,    "/api/v1/certificate",            Auth::Session, Area::Security, true,  Reauth::Required, &Api::import_certificate},
         {verb::post,   "/api/v1/certificate/regenerate", Auth::Session, Area::Security, true,  Reauth::Required, &Api::regenerate_certificate},
+        {verb::get,    "/api/v1/remote-certificates",    Auth::Session, Area::Security, false, Reauth::No,       &Api::list_remote_certificates},
+        {verb::post,   "/api/v1/remote-certificates",    Auth::Session, Area::Security, true,  Reauth::Required, &Api::add_remote_certificates},
+        {verb::delete_,"/api/v1/remote-certificates/{}", Auth::Session, Area::Security, true,  Reauth::Required, &Api::delete_remote_certificate},
         // System settings: identity, date and time.
         {verb::get,    "/api/v1/system",                 Auth::Session, Area::System,   false, Reauth::No,       &Api::get_section},
         {verb::put,    "/api/v1/system",                 Auth::Session, Area::System,   true,  Reauth::No,       &Api::put_section},

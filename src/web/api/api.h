@@ -133,6 +133,10 @@ private:
     http::Response download_certificate(Call&);
     http::Response import_certificate(Call&);
     http::Response regenerate_certificate(Call&);
+    // remote_ca_handlers.cpp
+    http::Response list_remote_certificates(Call&);
+    http::Response add_remote_certificates(Call&);
+    http::Response delete_remote_certificate(Call&);
 
     /// AZ-3, IA-6, IA-7: the session's owner proves its password again. Runs the login path of
     /// Accounts (one Argon2id verification), so a wrong password counts towards the account's

@@ -38,6 +38,8 @@ TEST(Routes, SensitiveRoutesAreTheAz3ListOfSessionWrites) {
         {bhttp::verb::put, "/api/v1/serial-dos"},  // a Security setting, like https.dos
         {bhttp::verb::put, "/api/v1/certificate"},
         {bhttp::verb::post, "/api/v1/certificate/regenerate"},
+        {bhttp::verb::post, "/api/v1/remote-certificates"},
+        {bhttp::verb::delete_, "/api/v1/remote-certificates/{}"},
         {bhttp::verb::put, "/api/v1/config"},
     };
     std::set<std::pair<bhttp::verb, std::string_view>> marked;

@@ -12,6 +12,7 @@
 #include "config/services.h"
 #include "events/audit.h"
 #include "security/allowlist/allowlist.h"
+#include "security/certs/certificate.h"
 #include "web/api/api.h"
 #include "web/api/call.h"
 #include "web/api/config_json.h"
@@ -180,7 +181,15 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
                   fmt::format("event_log.types: {}",
                               events::describe_audit_changes(audit, next.event_log)));
     }
-    const auto change = describe_change(config_to_json(*current), config_to_json(next));
+    // The Remote Device Certificate list is described by subject and fingerprint in its own
+    // event below, not as PEM text in this one.
+    auto before_json = config_to_json(*current);
+    auto after_json = config_to_json(next);
+    before_json.erase("remote_certificates");
+    after_json.erase("remote_certificates");
+    const auto change = describe_change(before_json, after_json);
+    const auto remote_changes =
+        security::certs::remote_ca_changes(current->remote_certificates, next.remote_certificates);
     // Only what serve takes at its next start (the dos keys the API reads at each request apply at
     // once: config::https_restart_required).
     const bool https_changed = config::https_restart_required(current->https, next.https);
@@ -196,8 +205,15 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
         return error(call, bhttp::status::conflict, "not_applied", rev.error().message);
     }
     const auto* section = section_of(call.path);
-    log_.emit(section ? *section->changed : events::types::kConfigChanged, call.who(),
-              fmt::format("{} (revision {}): {}", what, *rev, change));
+    if (change != "no change" || remote_changes.empty()) {
+        log_.emit(section ? *section->changed : events::types::kConfigChanged, call.who(),
+                  fmt::format("{} (revision {}): {}", what, *rev, change));
+    }
+    for (const auto& c : remote_changes) {
+        // CE-5, AU-2: each certificate added or removed, with account and source.
+        log_.emit(events::types::kRemoteCaChanged, call.who(),
+                  fmt::format("{} (revision {}): {}", what, *rev, c));
+    }
     if (allowlist_changed &&
         (section == nullptr || section->changed != &events::types::kAllowlistChanged)) {
         // Every allowlist change has its own Security event (AU-2), whatever route made it.

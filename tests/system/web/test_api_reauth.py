@@ -157,6 +157,8 @@ def test_reauth_is_documented_and_sensitive_operations_are_marked(web_admin):
         ("DELETE", f"{API}/groups/{{name}}"), ("PUT", f"{API}/password-policy"),
         ("PUT", f"{API}/login-settings"), ("PUT", f"{API}/https"), ("PUT", f"{API}/allowlist"),
         ("PUT", f"{API}/serial-dos"), ("PUT", f"{API}/certificate"), ("POST", f"{API}/certificate/regenerate"),
+        ("POST", f"{API}/remote-certificates"),
+        ("DELETE", f"{API}/remote-certificates/{{fingerprint}}"),
         ("PUT", f"{API}/config")}, sorted(marked)
     # Not sensitive: reads, logout, the own password change (it needs the current password).
     assert not paths[f"{API}/session/password"]["put"].get("x-sg-reauth")
