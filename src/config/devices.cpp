@@ -47,7 +47,7 @@ std::optional<std::string> device_pattern_problem(std::string_view pattern) {
     }
     if (has_control(pattern)) return "contains a control character";
     if (!is_plain_absolute(pattern)) {
-        return "'" + std::string(pattern) +
+        return std::string("'").append(pattern) +
                "' is not an absolute path pattern such as /dev/ttyUSB* (no empty, '.' or '..' "
                "components; sim: devices are always allowed)";
     }

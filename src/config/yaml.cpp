@@ -552,7 +552,10 @@ core::Result<Config> load_yaml(std::string_view text, std::string_view source,
     auto res = parse_yaml(text, options);
     if (res.config) return std::move(*res.config);
     std::string msg;
-    for (const auto& p : res.problems) msg += (msg.empty() ? "" : "\n") + format_problem(source, p);
+    for (const auto& p : res.problems) {
+        if (!msg.empty()) msg += '\n';
+        msg += format_problem(source, p);
+    }
     return core::make_error(core::Errc::invalid_config, msg);
 }
 

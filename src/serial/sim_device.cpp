@@ -231,8 +231,9 @@ core::Result<std::uint64_t> parse_number(std::string_view text, const std::strin
     const auto* end = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(text.data(), end, v);
     if (text.empty() || ec != std::errc{} || ptr != end) {
-        return core::make_error(core::Errc::invalid_config,
-                                "'" + std::string(text) + "' in " + path + " is not a number");
+        return core::make_error(
+            core::Errc::invalid_config,
+            std::string("'").append(text) + "' in " + path + " is not a number");
     }
     return v;
 }

@@ -46,8 +46,9 @@ std::string peer_string(const asio::ip::tcp::socket& s) {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);
     if (ec) return "?";
-    if (ep.address().is_v6())
-        return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+    if (ep.address().is_v6()) {
+        return std::string("[").append(ep.address().to_string()) + "]:" + std::to_string(ep.port());
+    }
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 

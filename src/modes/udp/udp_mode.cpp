@@ -42,7 +42,9 @@ std::string endpoint_string(const udp::endpoint& ep) {
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
         address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
     }
-    if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(ep.port());
+    if (address.is_v6()) {
+        return std::string("[").append(address.to_string()) + "]:" + std::to_string(ep.port());
+    }
     return address.to_string() + ":" + std::to_string(ep.port());
 }
 
