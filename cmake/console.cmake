@@ -1,5 +1,5 @@
 # console.cmake: builds the web console (web/, issue 13) and embeds it in sg_web
-# (docs/adr/0006-console-web-console.md). `npm ci` installs the locked packages into
+# (docs/adr/0011-web-console.md). `npm ci` installs the locked packages into
 # web/node_modules when package-lock.json changes; `vite build` writes the hashed files into
 # <build>/console/dist whenever a source of web/ or docs/openapi.yaml (the forms' schemas)
 # changes; embed_console.cmake turns them into console_assets.cpp. SG_CONSOLE=OFF (or no npm)

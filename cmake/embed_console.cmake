@@ -1,6 +1,6 @@
 # embed_console.cmake: writes a C++ source that holds every file of the built console (DIST, the
 # output of `vite build`) as a byte array, with its URL path, media type and caching class
-# (docs/adr/0006-console-web-console.md). Run with cmake -DDIST=<dir> -DOUT=<file.cpp> -P.
+# (docs/adr/0011-web-console.md). Run with cmake -DDIST=<dir> -DOUT=<file.cpp> -P.
 # An empty or missing DIST gives an empty table (a build without the console).
 cmake_minimum_required(VERSION 3.25)
 set(body "")

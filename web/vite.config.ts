@@ -1,6 +1,6 @@
 // vite.config.ts: builds the console into hashed files (assets/*-<hash>.js/.css) plus index.html,
 // with no inline script or style (the server's CSP forbids both) and nothing fetched from another
-// origin. CMake passes --outDir into the build directory; see docs/adr/0006-console-web-console.md.
+// origin. CMake passes --outDir into the build directory; see docs/adr/0011-web-console.md.
 import { defineConfig } from 'vitest/config';
 import { openapiSchemas } from './openapi-plugin';
 

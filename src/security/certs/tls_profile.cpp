@@ -48,7 +48,7 @@ core::Status apply_common(SSL_CTX* ctx) {
     // rotate); EMS left on (OpenSSL's default: we only make sure nothing disabled it).
     // Cipher order (apply_server): the server's. Mozilla intermediate (TLS-3) lets the client
     // choose, but testssl.sh 3.0 rates "no server cipher order" HIGH and the requirement is no
-    // finding above LOW (docs/adr/0006-tlsctx-cipher-order.md); every suite we offer is ECDHE +
+    // finding above LOW (docs/adr/0007-tls-cipher-order.md); every suite we offer is ECDHE +
     // AEAD, so our order costs nothing. A client that puts ChaCha20 first (no AES hardware)
     // still gets it (SSL_OP_PRIORITIZE_CHACHA).
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);

@@ -37,7 +37,7 @@ inline constexpr long kSessionCacheSize = 1024;
 /// above; no compression, no client renegotiation (SSL_OP_NO_RENEGOTIATION), session tickets off
 /// (SSL_OP_NO_TICKET), the server's cipher order (SSL_OP_CIPHER_SERVER_PREFERENCE, with
 /// SSL_OP_PRIORITIZE_CHACHA so a client that puts ChaCha20 first still gets it: docs/adr
-/// 0006-tlsctx-cipher-order.md says why not Mozilla's client order), Extended Master Secret on.
+/// 0007-tls-cipher-order.md says why not Mozilla's client order), Extended Master Secret on.
 /// `cert_chain_pem` is the leaf first, then its chain; `key_pem` the matching unencrypted private
 /// key (as produced by generate_self_signed or validate_import). Every TLS listener gets its
 /// context from here (TLS-5). Cheap enough to call per certificate change; an existing connection

@@ -1,5 +1,5 @@
 // assets.h: the web console's files (issue 13), built from web/ by Vite and embedded in the binary
-// by cmake/embed_console.cmake (docs/adr/0006-console-web-console.md), and the handler that serves
+// by cmake/embed_console.cmake (docs/adr/0011-web-console.md), and the handler that serves
 // them at / beside the API. Pure lookups over constant data: thread-safe, no I/O.
 #pragma once
 

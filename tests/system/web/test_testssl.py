@@ -12,7 +12,7 @@ CA (--add-ca). Every other finding counts. The TLS profile is the same for every
 
 Slow (about a minute): run once, JSON kept in tmp_path. LOW and WARN findings are printed (-s).
 The server's cipher order is kept on purpose: testssl 3.0 rates its absence HIGH
-(docs/adr/0006-tlsctx-cipher-order.md).
+(docs/adr/0007-tls-cipher-order.md).
 """
 
 import json
@@ -92,7 +92,7 @@ def test_testssl_reports_nothing_above_low(web, tmp_path):
     trust = by_id.get("cert_chain_of_trust", {}).get("finding", "")
     assert trust.startswith("passed"), f"the test CA was not taken: {trust}"
 
-    # TLS-3: the server's order (ADR 0006); without it testssl 3.0 says HIGH "NOT a cipher order".
+    # TLS-3: the server's order (ADR 0007); without it testssl 3.0 says HIGH "NOT a cipher order".
     assert by_id["cipher_order"]["severity"] in ("OK", "INFO"), by_id["cipher_order"]
     bad = above_low(findings)
     notable = [f for f in findings if f.get("severity") in ("LOW", "WARN")]
