@@ -7,11 +7,12 @@ looked for in everything serve wrote: its stdout/stderr, every file under the ga
 directories (the SQLite event store with its WAL, any log file) and `serialgate log show` in each
 format. It must be nowhere.
 
-Adding a mode or a security level (the TLS variants: the lead adds them with issue 11 item 1) is
-one row in MODES: a name, the `mode:` block(s) and an exchange function."""
+Adding a mode or a security level is one row in MODES: a name, the `mode:` block(s) and an
+exchange function; the Secure Connection rows wrap a plain row's blocks with secure()."""
 
 import re
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -99,6 +100,19 @@ def pair_ports(link):
             {"type": "pair_master", "host": LOOPBACK, "port": link.tcp[0]}]
 
 
+def secure(ports_of):
+    """The same mode blocks with Secure Connection `encrypted` (a Pair master does not check the
+    slave's self-signed certificate: `verify: false`, itself a logged Warning)."""
+    def ports(link):
+        blocks = ports_of(link)
+        for b in blocks:
+            b["security"] = "encrypted"
+            if b["type"] == "pair_master":
+                b["verify"] = False
+        return blocks
+    return ports
+
+
 def both_ways(sock, pty, to_serial, to_net):
     sock.sendall(to_serial)
     read_until(pty, to_serial)
@@ -110,6 +124,17 @@ def exchange_connecting(link, to_serial, to_net):
     """The peer connects to the mode's first TCP port (TCP Server, Real COM data, RFC 2217)."""
     with socket.create_connection((LOOPBACK, link.tcp[0]), timeout=IO_TIMEOUT) as s:
         both_ways(s, link.ptys[0], to_serial, to_net)
+
+
+def exchange_connecting_tls(link, to_serial, to_net):
+    """As exchange_connecting, over TLS (the payload crosses the wire encrypted; what matters here
+    is that the plaintext is in no log either)."""
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname = False
+    tls.verify_mode = ssl.CERT_NONE  # the device's certificate is tested elsewhere
+    with socket.create_connection((LOOPBACK, link.tcp[0]), timeout=IO_TIMEOUT) as raw:
+        with tls.wrap_socket(raw) as s:
+            both_ways(s, link.ptys[0], to_serial, to_net)
 
 
 def exchange_accepting(link, to_serial, to_net):
@@ -167,6 +192,10 @@ MODES = [
     Mode("tcp_client", tcp_client_ports, exchange_accepting),
     Mode("udp", udp_ports, exchange_udp),
     Mode("pair", pair_ports, exchange_pair),
+    Mode("tcp_server_tls", secure(tcp_server_ports), exchange_connecting_tls),
+    Mode("real_com_tls", secure(real_com_ports), exchange_connecting_tls),
+    Mode("rfc2217_tls", secure(rfc2217_ports), exchange_connecting_tls),
+    Mode("pair_tls", secure(pair_ports), exchange_pair),
 ]
 
 

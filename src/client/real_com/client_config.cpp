@@ -76,7 +76,10 @@ core::Result<std::vector<PortSpec>> parse_config(std::string_view text, std::str
     // Every element is read even after a problem, so that one run reports them all.
     const std::size_t count = problems.empty() ? root.size() : 0;
     for (std::size_t i = 0; i < count; ++i) {
-        config::Reader r(root[i], "[" + std::to_string(i) + "]", problems);
+        std::string at = "[";
+        at += std::to_string(i);
+        at += ']';
+        config::Reader r(root[i], at, problems);
         PortSpec s;
         if (!r.has("device")) r.problem_here("needs 'device' (host name or address)");
         if (!r.has("port")) r.problem_here("needs 'port' (the device's serial port number)");
@@ -99,15 +102,19 @@ core::Result<std::vector<PortSpec>> parse_config(std::string_view text, std::str
         std::set<std::string> links;
         for (std::size_t i = 0; i < specs.size(); ++i) {
             if (!links.insert(Link::resolve(specs[i].link)).second) {
-                problems.push_back({"[" + std::to_string(i) + "].link", 0, 0,
-                                    Link::resolve(specs[i].link) + " is used twice"});
+                std::string at = "[";
+                at += std::to_string(i);
+                at += "].link";
+                problems.push_back(
+                    {std::move(at), 0, 0, Link::resolve(specs[i].link) + " is used twice"});
             }
         }
     }
     if (!problems.empty()) {
         std::string msg;
         for (const auto& p : problems) {
-            msg += (msg.empty() ? "" : "\n") + config::format_problem(source, p);
+            if (!msg.empty()) msg += '\n';
+            msg += config::format_problem(source, p);
         }
         return core::make_error(core::Errc::invalid_config, msg);
     }

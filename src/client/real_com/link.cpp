@@ -66,9 +66,11 @@ core::Result<Link> Link::create(const std::string& path, const std::string& targ
     // Atomic replacement: a fresh link under a temporary name in the same directory, renamed
     // over the old one. The temporary name carries our pid, so two clients starting at once do
     // not collide.
-    const std::string tmp =
-        (p.parent_path() / ("." + p.filename().string() + ".tmp" + std::to_string(::getpid())))
-            .string();
+    std::string tmp_name = ".";
+    tmp_name += p.filename().string();
+    tmp_name += ".tmp";
+    tmp_name += std::to_string(::getpid());
+    const std::string tmp = (p.parent_path() / tmp_name).string();
     ::unlink(tmp.c_str());  // a leftover of a crashed run with the same pid
     if (::symlink(target.c_str(), tmp.c_str()) != 0) {
         return core::Error::from_errno(errno, "create the link " + tmp + " → " + target);
