@@ -58,8 +58,7 @@ void Manager::run_pending() {
         // (unchanged) device, so a new list need not restart it.
         auto port =
             std::make_unique<Port>(io_, pc, config.system.listen_address,
-                                   config.system.allowed_devices, events_, allowlist_, tls_,
-                                   dos_);
+                                   config.system.allowed_devices, events_, allowlist_, tls_, dos_);
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

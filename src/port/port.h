@@ -38,7 +38,7 @@ struct PortStatus {
     std::uint64_t jammed_drops = 0;
     std::uint64_t refused_allowlist = 0;  // NE-2: connections and datagrams refused
     std::uint64_t refused_tls = 0;  // Secure Connection: failed handshakes, mutual-TLS refusals
-    std::uint64_t refused_dos = 0;        // NE-5: refused by the per-source DoS bounds
+    std::uint64_t refused_dos = 0;  // NE-5: refused by the per-source DoS bounds
 };
 
 class Port {
@@ -50,8 +50,7 @@ public:
     Port(asio::io_context& io, config::PortConfig config, std::string listen_address,
          std::vector<std::string> allowed_devices, events::Log& events,
          security::allowlist::Gate* allowlist = nullptr,
-         security::certs::TlsContexts* tls = nullptr,
-         const security::dos::Policy* dos = nullptr);
+         security::certs::TlsContexts* tls = nullptr, const security::dos::Policy* dos = nullptr);
     ~Port();
     Port(const Port&) = delete;
     Port& operator=(const Port&) = delete;
@@ -89,8 +88,8 @@ private:
     std::vector<std::string> allowed_devices_;
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
-    security::certs::TlsContexts* tls_;  // Secure Connection (PortContext::tls)
-    bool plaintext_reported_ = false;    // security.plaintext_port, once per Port
+    security::certs::TlsContexts* tls_;             // Secure Connection (PortContext::tls)
+    bool plaintext_reported_ = false;               // security.plaintext_port, once per Port
     std::unique_ptr<security::dos::PortGate> dos_;  // this port's per-source table (guide §3.7)
     core::Strand strand_;
     core::Signal wake_;              // stop requested, reads resumed, mode stopped

@@ -82,7 +82,7 @@ protected:
                                          Secret(fx::pkcs8(listed().server_key))));
         ASSERT_TRUE(tls_.set_trusted(fx::pem(listed().ca)));
         ctx_.emplace(PortContext{1, strand_, *device_, *log_, stats_, "127.0.0.1", [](bool) {},
-                                 nullptr, &tls_});
+                                 nullptr, nullptr, &tls_});  // no allowlist, no DoS bounds
         listener_.emplace(*ctx_, *this);
     }
     void TearDown() override {
