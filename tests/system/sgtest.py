@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import select
 import signal
 import socket
@@ -63,8 +64,45 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
 # ---------------------------------------------------------------- ports and sockets
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_ports(n):
-    """`n` distinct TCP ports on 127.0.0.1 the OS just handed out (all held until all are read)."""
+    """`n` distinct TCP ports free on every local address now, picked at random BELOW the
+    kernel's ephemeral range: ctest runs test files side by side, and a port from the ephemeral
+    range may be handed to another test's outgoing connection between our pick and serve's bind
+    ("Address already in use"). Outside that range only another test's own pick can collide, and
+    the random draw over ~20,000 ports makes that rare."""
+    low = _ephemeral_low()
+    if low <= 12000:  # an unusual range: let the OS choose, as before
+        return _os_ports(n)
+    rng = random.SystemRandom()
+    ports, socks = [], []
+    try:
+        while len(ports) < n:
+            p = rng.randint(10000, low - 1)
+            if p in ports:
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("0.0.0.0", p))  # free on every address, as a wildcard listener needs
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            ports.append(p)
+        return ports
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _os_ports(n):
     socks = []
     try:
         for _ in range(n):

@@ -447,7 +447,10 @@ def test_tcp_client_verifies_the_server_by_default(web_admin, pty, tls_servers, 
     assert events and "destination 1" in events[0]["message"], events
     assert "certificate" in events[0]["message"], events
     wait_until(lambda: refused_tls(w, 1) >= 1, 10, what="refused_tls counted")
-    assert "unreachable" in sgtest.monitor(w.gate, 1)["mode_state"]
+    # Between retries (backoff) the destination is reported unreachable; a retry in progress
+    # shows "connecting" for a moment, so wait for the backoff state rather than sample once.
+    wait_until(lambda: "unreachable" in sgtest.monitor(w.gate, 1)["mode_state"], 10,
+               what="destination reported unreachable")
 
 
 # ---------------------------------------------------------------- mutual TLS
