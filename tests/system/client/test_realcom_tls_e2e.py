@@ -6,9 +6,6 @@ certificate from a CA of the Remote Device Certificate list; without one, or wit
 CA, no session). pyserial on the link, the far side through a plain TCP Server port on the other
 end of a simulated null-modem cable.
 
-Secure Connection on the modes comes with another branch (h-tls). Until it is merged the
-configuration key `security` is unknown to this build: the tests then skip, saying so, rather
-than pass.
 """
 
 import subprocess
@@ -38,9 +35,6 @@ def secure_config(bench, level, pki):
 
 def supported(gate, cfg):
     r = gate.run("config", "validate", gate.write_config(cfg))
-    if r.returncode != 0 and "security" in r.stderr:
-        pytest.skip("Secure Connection on the serial modes is not in this build (branch h-tls): "
-                    + r.stderr.strip().splitlines()[0])
     assert r.returncode == 0, r.stderr
 
 
