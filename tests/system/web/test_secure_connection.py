@@ -364,6 +364,44 @@ def test_pair_master_and_slave_encrypted(web_admin, pty_factory, free_ports):
     assert warnings and warnings[0]["port"] == 2 and "verify: false" in warnings[0]["message"]
 
 
+def test_pair_over_mutual_tls_with_a_ca_issued_device_certificate(web_admin, pty_factory,
+                                                                  free_ports, tmp_path):
+    """Device-to-device mutual TLS (issue 11 items 1-3): the device certificate is issued by a CA
+    of the Remote Device Certificate list. The Pair master presents it and checks the slave's
+    chain and name (verify: true, 127.0.0.1 in the SAN); the slave requires it. Before the
+    import the device's own self-signed certificate chains to nothing listed: no link."""
+    ca_key, ca_cert = make_ca(tmp_path, "pair-ca")
+    key, csr, cert = tmp_path / "dev.key", tmp_path / "dev.csr", tmp_path / "dev.pem"
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(csr),
+                    "-subj", "/CN=serialgate-pair"], check=True, capture_output=True)
+    (tmp_path / "dev.ext").write_text("subjectAltName=IP:127.0.0.1\n"
+                                      "extendedKeyUsage=serverAuth,clientAuth\n"
+                                      "basicConstraints=CA:FALSE\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey",
+                    str(ca_key), "-CAcreateserial", "-days", "20", "-extfile",
+                    str(tmp_path / "dev.ext"), "-out", str(cert)], check=True, capture_output=True)
+    a, b = pty_factory(), pty_factory()
+    (slave_port,) = free_ports(1)
+    w, admin = web_admin(ports=[
+        pair_slave(1, a.path, slave_port, security="encrypted_authenticated"),
+        pair_master(2, b.path, LOOPBACK, slave_port, security="encrypted_authenticated")],
+        remote_certificates=[ca_cert.read_text()])
+    wait_until(lambda: refused_tls(w, 2) >= 1, 20, what="the master refusing the system cert")
+    assert "connected" not in sgtest.monitor(w.gate, 2)["mode_state"]
+    r = admin.put(f"{API}/certificate", {"certificate": cert.read_text(),
+                                          "private_key": key.read_text()})
+    assert r.status == 200, r
+    # The master's next attempt (after its backoff) gets the new contexts on both ends.
+    wait_until(lambda: "connected" in sgtest.monitor(w.gate, 2)["mode_state"], 60,
+               what="pair established over mutual TLS")
+    a.write(b"slave to master")
+    assert b.read_exact(15) == b"slave to master"
+    b.write(b"master to slave")
+    assert a.read_exact(15) == b"master to slave"
+    assert not admin.events("type=security.tls_unverified&limit=5")
+
+
 # ---------------------------------------------------------------- TLS clients: TCP Client
 
 
