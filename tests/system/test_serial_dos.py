@@ -6,6 +6,7 @@ port monitor and GET /status) and logged at most once per source, port and minut
 (security.dos_refused). Each serial_dos setting is set and its effect observed."""
 
 import socket
+import ssl
 import threading
 import time
 
@@ -119,6 +120,50 @@ def test_connection_flood_is_refused_per_source_while_another_port_is_served(adm
     assert e["category"] == "Security" and e["severity"] == "Warning", e
     assert f"port 1 ({flooded}): connection rate above 5/s (burst 10)" in e["message"], e
     # The same counter in GET /status is served by the API tests (web/test_services.py).
+
+
+def test_handshake_flood_on_an_encrypted_port_is_refused_while_another_port_is_served(
+        admin_gate):
+    """Issue 11 items 1 and 6: connections to a Secure Connection port each cost a handshake;
+    beyond the source's handshake rate they are reset before the TLS handshake starts, while a
+    client of another port keeps being served and another source still gets its handshake."""
+    flooded, other = sgtest.free_ports(2)
+    admin_gate.serve(config=make_config(
+        [echo_port(1, flooded, security="encrypted"), echo_port(2, other, "sim:loopback")],
+        serial_dos={"connections_per_second_per_source": 1000, "connection_burst_per_source": 1000,
+                    "max_connections_per_source": 1024, "handshakes_per_second_per_source": 2,
+                    "handshake_burst_per_source": 4}),
+        wait_ports=[flooded, other])
+    stop, results = threading.Event(), []
+    victim = threading.Thread(target=keep_served, args=(other, stop, results))
+    victim.start()
+    try:
+        started = time.monotonic()
+        for _ in range(100):  # a bounded flood: connect, offer nothing, leave
+            try:
+                connect_from(FLOODER, flooded, timeout=2).close()
+            except OSError:
+                pass
+        elapsed = time.monotonic() - started
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        victim.join(IO_TIMEOUT * 2)
+    assert results and all(results), f"the other port's client was not served: {results[-5:]}"
+    counters = {}
+
+    def refused_enough():
+        counters.update(monitor(admin_gate, 1)["counters"])
+        return counters["refused_dos"] >= 100 - (4 + 2 * (elapsed + 1))
+    sgtest.wait_until(refused_enough, IO_TIMEOUT, what="the handshake flood refused")
+    assert monitor(admin_gate, 2)["counters"]["refused_dos"] == 0
+    events = admin_gate.wait_event("security.dos_refused", lambda e: e["source"] == FLOODER)
+    assert "TLS handshake rate above 2/s (burst 4)" in events[0]["message"], events[0]
+    # Another source still completes its handshake and is served over TLS.
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    with tls.wrap_socket(connect_from(OTHER, flooded)) as s:
+        assert served(s), "another source was refused on the flooded port"
 
 
 def test_concurrent_connections_per_source(admin_gate):
