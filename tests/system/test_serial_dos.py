@@ -5,6 +5,7 @@ served; the latency is bench/'s business). Refusals are counted per port (`refus
 port monitor and GET /status) and logged at most once per source, port and minute
 (security.dos_refused). Each serial_dos setting is set and its effect observed."""
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -77,29 +78,43 @@ def keep_served(port, stop, results):
             i += 1
 
 
+@contextlib.contextmanager
+def served_meanwhile(port):
+    """Runs another port's client (keep_served) while the block floods; asserts afterwards that
+    every one of its echoes was served."""
+    stop, results = threading.Event(), []
+    victim = threading.Thread(target=keep_served, args=(port, stop, results))
+    victim.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        victim.join(IO_TIMEOUT * 2)
+    assert results and all(results), f"the other port's client was not served: {results[-5:]}"
+
+
+def connect_flood(port, count):
+    """A bounded flood: `count` connections from FLOODER to `port`, each closed at once (a reset
+    during connect is a refusal all the same). Returns its duration in seconds."""
+    started = time.monotonic()
+    for _ in range(count):
+        try:
+            connect_from(FLOODER, port, timeout=2).close()
+        except OSError:
+            pass
+    elapsed = time.monotonic() - started
+    time.sleep(0.2)  # the victim keeps going a little after the flood
+    return elapsed
+
+
 def test_connection_flood_is_refused_per_source_while_another_port_is_served(admin_gate):
     flooded, other = sgtest.free_ports(2)
     admin_gate.serve(config=make_config(
         [echo_port(1, flooded), echo_port(2, other, "sim:loopback")],
         serial_dos={"connections_per_second_per_source": 5, "connection_burst_per_source": 10}),
         wait_ports=[flooded, other])
-    stop, results = threading.Event(), []
-    victim = threading.Thread(target=keep_served, args=(other, stop, results))
-    victim.start()
-    try:
-        # A bounded flood: 300 connections from one source, each closed at once.
-        started = time.monotonic()
-        for _ in range(300):
-            try:
-                connect_from(FLOODER, flooded, timeout=2).close()
-            except OSError:
-                pass  # reset during connect: refused all the same
-        elapsed = time.monotonic() - started
-        time.sleep(0.2)  # the victim keeps going a little after the flood
-    finally:
-        stop.set()
-        victim.join(IO_TIMEOUT * 2)
-    assert results and all(results), f"the other port's client was not served: {results[-5:]}"
+    with served_meanwhile(other):
+        elapsed = connect_flood(flooded, 300)
     counters = {}
 
     def all_counted():
@@ -134,22 +149,8 @@ def test_handshake_flood_on_an_encrypted_port_is_refused_while_another_port_is_s
                     "max_connections_per_source": 1024, "handshakes_per_second_per_source": 2,
                     "handshake_burst_per_source": 4}),
         wait_ports=[flooded, other])
-    stop, results = threading.Event(), []
-    victim = threading.Thread(target=keep_served, args=(other, stop, results))
-    victim.start()
-    try:
-        started = time.monotonic()
-        for _ in range(100):  # a bounded flood: connect, offer nothing, leave
-            try:
-                connect_from(FLOODER, flooded, timeout=2).close()
-            except OSError:
-                pass
-        elapsed = time.monotonic() - started
-        time.sleep(0.2)
-    finally:
-        stop.set()
-        victim.join(IO_TIMEOUT * 2)
-    assert results and all(results), f"the other port's client was not served: {results[-5:]}"
+    with served_meanwhile(other):
+        elapsed = connect_flood(flooded, 100)  # connect, offer no ClientHello, leave
     counters = {}
 
     def refused_enough():
@@ -215,23 +216,14 @@ def test_datagram_flood_is_dropped_per_source_while_another_port_is_served(admin
         wait_ports=[other])
     sgtest.wait_until(lambda: ("udp", udp_port) in admin_gate.listening(), sgtest.START_TIMEOUT,
                       what="UDP bound")
-    stop, results = threading.Event(), []
-    victim = threading.Thread(target=keep_served, args=(other, stop, results))
-    victim.start()
-    flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    flood.bind((FLOODER, 0))
     started = time.monotonic()
-    try:
+    with served_meanwhile(other), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
+        flood.bind((FLOODER, 0))
         for i in range(2000):
             flood.sendto(b"F", (LOOPBACK, udp_port))
             if i % 100 == 99:
                 time.sleep(0.005)  # paced a little: the kernel's receive queue drops less
         time.sleep(0.3)
-    finally:
-        stop.set()
-        victim.join(IO_TIMEOUT * 2)
-        flood.close()
-    assert results and all(results), f"the other port's client was not served: {results[-5:]}"
     # The line got the burst and what the rate refilled, not the flood.
     got = pty.read_for(1.0)
     elapsed = time.monotonic() - started
