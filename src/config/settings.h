@@ -240,7 +240,7 @@ struct DosSettings {
     std::uint32_t connections_per_second_per_source = 20;  // 1..1000 new TCP connections/s
     std::uint32_t connection_burst_per_source = 40;        // 1..10000, ≥ the rate
     std::uint32_t handshakes_per_second_per_source = 10;   // 1..1000 TLS handshakes/s
-    std::uint32_t handshake_burst_per_source = 10;         // 1..10000, ≥ the rate
+    std::uint32_t handshake_burst_per_source = 40;         // 1..10000, ≥ the rate
     // Requests: token buckets per source address (HTTP server) and per web session (API).
     std::uint32_t requests_per_second_per_source = 50;   // 1..10000
     std::uint32_t request_burst_per_source = 100;        // 1..100000, ≥ the rate

@@ -257,7 +257,7 @@ TEST(ConfigYamlDos, AbsentSectionIsTheRequirementsValues) {
     EXPECT_EQ(d.connections_per_second_per_source, 20u);
     EXPECT_EQ(d.connection_burst_per_source, 40u);
     EXPECT_EQ(d.handshakes_per_second_per_source, 10u);
-    EXPECT_EQ(d.handshake_burst_per_source, 10u);
+    EXPECT_EQ(d.handshake_burst_per_source, 40u);
     EXPECT_EQ(d.requests_per_second_per_source, 50u);
     EXPECT_EQ(d.request_burst_per_source, 100u);
     EXPECT_EQ(d.requests_per_second_per_session, 50u);
@@ -448,9 +448,9 @@ TEST(ConfigYamlDos, CrossFieldRulesNameTheKey) {
                   .find("https.dos.connection_burst_per_source: 19 is below "
                         "connections_per_second_per_source (20)"),
               std::string::npos);
-    EXPECT_NE(problems("https: {dos: {handshakes_per_second_per_source: 11}}")
-                  .find("https.dos.handshake_burst_per_source: 10 is below "
-                        "handshakes_per_second_per_source (11)"),
+    EXPECT_NE(problems("https: {dos: {handshakes_per_second_per_source: 41}}")
+                  .find("https.dos.handshake_burst_per_source: 40 is below "
+                        "handshakes_per_second_per_source (41)"),
               std::string::npos);
     EXPECT_NE(problems("https: {dos: {request_burst_per_source: 49}}")
                   .find("https.dos.request_burst_per_source: 49 is below"),

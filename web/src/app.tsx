@@ -3,7 +3,7 @@
 // prompt that lets a refused sensitive action go through, the menu from the session's privileges
 // and the hash router (#/serial/2) that keeps the page across a session expiry.
 import { render } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { Api, ApiError } from './api';
 import type { SessionInfo } from './context';
 import { anyDirty, clearDirty } from './dirty';
@@ -131,7 +131,9 @@ function Shell(props: {
   const [menuOpen, setMenuOpen] = useState(false);
   const [changing, setChanging] = useState(false);
   const mainRef = useRef<HTMLElement>(null);
-  useEffect(() => {
+  // A layout effect: the focus moves in the same commit that shows the new page, so nothing (a
+  // keypress, a test reading the focus) sees the new page with the focus still on the menu.
+  useLayoutEffect(() => {
     setMenuOpen(false);
     mainRef.current?.focus();
   }, [route, arg]);

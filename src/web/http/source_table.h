@@ -32,7 +32,7 @@ public:
         connection_rate,  // connection bucket empty (NE-5: 20/s, burst 40)
         source_cap,       // max_connections_per_source open (or the table is full of busy
                           // sources: impossible while max_sources > max_connections)
-        handshake_rate,   // TLS only: handshake bucket empty (NE-5: 10/s, burst 10)
+        handshake_rate,   // TLS only: handshake bucket empty (NE-5: 10/s, burst 40)
     };
     /// A connection from `addr` was accepted; `tls`: it will need a TLS handshake (HTTPS, not
     /// the redirect). Every attempt takes a connection token, refused ones too (a source that

@@ -110,7 +110,7 @@ TEST(SourceTable, DefaultsAreNe5) {
     EXPECT_EQ(lim.connections_per_second_per_source, 20);
     EXPECT_EQ(lim.connection_burst_per_source, 40);
     EXPECT_EQ(lim.handshakes_per_second_per_source, 10);
-    EXPECT_EQ(lim.handshake_burst_per_source, 10);
+    EXPECT_EQ(lim.handshake_burst_per_source, 40);
     EXPECT_EQ(lim.max_connections_per_source, 16U);
     EXPECT_EQ(lim.max_connections, 128U);
 }
@@ -149,7 +149,8 @@ TEST(SourceTable, RefusedAttemptsAtTheCapStillSpendConnectionTokens) {
 }
 
 TEST(SourceTable, HandshakeRateOnlyForTls) {
-    Limits lim;  // handshakes 10/s, burst 10
+    Limits lim;
+    lim.handshake_burst_per_source = 10;  // handshakes 10/s, burst 10
     SourceTable t(lim);
     const auto a = ip::make_address("127.0.0.2");
     for (int i = 0; i < 10; ++i) {

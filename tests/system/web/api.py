@@ -10,7 +10,7 @@ contract the tests check.
 Conventions: `session.get(path)` etc. return a Response; status codes are asserted by the tests,
 never here, except in the one-line conveniences `setup()`/`login()` that take `expect=`.
 
-Connections (NE-5): the server takes at most 10 TLS handshakes/s (burst 10) and 20 new
+Connections (NE-5): the server takes at most 10 TLS handshakes/s (burst 40) and 20 new
 connections/s (burst 40) per source address and closes the rest at accept. So `request()` keeps
 one keep-alive connection per source address and thread, as a browser does, and opens a new one
 only when the server closed the old (Connection: close, idle timeout, restart); `curl()`,

@@ -5,7 +5,7 @@ is not simply held back by the per-source cap. Each test samples the server's Vm
 flood (NE-8: < 256 MiB) and reads the counters back through GET /api/v1/system/dos.
 
 Bounds checked (defaults of src/web/http/limits.h and web/api/sessions.h): per source 20 new
-connections/s (burst 40), 10 TLS handshakes/s (burst 10), 16 connections open; 50 requests/s per
+connections/s (burst 40), 10 TLS handshakes/s (burst 40), 16 connections open; 50 requests/s per
 session (burst 100); request headers within 10 s; a body at >= 1 KiB/s after a 5 s grace. The
 whole file runs in about 45 s.
 """
@@ -168,13 +168,13 @@ def test_connection_flood_is_closed_at_accept_while_another_source_is_served(web
         still_open = [s for s in socks if not closed_by_peer(s)]
         time.sleep(0.5)
     try:
-        # NE-5: 20 new connections/s per source (burst 40) and 10 handshakes/s (burst 10): the
-        # ones that were not refused wait for their ClientHello; all others were closed at once.
-        assert 1 <= len(still_open) <= 10 + 10 * elapsed + 1, (len(still_open), elapsed)
+        # NE-5: 20 new connections/s per source (burst 40), 10 handshakes/s (burst 40) and 16
+        # open per source: the ones that were not refused wait for their ClientHello; all others
+        # were closed at once.
+        assert 1 <= len(still_open) <= 16, (len(still_open), elapsed)
         c = counters(admin)
         refused = c["connections"]["refused"]
         assert refused["connection_rate"] >= n - (40 + 20 * elapsed) - 1, (refused, elapsed)
-        assert refused["handshake_rate"] >= 1, refused
         assert sum(refused.values()) == n - len(still_open), (refused, len(still_open))
         assert refused["global_cap"] == 0
         measure.check()
@@ -197,8 +197,8 @@ def test_handshake_flood_is_cut_to_ten_per_second(web_admin):
                 ok += 1
                 t.close()  # never more than one open: the per-source cap plays no part
         elapsed = time.monotonic() - t0
-    # NE-5: ≤ 10 handshakes/s per source (burst 10); the rest closed before any TLS work.
-    assert 10 <= ok <= 10 + 10 * elapsed + 1, (ok, elapsed)
+    # NE-5: ≤ 10 handshakes/s per source (burst 40); the rest closed before any TLS work.
+    assert 40 <= ok <= 40 + 10 * elapsed + 1, (ok, elapsed)
     assert failed >= 1
     c = counters(admin)
     refused = c["connections"]["refused"]
