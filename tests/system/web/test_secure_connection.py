@@ -3,8 +3,9 @@ through the binary, with peers we did not write: `socat OPENSSL:` (cafile = the 
 downloaded from GET /api/v1/certificate/pem, verify=1) and `openssl s_client` as clients of every
 listening mode (TCP Server data and command port, Real COM data and command channel, RFC 2217 with
 pyserial's rfc2217:// client behind a socat relay, Pair slave), `socat OPENSSL-LISTEN:` as the
-server of TCP Client and of the Pair master; plain clients of an encrypted port, TLS 1.1, a stalled
-handshake, a certificate regenerated under a running session, the plaintext-port Notice.
+server of TCP Client and of the Pair master; mutual TLS with client certificates from a listed and
+an unlisted CA; plain clients of an encrypted port, TLS 1.1, a stalled handshake, a certificate
+regenerated under a running session, the plaintext-port Notice.
 
 Here (beside the management-plane tests) because the device certificate and the events come
 through the API (web_admin: HTTPS on, first administrator made, data plane on).
@@ -494,30 +495,46 @@ def test_tcp_client_verifies_the_server_by_default(web_admin, pty, tls_servers, 
 # ---------------------------------------------------------------- mutual TLS
 
 
-def test_mutual_tls_refuses_no_certificate_and_an_unknown_ca(web_admin, free_ports, tmp_path):
-    """encrypted_authenticated: `openssl s_client` without a client certificate, and with one
-    from a CA that is not in the Remote Device Certificate list, gets no data and is logged. (The
-    accepted case, a certificate chaining to a listed CA, is in
-    src/modes/common/secure_listener_test.cpp until the list has its API.)"""
-    local, command = free_ports(2)
-    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", local, command,
-                                                security="encrypted_authenticated")])
-    w.gate.wait_listening([local])
-    cafile = device_certificate(admin, tmp_path)
-    got, err = s_client_echo(local, b"marker-no-cert", "-CAfile", str(cafile), timeout=3)
-    assert got == b"", err
-    ca_key, ca_cert = make_ca(tmp_path, "stranger-ca")
-    key, csr, cert = tmp_path / "c.key", tmp_path / "c.csr", tmp_path / "c.pem"
-    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=intruder"],
-                   check=True, capture_output=True)
+def issue(tmp_path, ca_key, ca_cert, name):
+    """A client key and certificate (EC P-256, CN=name) signed by the CA (ca_key, ca_cert)."""
+    key, csr, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.csr", tmp_path / f"{name}.pem"
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(csr),
+                    "-subj", f"/CN={name}"], check=True, capture_output=True)
     subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey",
                     str(ca_key), "-CAcreateserial", "-out", str(cert), "-days", "30"],
                    check=True, capture_output=True)
+    return key, cert
+
+
+def test_mutual_tls_accepts_a_listed_ca_and_refuses_no_certificate_and_an_unknown_ca(
+        web_admin, free_ports, tmp_path):
+    """encrypted_authenticated (issue 11, "How it must be shown"): `openssl s_client` with a
+    client certificate issued by a CA of the Remote Device Certificate list gets its bytes echoed
+    (sim:echo); without a client certificate, and with one from a CA that is not in the list, it
+    gets no data, the refusal is counted and logged as a Warning."""
+    listed_key, listed_ca = make_ca(tmp_path, "listed-ca")
+    local, command = free_ports(2)
+    w, admin = web_admin(ports=[tcp_server_port(1, "sim:echo", local, command,
+                                                security="encrypted_authenticated")],
+                         remote_certificates=[listed_ca.read_text()])
+    w.gate.wait_listening([local])
+    cafile = device_certificate(admin, tmp_path)
+    key, cert = issue(tmp_path, listed_key, listed_ca, "listed-client")
+    got, err = s_client_echo(local, b"marker-listed", "-CAfile", str(cafile),
+                             "-verify_return_error", "-cert", str(cert), "-key", str(key))
+    assert got == b"marker-listed", err
+    assert refused_tls(w, 1) == 0
+
+    got, err = s_client_echo(local, b"marker-no-cert", "-CAfile", str(cafile), timeout=3)
+    assert got == b"", err
+    stranger_key, stranger_ca = make_ca(tmp_path, "stranger-ca")
+    key, cert = issue(tmp_path, stranger_key, stranger_ca, "intruder")
     got, err = s_client_echo(local, b"marker-stranger", "-CAfile", str(cafile), "-cert",
                              str(cert), "-key", str(key), timeout=3)
     assert got == b"", err
     events = tls_events(admin, 1, until=lambda e: len(e) >= 2)
+    assert all(e["severity"] == "Warning" for e in events), events
     messages = " | ".join(e["message"] for e in events)
     assert "no certificate" in messages, messages
     assert "certificate refused" in messages or "unknown ca" in messages.lower(), messages
