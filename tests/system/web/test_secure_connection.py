@@ -2,7 +2,8 @@
 through the binary, with peers we did not write: `socat OPENSSL:` (cafile = the device certificate
 downloaded from GET /api/v1/certificate/pem, verify=1) and `openssl s_client` as clients of every
 listening mode (TCP Server data and command port, Real COM data and command channel, RFC 2217 with
-pyserial's rfc2217:// client behind a socat relay, Pair slave), `socat OPENSSL-LISTEN:` as the
+pyserial's rfc2217:// client behind a socat relay and gensio's `gensiot` with
+telnet(rfc2217),ssl(CA=...), Pair slave), `socat OPENSSL-LISTEN:` as the
 server of TCP Client and of the Pair master; mutual TLS with client certificates from a listed and
 an unlisted CA; plain clients of an encrypted port, TLS 1.1, a stalled handshake, a certificate
 regenerated under a running session, the plaintext-port Notice.
@@ -335,6 +336,72 @@ def test_rfc2217_encrypted_with_pyserial_through_a_tls_relay(web_admin, pty, fre
                    what="the baud rate set over TLS")
     finally:
         s.close()
+
+
+def test_gensiot_rfc2217_over_tls_verifies_the_device_and_sets_the_baud_rate(web_admin,
+                                                                             free_ports, tmp_path):
+    """gensio's `gensiot` over `telnet(rfc2217),ssl(CA=...),tcp`: it checks the device
+    certificate against the CA file (the device's own certificate from the API), its bytes come
+    back through sim:echo, and its RFC 2217 SET-BAUDRATE reaches the port. The same client with
+    another CA file refuses the device and never connects."""
+    import threading
+
+    (local,) = free_ports(1)
+    w, admin = web_admin(ports=[{"port": 1, "device": "sim:echo",
+                                 "serial": serial_settings(baud=9600),
+                                 "mode": {"type": "rfc2217", "local_port": local,
+                                          "security": "encrypted"}}])
+    w.gate.wait_listening([local])
+
+    def gensiot(cafile):
+        return subprocess.Popen(["gensiot", "-e", "1", "-i", "stdio(self)",
+                                 f"telnet(rfc2217),ssl(CA={cafile}),tcp,{LOOPBACK},{local}"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+    _, other_ca = make_ca(tmp_path, "not-the-device", san="IP:127.0.0.1")
+    g = gensiot(other_ca)
+    try:
+        _, err = g.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        g.kill()
+        raise AssertionError("gensiot with the wrong CA kept running (connected?)")
+    assert g.returncode != 0 and b"Certificate is not valid" in err, err
+
+    g = gensiot(device_certificate(admin, tmp_path))
+    out = bytearray()
+
+    def collect():
+        while chunk := g.stdout.read1(4096):
+            out.extend(chunk)
+    reader = threading.Thread(target=collect, daemon=True)
+    reader.start()
+
+    def send(data):
+        g.stdin.write(data)
+        g.stdin.flush()
+    try:
+        wait_until(lambda: sgtest.monitor(w.gate, 1)["peers"], 20, what="gensiot connected")
+        # gensiot's escape character (here ^A): "s<rate>\r" sets the rate, "d" dumps the line.
+        send(b"\x01s57600\r")
+        wait_until(lambda: sgtest.monitor(w.gate, 1)["serial"]["baud"] == 57600, 10,
+                   what="gensiot's SET-BAUDRATE applied over TLS")
+        send(b"\x01d")
+        wait_until(lambda: b"Speed: 57600" in out, 10,
+                   what=f"gensiot reading the rate back: {bytes(out)!r}")
+        out.clear()
+        data = bytes(b for b in range(256) if b != 1) + b"end of gensiot over tls\n"
+        send(data)  # 0xFF and NUL included: Telnet escaping inside TLS records, both ways
+        wait_until(lambda: out.endswith(data), 10,
+                   what=f"the bytes echoed back to gensiot: {bytes(out)[-64:]!r}")
+        assert bytes(out) == data
+    finally:
+        g.stdin.close()
+        try:
+            g.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            g.terminate()
+            g.wait(timeout=10)
 
 
 def pair_slave(number, device, local_port, **mode):
