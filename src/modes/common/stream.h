@@ -54,6 +54,10 @@ public:
     int native_handle() { return socket().native_handle(); }
     /// The OpenSSL connection (SNI and host check before a client handshake); null when plain.
     SSL* ssl() { return ssl_ ? ssl_->native_handle() : nullptr; }
+    /// The peer as it was when the Stream was made (a listener's: at accept, before the TLS
+    /// handshake), so that a peer that resets right after its handshake is still named; empty
+    /// when the socket had no peer then.
+    const std::optional<asio::ip::tcp::endpoint>& peer() const { return peer_; }
 
     /// TLS handshake as server or client, bounded by `timeout` (timed_out then); a plain Stream
     /// has nothing to do. On failure the caller closes.
@@ -91,12 +95,18 @@ public:
 private:
     core::Task<std::error_code> flush_out();  // writes and empties tls_out_
 
+    std::optional<asio::ip::tcp::endpoint> peer_;  // first: taken before the socket moves
     std::optional<asio::ip::tcp::socket> plain_;
     std::shared_ptr<asio::ssl::context> tls_;  // kept for the connection's life (CE-3)
     std::unique_ptr<Ssl> ssl_;                 // stable address for pending operations
     std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only
     std::vector<std::byte> tls_out_;           // write(): small buffers packed into records
 };
+
+/// peer_string / peer_address (tcp_options.h) of the peer the Stream was made with
+/// (Stream::peer()): "?" and the unspecified address when it had none.
+std::string peer_string(const Stream& stream);
+asio::ip::address peer_address(const Stream& stream);
 
 /// Whether `ec` (from Stream::read_some) is the peer's orderly end: FIN, or TLS close_notify.
 bool is_eof(const std::error_code& ec);
