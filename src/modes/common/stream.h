@@ -27,9 +27,11 @@ namespace sg::modes::common {
 inline constexpr std::chrono::milliseconds kHandshakeTimeout{10000};
 /// The graceful TLS end (close_notify) waits at most this long for the peer's answer.
 inline constexpr std::chrono::milliseconds kTlsShutdownBound{500};
-/// The TLS read buffer: plaintext of one read. Small (serial lines are slow; OpenSSL keeps the rest
-/// of a record for the next read), allocated for TLS connections only.
-inline constexpr std::size_t kTlsReadBytes = 4 * 1024;
+/// The TLS read buffer: plaintext of one read, one whole record (the TLS maximum). Smaller, every
+/// full record takes several reads, each a round through the SSL engine and the session's serial
+/// write: with 4 KiB, net→serial cost ~30 % more CPU per MiB (bench/run --tls, 2026-12-07).
+/// Allocated for TLS connections only.
+inline constexpr std::size_t kTlsReadBytes = 16 * 1024;
 /// write() packs small buffers into TLS records of up to this size (the TLS maximum).
 inline constexpr std::size_t kTlsRecordBytes = 16 * 1024;
 
