@@ -120,7 +120,7 @@ void Listener::tls_refused(const asio::ip::address& source, std::uint16_t listen
 core::Task<void> Listener::handshake(Stream stream, std::uint16_t listener_port,
                                      std::function<std::optional<std::string>()> refusal,
                                      std::function<void(Stream)> take) {
-    const auto source = peer_address(stream.socket());
+    const auto source = peer_address(stream);
     handshaking_.push_back(&stream);
     const auto it = std::prev(handshaking_.end());
     const std::error_code ec = co_await stream.handshake(asio::ssl::stream_base::server);
@@ -155,14 +155,14 @@ std::size_t Listener::open_from(const asio::ip::address& source) const {
     });
     // Connections still in their TLS handshake are the source's too (not yet sessions).
     const auto shaking = std::count_if(handshaking_.begin(), handshaking_.end(), [&](Stream* st) {
-        return unmapped(peer_address(st->socket())) == a;
+        return unmapped(peer_address(*st)) == a;
     });
     return static_cast<std::size_t>(n + shaking) + owner_.other_connections_from(a);
 }
 
 void Listener::revoke(const std::function<bool(const asio::ip::address&)>& allowed) {
     for (Stream* h : std::vector<Stream*>(handshaking_.begin(), handshaking_.end())) {
-        if (!allowed(peer_address(h->socket()))) h->close();
+        if (!allowed(peer_address(*h))) h->close();
     }
     // A copy: a session that ends at once leaves the list while we walk it.
     for (SessionBase* s : std::vector<SessionBase*>(sessions_.begin(), sessions_.end())) {

@@ -52,8 +52,8 @@ SessionBase::SessionBase(Stream stream, Listener& listener, std::uint8_t alive_c
                          const char* what)
     : ctx_(listener.ctx()),
       stream_(std::move(stream)),
-      peer_(peer_string(stream_.socket())),
-      address_(peer_address(stream_.socket())),
+      peer_(peer_string(stream_)),
+      address_(peer_address(stream_)),
       connected_at_(core::now_utc_us()),
       listener_(listener),
       connect_logged_(listener.last_connect_logged()),

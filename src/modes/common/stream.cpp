@@ -6,14 +6,28 @@
 #include <cstring>
 #include <string>
 
+#include "modes/common/tcp_options.h"
+
 namespace sg::modes::common {
 
 using asio::ip::tcp;
 
-Stream::Stream(tcp::socket socket) : plain_(std::move(socket)) {}
+namespace {
+
+std::optional<tcp::endpoint> remote_of(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return std::nullopt;
+    return ep;
+}
+
+}  // namespace
+
+Stream::Stream(tcp::socket socket) : peer_(remote_of(socket)), plain_(std::move(socket)) {}
 
 Stream::Stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
-    : tls_(std::move(tls)),
+    : peer_(remote_of(socket)),
+      tls_(std::move(tls)),
       ssl_(std::make_unique<Ssl>(std::move(socket), *tls_)),
       tls_in_(std::make_unique<std::byte[]>(kTlsReadBytes)) {}
 
@@ -125,6 +139,14 @@ void Stream::reset() {
     tcp::socket& s = socket();
     s.set_option(asio::socket_base::linger(true, 0), ignored);
     s.close(ignored);
+}
+
+std::string peer_string(const Stream& stream) {
+    return stream.peer() ? endpoint_string(*stream.peer()) : "?";
+}
+
+asio::ip::address peer_address(const Stream& stream) {
+    return stream.peer() ? stream.peer()->address() : asio::ip::address();
 }
 
 bool is_eof(const std::error_code& ec) {

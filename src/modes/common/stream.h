@@ -27,9 +27,11 @@ namespace sg::modes::common {
 inline constexpr std::chrono::milliseconds kHandshakeTimeout{10000};
 /// The graceful TLS end (close_notify) waits at most this long for the peer's answer.
 inline constexpr std::chrono::milliseconds kTlsShutdownBound{500};
-/// The TLS read buffer: plaintext of one read. Small (serial lines are slow; OpenSSL keeps the rest
-/// of a record for the next read), allocated for TLS connections only.
-inline constexpr std::size_t kTlsReadBytes = 4 * 1024;
+/// The TLS read buffer: plaintext of one read, one whole record (the TLS maximum). Smaller, every
+/// full record takes several reads, each a round through the SSL engine and the session's serial
+/// write: with 4 KiB, net→serial cost ~30 % more CPU per MiB (bench/run --tls, 2026-12-07).
+/// Allocated for TLS connections only.
+inline constexpr std::size_t kTlsReadBytes = 16 * 1024;
 /// write() packs small buffers into TLS records of up to this size (the TLS maximum).
 inline constexpr std::size_t kTlsRecordBytes = 16 * 1024;
 
@@ -54,6 +56,10 @@ public:
     int native_handle() { return socket().native_handle(); }
     /// The OpenSSL connection (SNI and host check before a client handshake); null when plain.
     SSL* ssl() { return ssl_ ? ssl_->native_handle() : nullptr; }
+    /// The peer as it was when the Stream was made (a listener's: at accept, before the TLS
+    /// handshake), so that a peer that resets right after its handshake is still named; empty
+    /// when the socket had no peer then.
+    const std::optional<asio::ip::tcp::endpoint>& peer() const { return peer_; }
 
     /// TLS handshake as server or client, bounded by `timeout` (timed_out then); a plain Stream
     /// has nothing to do. On failure the caller closes.
@@ -91,12 +97,18 @@ public:
 private:
     core::Task<std::error_code> flush_out();  // writes and empties tls_out_
 
+    std::optional<asio::ip::tcp::endpoint> peer_;  // first: taken before the socket moves
     std::optional<asio::ip::tcp::socket> plain_;
     std::shared_ptr<asio::ssl::context> tls_;  // kept for the connection's life (CE-3)
     std::unique_ptr<Ssl> ssl_;                 // stable address for pending operations
     std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only
     std::vector<std::byte> tls_out_;           // write(): small buffers packed into records
 };
+
+/// peer_string / peer_address (tcp_options.h) of the peer the Stream was made with
+/// (Stream::peer()): "?" and the unspecified address when it had none.
+std::string peer_string(const Stream& stream);
+asio::ip::address peer_address(const Stream& stream);
 
 /// Whether `ec` (from Stream::read_some) is the peer's orderly end: FIN, or TLS close_notify.
 bool is_eof(const std::error_code& ec);

@@ -1,6 +1,7 @@
 // stream_test.cpp: common::Stream over loopback, plain and TLS (a fixture certificate): what a read
 // returns, the fan-out fast path (TLS: none), gathered writes packed into records, the handshake
-// timeout, a plain peer and a peer without a client certificate under mutual TLS.
+// timeout, a plain peer and a peer without a client certificate under mutual TLS, the peer's name
+// kept from accept.
 #include "modes/common/stream.h"
 
 #include <gtest/gtest.h>
@@ -193,6 +194,35 @@ TEST_F(StreamTest, MutualTlsRefusesAClientWithoutACertificate) {
     ASSERT_TRUE(sec);
     EXPECT_NE(tls_failure(server, sec).find("no certificate"), std::string::npos)
         << tls_failure(server, sec);
+}
+
+TEST_F(StreamTest, APeerThatResetsAfterItsHandshakeIsStillNamed) {
+    // A TLS client that checks the certificate after its handshake and then resets (gensio does)
+    // is gone by the time its session starts: the name taken at accept still says who it was.
+    const auto client_port = raw_client_.local_endpoint().port();
+    Stream server(std::move(raw_server_), server_context());
+    Stream client(std::move(raw_client_), client_context());
+    const auto [sec, cec] = handshake(server, client);
+    ASSERT_FALSE(sec) << sec.message();
+    ASSERT_FALSE(cec) << cec.message();
+    client.reset();
+    std::array<std::byte, 8> scratch{};
+    auto [ec, data] = run(io_, strand_, server.read_some(scratch));
+    ASSERT_TRUE(ec);
+    boost::system::error_code gone;
+    (void)server.socket().remote_endpoint(gone);
+    ASSERT_TRUE(gone) << "the socket still knows its peer: the test proves nothing";
+    EXPECT_EQ(peer_string(server), "127.0.0.1:" + std::to_string(client_port));
+    EXPECT_EQ(peer_address(server), asio::ip::make_address("127.0.0.1"));
+}
+
+TEST_F(StreamTest, APlainStreamNamesItsPeerAndASocketWithoutOneIsUnnamed) {
+    const auto client_port = raw_client_.local_endpoint().port();
+    Stream server(std::move(raw_server_));
+    EXPECT_EQ(peer_string(server), "127.0.0.1:" + std::to_string(client_port));
+    Stream unconnected{tcp::socket(strand_)};
+    EXPECT_EQ(peer_string(unconnected), "?");
+    EXPECT_TRUE(peer_address(unconnected).is_unspecified());
 }
 
 }  // namespace

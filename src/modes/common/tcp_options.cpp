@@ -46,6 +46,10 @@ std::string peer_string(const asio::ip::tcp::socket& s) {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);
     if (ec) return "?";
+    return endpoint_string(ep);
+}
+
+std::string endpoint_string(const asio::ip::tcp::endpoint& ep) {
     if (ep.address().is_v6()) {
         return std::string("[").append(ep.address().to_string()) + "]:" + std::to_string(ep.port());
     }

@@ -19,6 +19,8 @@ void set_alive_check(asio::ip::tcp::socket& s, std::uint8_t minutes);
 boost::system::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::string& address,
                                  std::uint16_t port);
 
+/// "ip:port" ("[ip]:port" for IPv6).
+std::string endpoint_string(const asio::ip::tcp::endpoint& ep);
 /// "ip:port" of the peer, or "?" when the socket has none.
 std::string peer_string(const asio::ip::tcp::socket& s);
 /// The peer's address, or the unspecified address when the socket has none (what the allowlist

@@ -41,8 +41,8 @@ Session::Session(PortContext& ctx, SessionOwner& owner, common::SerialWriter& se
       decoder_(self == Role::Master ? Role::Slave : Role::Master),
       out_(ctx.strand),
       parts_wake_(ctx.strand),
-      peer_(common::peer_string(stream_.socket())),
-      address_(common::peer_address(stream_.socket())),
+      peer_(common::peer_string(stream_)),
+      address_(common::peer_address(stream_)),
       connected_at_(core::now_utc_us()) {
     boost::system::error_code ignored;
     // Line changes and small data: no Nagle.

@@ -199,7 +199,7 @@ private:
     }
 
     void take_data(common::Stream stream) {
-        listener_.connected(common::peer_string(stream.socket()), "Real COM data connection");
+        listener_.connected(common::peer_string(stream), "Real COM data connection");
         auto session = std::make_shared<Session>(std::move(stream), *this);
         listener_.add(*session);
         // A command connection that came first is this session's (order of acceptance).

@@ -118,7 +118,7 @@ private:
     }
 
     void take(common::Stream stream) {
-        listener_.connected(common::peer_string(stream.socket()));
+        listener_.connected(common::peer_string(stream));
         auto session = std::make_shared<Session>(std::move(stream), listener_, *this,
                                                  settings_.tcp_alive_check_min);
         listener_.add(*session);

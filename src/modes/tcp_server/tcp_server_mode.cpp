@@ -130,7 +130,7 @@ private:
     }
 
     void take(common::Stream stream) {
-        listener_.connected(common::peer_string(stream.socket()));
+        listener_.connected(common::peer_string(stream));
         auto session = std::make_shared<Session>(std::move(stream), *this);
         listener_.add(*session);
         session->start();
