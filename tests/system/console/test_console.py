@@ -386,3 +386,39 @@ def test_unsaved_changes_are_not_lost_silently(console, browser):
     assert web.login("admin", ADMIN_PASSWORD).get(f"{API}/login-settings").json()[
         "login_message"] == ""
     b.assert_clean("unsaved changes")
+
+
+def test_port_monitor_shows_both_directions(console, browser):
+    """Issue 13 item 4: Diagnostics → Port monitor shows the bytes a client writes to a simulated
+    port (tx) and the bytes the line sends back (rx), in text and hex, over the WebSocket."""
+    import socket
+
+    lp = sgtest.free_ports(2)
+    web, b = admin_in_browser(console, browser,
+                              [tcp_server_port(1, "sim:echo", lp[0], lp[1], alias="echo")])
+    b.open("/#/diagnostics", "#monitor-controls")
+    b.fill(sel="#m-port", value="1")
+    b.click(sel="#m-start")
+    b.wait(sel="#m-status", text="Monitor open (port 1)")
+    payload = b"monitor-e2e \x01\r\n"
+    with socket.create_connection((sgtest.LOOPBACK, lp[0]), timeout=20) as s:
+        s.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            chunk = s.recv(1024)
+            assert chunk, "the echo port closed"
+            got += chunk
+    assert got == payload
+    b.wait(sel="#monitor-table tr.dir-tx td.mono", text="monitor-e2e \\x01\\r\\n")
+    b.wait(sel="#monitor-table tr.dir-rx td.mono", text="monitor-e2e \\x01\\r\\n")
+    b.select(sel="#m-view", value="hex")
+    b.wait(sel="#monitor-table tr.dir-rx td.mono", text="6d 6f 6e 69 74 6f 72 2d 65 32 65 20 01 0d 0a")
+    b.select(sel="#m-dir", value="tx")
+    assert b.count(sel="#monitor-table tr.dir-rx") == 0
+    assert b.text(sel="#m-lost") == "0"
+    b.screenshot(name="port-monitor-1280")
+    b.assert_clean("port monitor")
+    # The session is in the event log with its account.
+    admin = web.login("admin", ADMIN_PASSWORD)
+    ev = admin.events("type=security.monitor_started", until=bool)
+    assert any(e["account"] == "admin" and e["port"] == 1 for e in ev), ev
