@@ -165,6 +165,10 @@ public:
 
     config::ParseOptions parse_options() override { return app::parse_options(); }
     std::string version() override { return SG_VERSION; }
+    std::shared_ptr<modes::common::TapSubscription> monitor(std::uint32_t port,
+                                                            std::string& why) override {
+        return manager_.monitor().subscribe(port, why);  // thread-safe (issue 13)
+    }
 
     int run() {
         // Before any port starts: any serial port may use Secure Connection, HTTPS on or off.

@@ -44,6 +44,8 @@ constexpr const Type* kAll[] = {
     &types::kSynCookiesOff,
     &types::kRemoteCaChanged,
     &types::kRemoteCaExpiry,
+    &types::kMonitorStarted,
+    &types::kMonitorStopped,
     &types::kConnected,
     &types::kDisconnected,
     &types::kRefused,

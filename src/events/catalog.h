@@ -118,6 +118,11 @@ inline constexpr Type kSynCookiesOff{"security.syn_cookies_off", Category::Secur
 // Security: the Remote Device Certificate list (CE-5; issue 11 item 2).
 inline constexpr Type kRemoteCaChanged{"security.remote_ca_changed", Category::Security,
                                        Severity::Notice, "Remote Device Certificate list changed"};
+// Issue 13 item 4: a live serial monitor (WebSocket) began or ended, with account and source.
+inline constexpr Type kMonitorStarted{"security.monitor_started", Category::Security,
+                                      Severity::Notice, "Serial monitor session started"};
+inline constexpr Type kMonitorStopped{"security.monitor_stopped", Category::Security,
+                                      Severity::Informational, "Serial monitor session ended"};
 inline constexpr Type kRemoteCaExpiry{"security.remote_ca_expiry", Category::Security,
                                       Severity::Warning,
                                       "Remote Device Certificate expired or expiring"};

@@ -17,6 +17,7 @@
 #include "config/settings.h"
 #include "core/asio.h"
 #include "events/log.h"
+#include "modes/common/monitor_tap.h"
 #include "security/allowlist/allowlist.h"
 #include "security/certs/tls_contexts.h"
 #include "security/dos/port_gate.h"
@@ -63,6 +64,9 @@ struct PortContext {
     /// Secure Connection (issue 11 items 1–3): the TLS contexts of every endpoint (owned by serve,
     /// outlives every port); null in unit tests, where only `plain` runs.
     security::certs::TlsContexts* tls = nullptr;
+    /// Issue 13 item 4: the live monitor's tap of this port (owned by the Manager's MonitorHub,
+    /// outlives the Port); SerialWriter offers each completed write. Null: nobody can watch.
+    common::MonitorTap* tap = nullptr;
 
     /// The server context for a listener at `level`, taken at each accept (a new certificate or
     /// CA list applies to new connections): null for plain, and when there is none (no

@@ -59,6 +59,7 @@ void Manager::run_pending() {
         auto port =
             std::make_unique<Port>(io_, pc, config.system.listen_address,
                                    config.system.allowed_devices, events_, allowlist_, tls_, dos_);
+        port->set_tap(monitor_.tap(pc.number));  // issue 13: the live monitor
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }

@@ -43,6 +43,9 @@ public:
 
     std::vector<PortStatus> status() const;
     std::size_t running() const { return ports_.size(); }
+    /// Issue 13 item 4: the live monitor's taps of every port. Thread-safe (the API subscribes
+    /// from its handler threads).
+    modes::common::MonitorHub& monitor() { return monitor_; }
 
 private:
     void run_pending();
@@ -52,7 +55,8 @@ private:
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
     security::certs::TlsContexts* tls_;
-    const security::dos::Policy* dos_;  // serial_dos in force (guide §3.7); null: no bounds
+    const security::dos::Policy* dos_;   // serial_dos in force (guide §3.7); null: no bounds
+    modes::common::MonitorHub monitor_;  // before the ports: each holds its tap
     std::map<std::uint32_t, std::unique_ptr<Port>> ports_;
     std::vector<std::unique_ptr<Port>> stopping_;
     std::optional<std::pair<config::Config, bool>> pending_;

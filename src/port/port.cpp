@@ -140,6 +140,7 @@ core::Task<bool> Port::open_and_start() {
                                     allowlist_});
     ctx_->dos = dos_.get();  // survives mode restarts: a flood cannot reset its buckets
     ctx_->tls = tls_;
+    ctx_->tap = tap_.get();
     std::error_code ec;
     mode_ = kind.create(*ctx_, config_.mode, ec);
     if (!mode_) {
@@ -244,6 +245,7 @@ core::Task<void> Port::pump() {
         }
         if (device_) n += device_->read_available(std::span(buf).subspan(n));
         stats_.serial_rx_bytes.fetch_add(n, std::memory_order_relaxed);
+        if (tap_) tap_->offer(modes::common::TapDirection::FromSerial, std::span(buf).first(n));
         if (mode_ && !mode_stopping_) mode_->on_serial_data(std::span(buf).first(n));
     }
 }

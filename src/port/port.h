@@ -71,6 +71,9 @@ public:
     /// Snapshot of counters, line state and peers. Reads the port's strand-owned state directly:
     /// call it on the io_context thread while serve runs the io_context on one thread (ADR 0001).
     PortStatus status() const;
+    /// Issue 13 item 4: the live monitor's tap (the Manager's, kept across restarts of the port).
+    /// Call before start().
+    void set_tap(std::shared_ptr<modes::common::MonitorTap> tap) { tap_ = std::move(tap); }
 
 private:
     core::Task<void> run();
@@ -95,6 +98,7 @@ private:
     core::Signal wake_;              // stop requested, reads resumed, mode stopped
     asio::steady_timer stop_guard_;  // closes the device if a mode stop overruns
     modes::PortStats stats_;
+    std::shared_ptr<modes::common::MonitorTap> tap_;  // null: no monitor (unit tests)
     serial::DevicePtr device_;
     std::optional<modes::PortContext> ctx_;
     modes::ModePtr mode_;

@@ -36,7 +36,10 @@ public:
         busy_ = false;
         current_ = nullptr;
         idle_.notify();
-        if (!ec) ctx_.stats.serial_tx_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
+        if (!ec) {
+            ctx_.stats.serial_tx_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
+            if (ctx_.tap != nullptr) ctx_.tap->offer(TapDirection::ToSerial, bytes);  // issue 13
+        }
         co_return ec;
     }
 

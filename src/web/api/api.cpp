@@ -92,6 +92,7 @@ const std::vector<Api::Route>& Api::routes() {
         {verb::get,    "/api/v1/event-log/types",        Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::event_types},
         {verb::get,    "/api/v1/event-log/status",       Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::event_log_status},
         {verb::get,    "/api/v1/events",                 Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::list_events},
+        {verb::get,    "/api/v1/ports/{}/monitor/ws",    Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::monitor},
         {verb::get,    "/api/v1/events.csv",             Auth::Session, Area::Diagnostics, false, Reauth::No,       &Api::export_events},
         // Maintenance: the whole configuration (the same document as `config export/import`).
         {verb::get,    "/api/v1/config",                 Auth::Session, Area::Maintenance, false, Reauth::No,       &Api::get_config},

@@ -128,6 +128,8 @@ private:
     http::Response export_events(Call&);
     http::Response event_types(Call&);
     http::Response event_log_status(Call&);
+    // monitor_handlers.cpp (issue 13 item 4)
+    http::Response monitor(Call&);
     // cert_handlers.cpp
     http::Response get_certificate(Call&);
     http::Response download_certificate(Call&);

@@ -11,6 +11,7 @@
 #include "config/yaml.h"
 #include "core/result.h"
 #include "events/log.h"
+#include "modes/common/monitor_tap.h"
 
 namespace sg::web::api {
 
@@ -34,6 +35,14 @@ public:
     /// The parse options of this build (event catalog keys).
     virtual config::ParseOptions parse_options() = 0;
     virtual std::string version() = 0;
+    /// Issue 13 item 4: a live monitor subscription to port `port`; null when a cap is full
+    /// (`why`: "port" or "device") or the device has no monitor (unit tests: the default).
+    virtual std::shared_ptr<modes::common::TapSubscription> monitor(std::uint32_t port,
+                                                                    std::string& why) {
+        (void)port;
+        why = "device";
+        return nullptr;
+    }
 };
 
 }  // namespace sg::web::api

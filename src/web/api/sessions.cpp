@@ -135,6 +135,15 @@ std::optional<SessionView> Sessions::touch(std::string_view cookie_value,
     return it->second;
 }
 
+bool Sessions::alive(std::string_view public_id, const config::LoginSettings& settings) {
+    const std::int64_t now = now_();
+    std::lock_guard lock(mu_);
+    for (const auto& [key, s] : by_hash_) {
+        if (s.public_id == public_id) return !expired(s, settings, now);
+    }
+    return false;
+}
+
 bool Sessions::end_by_cookie(std::string_view cookie_value) {
     const std::string key = sha256_hex(cookie_value);
     std::lock_guard lock(mu_);

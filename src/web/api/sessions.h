@@ -77,6 +77,9 @@ public:
     std::optional<SessionView> touch(std::string_view cookie_value,
                                      const config::LoginSettings& settings);
     bool end_by_cookie(std::string_view cookie_value);
+    /// Whether the session `public_id` is still live (not ended, idle or too old), without
+    /// restarting its idle clock: a monitor WebSocket (issue 13) ends with its session.
+    bool alive(std::string_view public_id, const config::LoginSettings& settings);
     std::optional<SessionView> end(std::string_view public_id);
     /// Ends every session of `account` except `keep_public_id` (PW-6, AZ-4); returns how many.
     std::size_t end_account(std::string_view account, std::string_view keep_public_id = {});

@@ -10,6 +10,7 @@
 namespace sg::web::http {
 
 struct Counters;
+struct Upgrade;
 
 /// The remote end of a connection; the address is normalised (IPv4-mapped IPv6 → IPv4).
 struct Peer {
@@ -20,6 +21,9 @@ struct Peer {
     /// bumps the refusals it makes (429 per session, 503 Argon2id wait) and reads them all (NE-5,
     /// NE-8). Outlives every handler call: the server joins its pool before it goes.
     Counters* counters = nullptr;
+    /// Issue 13 item 4: non-null only while a handler runs for a WebSocket upgrade request
+    /// (websocket.h); a handler that accepts leaves its feed there and answers 101.
+    Upgrade* upgrade = nullptr;
     /// "10.0.0.1:51234" or "[::1]:51234".
     std::string to_string() const;
 };

@@ -9,11 +9,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "web/http/websocket.h"
 
 namespace sg::web::http {
 namespace {
@@ -249,6 +253,13 @@ protected:
         res.set(bhttp::field::set_cookie, "from_handler=1");
         res.body() =
             std::string(req.method_string()) + " " + std::string(req.target()) + " " + req.body();
+        if (req.target() == "/ws" && peer.upgrade != nullptr) {  // issue 13: a WebSocket feed
+            peer.upgrade->feed = ws_feed_;
+            return Response{bhttp::status::switching_protocols, req.version()};
+        }
+        if (req.target() == "/ws-nofeed") {
+            return Response{bhttp::status::switching_protocols, req.version()};
+        }
         if (req.target() == "/throw") throw std::runtime_error("handler bug");
         if (req.target() == "/error") return error_response(bhttp::status::not_found, "not_found");
         return res;
@@ -308,6 +319,7 @@ protected:
     std::mutex mutex_;
     std::thread::id handler_thread_;
     Peer last_peer_;
+    std::shared_ptr<WebSocketFeed> ws_feed_;  // what /ws upgrades to
 };
 
 TEST_F(ServerTest, GetReachesHandlerOffTheIoThreadAndCarriesSecurityHeaders) {
@@ -828,6 +840,130 @@ TEST_F(ServerTest, HandlerSeesTheServersCounters) {
     Counters::bump(seen->too_many_requests_session);  // what the API does for a session's 429
     EXPECT_EQ(server_->counters().too_many_requests_session, 1U);
     EXPECT_EQ(server_->counters().requests, 1U);
+}
+
+// ---- WebSocket (issue 13 item 4): an upgrade the handler accepts with a feed.
+
+namespace websocket = boost::beast::websocket;
+
+/// Sends `messages`, then closes with 4001 (or never, when `close` is false).
+class TestFeed final : public WebSocketFeed {
+public:
+    TestFeed(std::vector<std::string> messages, bool close)
+        : messages_(std::move(messages)), close_(close) {}
+    Step poll() override {
+        if (next_ < messages_.size()) return {.text = messages_[next_++]};
+        if (close_) return {.close = true, .code = 4001, .reason = "done"};
+        return {};
+    }
+    void ended(std::string_view why) override {
+        const std::lock_guard lock(mutex_);
+        why_ = std::string(why);
+        ++ended_;
+    }
+    std::chrono::milliseconds poll_interval() const override { return 5ms; }
+    /// Waits (bounded) until ended() ran; how often, and why.
+    std::pair<int, std::string> wait_ended() {
+        for (auto t = SteadyClock::now(); SteadyClock::now() - t < kClientDeadline;) {
+            {
+                const std::lock_guard lock(mutex_);
+                if (ended_ > 0) return {ended_, why_};
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+        return {0, ""};
+    }
+
+private:
+    std::vector<std::string> messages_;
+    bool close_;
+    std::size_t next_ = 0;  // on the connection's strand
+    std::mutex mutex_;
+    int ended_ = 0;
+    std::string why_;
+};
+
+/// A blocking WebSocket client over TLS (the server behaves in these tests; ctest bounds them).
+struct WsClient {
+    asio::io_context io;
+    ssl::context tls{ssl::context::tls_client};
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws{io, tls};
+    websocket::response_type res;
+
+    ErrorCode open(std::uint16_t port, const char* target) {
+        ErrorCode ec;
+        beast::get_lowest_layer(ws).socket().connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+        if (!ec) ws.next_layer().handshake(ssl::stream_base::client, ec);
+        if (!ec) ws.handshake(res, "127.0.0.1", target, ec);
+        return ec;
+    }
+    std::string read(ErrorCode& ec) {
+        beast::flat_buffer b;
+        ws.read(b, ec);
+        return beast::buffers_to_string(b.data());
+    }
+};
+
+TEST_F(ServerTest, WebSocketSendsTheFeedsMessagesThenItsClose) {
+    auto feed = std::make_shared<TestFeed>(std::vector<std::string>{"one", "two"}, true);
+    ws_feed_ = feed;
+    start();
+    WsClient c;
+    ASSERT_FALSE(c.open(port_, "/ws"));
+    EXPECT_EQ(c.res.result(), bhttp::status::switching_protocols);
+    EXPECT_EQ(c.res["Strict-Transport-Security"], "max-age=63072000");  // WS-5 on the 101 too
+    ErrorCode ec;
+    EXPECT_EQ(c.read(ec), "one");
+    EXPECT_EQ(c.read(ec), "two");
+    ASSERT_FALSE(ec);
+    c.read(ec);
+    EXPECT_EQ(ec, websocket::error::closed);
+    EXPECT_EQ(c.ws.reason().code, 4001);
+    EXPECT_EQ(c.ws.reason().reason, "done");
+    const auto [ended, why] = feed->wait_ended();
+    EXPECT_EQ(ended, 1);
+    EXPECT_EQ(why, "done");
+}
+
+TEST_F(ServerTest, WebSocketEndsOnStopAndWhenTheClientCloses) {
+    auto feed = std::make_shared<TestFeed>(std::vector<std::string>{"hi"}, false);
+    ws_feed_ = feed;
+    start();
+    WsClient first;
+    ASSERT_FALSE(first.open(port_, "/ws"));
+    ErrorCode ec;
+    EXPECT_EQ(first.read(ec), "hi");
+    first.ws.close(websocket::close_code::normal, ec);  // the client leaves
+    auto [ended, why] = feed->wait_ended();
+    EXPECT_EQ(ended, 1);
+    EXPECT_EQ(why, "closed by the client");
+
+    auto second = std::make_shared<TestFeed>(std::vector<std::string>{}, false);
+    ws_feed_ = second;
+    WsClient c;
+    ASSERT_FALSE(c.open(port_, "/ws"));
+    EXPECT_TRUE(stop_server());  // an open WebSocket does not hold the stop
+    stopped_ = true;
+    std::tie(ended, why) = second->wait_ended();
+    EXPECT_EQ(ended, 1);
+    EXPECT_EQ(why, "server stopping");
+    c.read(ec);
+    EXPECT_TRUE(ec);
+}
+
+TEST_F(ServerTest, A101WithoutAFeedIsAnError) {
+    start();
+    WsClient c;
+    const auto ec = c.open(port_, "/ws-nofeed");
+    EXPECT_EQ(ec, websocket::error::upgrade_declined);
+    EXPECT_EQ(c.res.result(), bhttp::status::internal_server_error);
+    // A plain request to the feed's target is answered as any other (no upgrade, no feed).
+    TlsClient t;
+    ASSERT_FALSE(t.connect(port_));
+    auto [e2, res] = t.get("/ws");
+    ASSERT_FALSE(e2);
+    EXPECT_EQ(res.result_int(), 200U);
 }
 
 }  // namespace

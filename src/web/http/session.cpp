@@ -13,17 +13,21 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <limits>
 #include <optional>
 
 #include "web/http/precheck.h"
 #include "web/http/server_impl.h"
+#include "web/http/websocket.h"
 
 namespace sg::web::http::detail {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 using Parser = bhttp::request_parser<bhttp::string_body>;
 using SteadyClock = std::chrono::steady_clock;
@@ -36,6 +40,16 @@ constexpr std::size_t kFirstRead = 4096;
 /// Read buffer slack above the header limit: the parser must see header_bytes + 1 to say 431
 /// (header_limit) before the buffer itself is full.
 constexpr std::size_t kBufferSlack = 8 * 1024;
+/// WebSocket (issue 13 item 4): a message the browser sends is read and dropped; none of ours is
+/// larger than a control frame's worth.
+constexpr std::size_t kWsReadMax = 4096;
+/// A WebSocket message not taken by the browser within this ends the connection: a client that
+/// stops reading altogether does not keep a connection slot forever (its monitor loses frames,
+/// counted, meanwhile).
+constexpr std::chrono::seconds kWsWriteTimeout{20};
+/// The kernel's send buffer of a WebSocket connection: bounded, so a browser that reads slowly
+/// shows as lost monitor frames (counted and reported) rather than megabytes held in the kernel.
+constexpr int kWsSendBuffer = 64 * 1024;
 
 // Handler dispatch: post to the pool, resume on the caller's strand with the response.
 template <typename Token>
@@ -228,7 +242,7 @@ public:
     }
 
 private:
-    core::Task<void> serve(std::shared_ptr<HttpsSession> /*self*/) {
+    core::Task<void> serve(std::shared_ptr<HttpsSession> self) {
         Server::Impl& impl = *impl_;
         const Limits& lim = impl.limits_;
         if (closing_) co_return;  // stop() came first
@@ -256,6 +270,14 @@ private:
             const unsigned version = req.version();
             const bool head = req.method() == bhttp::verb::head;
             const bool want_keep = req.keep_alive();
+            // Issue 13 item 4: a WebSocket upgrade goes to the handler like any request, with a
+            // place for the feed; the header is kept for the accept (the body is empty).
+            std::optional<Upgrade> upgrade;
+            std::optional<Request> upgrade_req;
+            if (websocket::is_upgrade(req)) {
+                upgrade.emplace();
+                upgrade_req.emplace(req);
+            }
             Response res;
             if (auto wait = impl.sources_.take_token(peer_.address, SteadyClock::now())) {
                 Counters::bump(impl.counters_.too_many_requests_source);
@@ -266,7 +288,18 @@ private:
                 impl.dos_refused(peer_, "https", "request queue full (503)");
                 res = overloaded_response(version, want_keep);
             } else {
-                res = co_await async_handle(impl, std::move(req), peer_, asio::use_awaitable);
+                Peer peer = peer_;
+                peer.upgrade = upgrade ? &*upgrade : nullptr;
+                res = co_await async_handle(impl, std::move(req), std::move(peer),
+                                            asio::use_awaitable);
+            }
+            if (upgrade && upgrade->feed && res.result() == bhttp::status::switching_protocols) {
+                co_await run_websocket(self, std::move(*upgrade_req), std::move(upgrade->feed));
+                co_return;
+            }
+            if (res.result() == bhttp::status::switching_protocols) {
+                // A 101 without a feed would leave the client waiting on a dead protocol.
+                res = error_response(bhttp::status::internal_server_error, "internal_error");
             }
             // The server alone decides keep-alive: error_response() marks its answers
             // "Connection: close" by default, and a 404 or 401 must not cost the client its
@@ -282,6 +315,89 @@ private:
         }
     }
 
+    /// Issue 13 item 4: the rest of the connection as a WebSocket fed by `feed`. The writer (this
+    /// coroutine) polls the feed every poll_interval and sends what it gives; a reader coroutine
+    /// beside it reads and drops what the browser sends (it must read for ping, pong and close).
+    /// Each write runs under kWsWriteTimeout; the connection ends on the feed's close, a read or
+    /// write error, close() (stop, allowlist) or the deadline. feed->ended() is called once.
+    core::Task<void> run_websocket(std::shared_ptr<HttpsSession> self, Request req,
+                                   std::shared_ptr<WebSocketFeed> feed) {
+        ws_.emplace(stream_);
+        ws_->read_message_max(kWsReadMax);
+        ws_->set_option(websocket::stream_base::decorator([](websocket::response_type& r) {
+            // No security header is missing from the 101 either (WS-5, WS-6).
+            Response headers;
+            add_security_headers(headers);
+            for (const auto& f : headers) r.set(f.name_string(), f.value());
+        }));
+        tcp().expires_after(impl_->limits_.write_timeout);
+        if (auto [ec] = co_await ws_->async_accept(req, core::use_nothrow); ec) {
+            fail(ec, "websocket accept", impl_->counters_.timeout_write);
+            feed->ended("websocket handshake failed");
+            tcp().close();
+            co_return;
+        }
+        tcp().expires_never();
+        ErrorCode ignored;
+        tcp().socket().set_option(asio::socket_base::send_buffer_size(kWsSendBuffer), ignored);
+        ws_tick_.emplace(executor());
+        asio::co_spawn(executor(), ws_reader(self), [self](const std::exception_ptr&) {});
+        std::string why = "server stopping";
+        for (;;) {
+            if (closing_) break;
+            if (ws_closed_) {
+                why = ws_why_;
+                break;
+            }
+            ws_tick_->expires_after(feed->poll_interval());
+            (void)co_await ws_tick_->async_wait(core::use_nothrow);
+            if (closing_ || ws_closed_) continue;
+            WebSocketFeed::Step step = feed->poll();
+            if (!step.text.empty()) {
+                ws_->text(true);
+                tcp().expires_after(kWsWriteTimeout);
+                auto [ec, n] =
+                    co_await ws_->async_write(asio::buffer(step.text), core::use_nothrow);
+                tcp().expires_never();
+                if (ec) {
+                    why = ec == beast::error::timeout ? "write timeout (the client stopped reading)"
+                                                      : "write failed: " + ec.message();
+                    if (!ws_closed_) fail(ec, "websocket write", impl_->counters_.timeout_write);
+                    if (ws_closed_) why = ws_why_;
+                    break;
+                }
+            }
+            if (step.close) {
+                // The feed's session is over now, whatever the client does with the close.
+                feed->ended(step.reason);
+                feed.reset();
+                tcp().expires_after(impl_->limits_.shutdown_timeout);
+                websocket::close_reason cr;
+                cr.code = step.code;  // close_reason takes codes beyond the enum's (4000+)
+                cr.reason = step.reason;
+                (void)co_await ws_->async_close(cr, core::use_nothrow);
+                break;
+            }
+        }
+        if (feed) feed->ended(why);
+        tcp().close();  // the reader ends too (it holds `self` until then)
+    }
+
+    core::Task<void> ws_reader(std::shared_ptr<HttpsSession> /*self*/) {
+        beast::flat_buffer in;
+        for (;;) {
+            auto [ec, n] = co_await ws_->async_read(in, core::use_nothrow);
+            if (ec) {
+                ws_why_ = ec == websocket::error::closed ? "closed by the client"
+                                                         : "read failed: " + ec.message();
+                ws_closed_ = true;
+                if (ws_tick_) ws_tick_->cancel();
+                co_return;
+            }
+            in.consume(in.size());  // read-only: what the browser sends is dropped
+        }
+    }
+
     /// Bounded graceful TLS close: our close_notify out, the peer's in (or shutdown_timeout).
     core::Task<void> shutdown() {
         tcp().expires_after(impl_->limits_.shutdown_timeout);
@@ -293,6 +409,11 @@ private:
     }
 
     std::shared_ptr<ssl::context> tls_;  // the context this connection was accepted with
+    // Issue 13 item 4: set once the connection became a WebSocket.
+    std::optional<websocket::stream<SslStream&>> ws_;
+    std::optional<asio::steady_timer> ws_tick_;  // the writer's poll timer
+    bool ws_closed_ = false;                     // the reader has ended
+    std::string ws_why_;                         // why it ended
 };
 
 class RedirectSession final : public Session<beast::tcp_stream> {

@@ -386,3 +386,92 @@ def test_unsaved_changes_are_not_lost_silently(console, browser):
     assert web.login("admin", ADMIN_PASSWORD).get(f"{API}/login-settings").json()[
         "login_message"] == ""
     b.assert_clean("unsaved changes")
+
+
+def test_port_monitor_shows_both_directions(console, browser):
+    """Issue 13 item 4: Diagnostics → Port monitor shows the bytes a client writes to a simulated
+    port (tx) and the bytes the line sends back (rx), in text and hex, over the WebSocket."""
+    import socket
+
+    lp = sgtest.free_ports(2)
+    web, b = admin_in_browser(console, browser,
+                              [tcp_server_port(1, "sim:echo", lp[0], lp[1], alias="echo")])
+    b.open("/#/diagnostics", "#monitor-controls")
+    b.fill(sel="#m-port", value="1")
+    b.click(sel="#m-start")
+    b.wait(sel="#m-status", text="Monitor open (port 1)")
+    payload = b"monitor-e2e \x01\r\n"
+    with socket.create_connection((sgtest.LOOPBACK, lp[0]), timeout=20) as s:
+        s.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            chunk = s.recv(1024)
+            assert chunk, "the echo port closed"
+            got += chunk
+    assert got == payload
+    b.wait(sel="#monitor-table tr.dir-tx td.mono", text="monitor-e2e \\x01\\r\\n")
+    b.wait(sel="#monitor-table tr.dir-rx td.mono", text="monitor-e2e \\x01\\r\\n")
+    b.select(sel="#m-view", value="hex")
+    b.wait(sel="#monitor-table tr.dir-rx td.mono", text="6d 6f 6e 69 74 6f 72 2d 65 32 65 20 01 0d 0a")
+    b.select(sel="#m-dir", value="tx")
+    assert b.count(sel="#monitor-table tr.dir-rx") == 0
+    assert b.text(sel="#m-lost") == "0"
+    b.screenshot(name="port-monitor-1280")
+    b.assert_clean("port monitor")
+    # The session is in the event log with its account.
+    admin = web.login("admin", ADMIN_PASSWORD)
+    ev = admin.events("type=security.monitor_started", until=bool)
+    assert any(e["account"] == "admin" and e["port"] == 1 for e in ev), ev
+
+
+def test_serial_dos_remote_certificates_and_services(console, browser, tmp_path):
+    """Issue 13 item 2: the Security page's sections for /serial-dos, /remote-certificates and
+    /services show what the API has, and what they change is what the API then has."""
+    key, cert = tmp_path / "ca.key", tmp_path / "ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-subj",
+                    "/CN=Console CA/O=console test", "-days", "30"],
+                   check=True, capture_output=True, timeout=120)
+    lp = sgtest.free_ports(2)
+    web, b = admin_in_browser(console, browser,
+                              [tcp_server_port(1, "sim:echo", lp[0], lp[1], alias="echo")])
+    admin = web.login("admin", ADMIN_PASSWORD)
+    # Serial DoS: a bound changed in the page is the API's; one out of range is refused.
+    # Each of the three sections loads once opened (the page's other sections load at once).
+    b.open("/#/security", "#serial-dos-open summary")
+    assert b.count(sel="#serial-dos-settings") == 0
+    b.click(sel="#serial-dos-open summary")
+    b.wait(sel="#serial-dos-settings-max_connections_per_source")
+    assert b.value(sel="#serial-dos-settings-max_connections_per_source") == str(
+        admin.get(f"{API}/serial-dos").json()["max_connections_per_source"])
+    b.fill(sel="#serial-dos-settings-max_connections_per_source", value="5")
+    b.click(sel="#serial-dos-settings-save")
+    b.wait(sel="#serial-dos-settings .notice-ok", text="Saved")
+    assert admin.get(f"{API}/serial-dos").json()["max_connections_per_source"] == 5
+    b.fill(sel="#serial-dos-settings-max_connections_per_source", value="0")
+    b.click(sel="#serial-dos-settings-save")
+    b.wait(sel="#serial-dos-settings-max_connections_per_source-error", text="outside 1..1024")
+    assert admin.get(f"{API}/serial-dos").json()["max_connections_per_source"] == 5
+    b.assert_clean("serial dos")
+    # Remote Device Certificates: none, then one added from a file, then removed.
+    b.click(sel="#remote-ca-open summary")
+    b.wait(sel="#remote-ca-empty")
+    b.files(sel="#remote-ca-file", paths=[str(cert)])
+    b.click(sel="#remote-ca-add")
+    b.wait(sel="#remote-ca-table tbody tr", text="Console CA")
+    listed = admin.get(f"{API}/remote-certificates").json()["certificates"]
+    assert [c["subject"] for c in listed] == ["O=console test,CN=Console CA"], listed
+    b.wait(sel="#remote-ca-table", text=listed[0]["fingerprint_sha256"])
+    b.assert_clean("remote certificate added")
+    b.click(sel="#remote-ca-table tbody tr button", text="Remove")
+    b.wait(sel="#remote-ca-empty")
+    assert admin.get(f"{API}/remote-certificates").json()["certificates"] == []
+    # Services: the port's listener and HTTPS, as the API says, with their live sockets.
+    services = admin.get(f"{API}/services").json()["services"]
+    https = next(s for s in services if s["name"] == "https")
+    b.click(sel="#services-open summary")
+    b.wait(sel="#services-table", text=f"serial port 1 (tcp_server, local_port)")
+    b.wait(sel="#services-table", text=f"{sgtest.LOOPBACK}:{lp[0]}")
+    b.wait(sel="#services-table", text=https["bound"][0])
+    b.screenshot(name="security-more-1280")
+    b.assert_clean("serial dos, remote certificates, services")

@@ -1,11 +1,12 @@
 // Diagnostics.tsx: the event log — filters by category, severity, port and type (the API's) and
 // by time (here, on what the API returned), 50 a page, CSV export of the same filter; and which
-// event types are recorded (event-log settings).
+// event types are recorded (event-log settings); the live port monitor (PortMonitor.tsx).
 import { useMemo, useState } from 'preact/hooks';
 import type { PageProps } from '../context';
 import { usePoll } from '../poll';
 import { Action, errorText, Notice, Section } from '../ui';
 import type { Event } from './Overview';
+import { PortMonitor } from './PortMonitor';
 
 type EventType = { type: string; category: string; severity: string; title: string; enabled: boolean };
 export const PAGE_SIZE = 50;
@@ -88,6 +89,7 @@ export function Diagnostics({ api, writable }: PageProps) {
         </div>
       </Section>
       <EventTypes api={api} writable={writable} types={types.data ?? []} reload={types.reload} />
+      <PortMonitor />
     </>
   );
 }

@@ -1,9 +1,11 @@
 // Security.tsx: login settings (lockout, login message), the HTTPS certificate (view, import from
-// files, regenerate, download), the IP allowlist, and the DoS bounds with their counters.
+// files, regenerate, download), the IP allowlist, and the DoS bounds with their counters; the
+// serial DoS bounds, Remote Device Certificates and network services (SecurityMore.tsx).
 import type { PageProps } from '../context';
 import { usePoll } from '../poll';
 import { SectionForm } from '../section-form';
 import { Action, download, Notice, Section, useOutcome } from '../ui';
+import { Lazy, RemoteCertificates, SerialDos, Services } from './SecurityMore';
 
 type Cert = {
   source: string; subject: string; issuer: string; serial: string; not_before: string; not_after: string;
@@ -26,6 +28,9 @@ export function Security({ api, writable }: PageProps) {
           pick={(h) => (h.dos ?? {}) as Record<string, unknown>} body={(v, h) => ({ ...h, dos: v })} />
         <DosCounters api={api} />
       </Section>
+      <Lazy title="Serial port DoS defense" id="serial-dos">{() => <SerialDos api={api} writable={writable} />}</Lazy>
+      <Lazy title="Remote Device Certificates" id="remote-ca">{() => <RemoteCertificates api={api} writable={writable} />}</Lazy>
+      <Lazy title="Network services" id="services">{() => <Services api={api} />}</Lazy>
     </>
   );
 }
