@@ -16,10 +16,8 @@ inline constexpr std::size_t kNetReadBytes = 64 * 1024;
 /// takes this much per turn, and then every other ready handler runs (issue 12 item 2).
 inline constexpr std::size_t kNetReadTurnBytes = 16 * 1024;
 /// Bytes queued for one TCP client before the serial reader pauses (or drops, with
-/// ignore_jammed_ip). The kernel's socket buffer (up to MiBs on loopback, not in our RSS) comes
-/// first; this is what a client that stopped reading holds of ours (issue 12 item 1: 2048
-/// clients × 256 KiB could have held 512 MiB).
-inline constexpr std::size_t kClientQueueBytes = 64 * 1024;
+/// ignore_jammed_ip).
+inline constexpr std::size_t kClientQueueBytes = 256 * 1024;
 /// Packing buffer: the device's largest packing length.
 inline constexpr std::size_t kMaxPackingLength = 1024;
 /// How long a graceful stop waits for queued bytes to reach clients before closing them.
