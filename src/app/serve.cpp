@@ -204,6 +204,9 @@ public:
             (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
             web_io_.run();
         });
+        // The ports' work is on data_io_: without a guard io_ could run out of work during a
+        // stop (signals, timers and control all cancelled) and return before the ports drained.
+        auto io_guard = asio::make_work_guard(io_);
         io_.run();
         // Every port has stopped (Manager::stop's done runs before io_.stop()).
         data_guard.reset();

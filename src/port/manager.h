@@ -27,8 +27,8 @@ public:
     /// 0012), else on `io` too.
     Manager(asio::io_context& io, events::Log& events,
             security::allowlist::Gate* allowlist = nullptr,
-            security::certs::TlsContexts* tls = nullptr,
-            const security::dos::Policy* dos = nullptr, asio::io_context* data_io = nullptr);
+            security::certs::TlsContexts* tls = nullptr, const security::dos::Policy* dos = nullptr,
+            asio::io_context* data_io = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide

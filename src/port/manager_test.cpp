@@ -135,8 +135,11 @@ TEST_F(ManagerTest, PortsOnTwoDataThreadsReportStatusAndStop) {
     auto guard = asio::make_work_guard(data_io);
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i) threads.emplace_back([&] { data_io.run(); });
+    // io_ has no work of its own here (the ports run on data_io): without a guard, run_until()
+    // would see it stopped before the ports' stop reports were posted to it.
+    auto io_guard = asio::make_work_guard(io_);
     manager_.reset();
-    manager_ = std::make_unique<Manager>(io_, *log_, nullptr, &data_io);
+    manager_ = std::make_unique<Manager>(io_, *log_, nullptr, nullptr, nullptr, &data_io);
     config::Config c;
     c.system.listen_address = "127.0.0.1";
     for (std::uint32_t n = 1; n <= 8; ++n) {

@@ -46,7 +46,9 @@ core::Task<std::pair<std::error_code, std::span<const std::byte>>> Stream::read_
     for (;;) {
         auto [wec] = co_await plain_->async_wait(tcp::socket::wait_read, core::use_nothrow);
         if (wec) co_return Result{wec, {}};
-        if (!plain_->is_open()) co_return Result{asio::error::operation_aborted, {}};
+        if (!plain_->is_open()) {
+            co_return Result{boost::system::error_code(asio::error::operation_aborted), {}};
+        }
         // Taken after the wait: the strand may resume this coroutine on another io thread.
         const std::span<std::byte> scratch = read_scratch().first(max);
         boost::system::error_code ec;
