@@ -36,6 +36,7 @@ class Flood:
         self.errors = []
         self._write, self._wait_writable, self._read = write, wait_writable, read
         self._stop = threading.Event()
+        self._sent_all = threading.Event()  # _send has returned: `sent` is final
         self._threads = [threading.Thread(target=self._guard, args=(f,), daemon=True)
                          for f in (self._send, self._recv)]
         for t in self._threads:
@@ -48,6 +49,12 @@ class Flood:
             self.errors.append(e)
 
     def _send(self):
+        try:
+            self._send_until_stopped()
+        finally:
+            self._sent_all.set()
+
+    def _send_until_stopped(self):
         while not self._stop.is_set():
             if not self._wait_writable(0.1):
                 continue
@@ -59,7 +66,9 @@ class Flood:
 
     def _recv(self):
         while True:
-            if self._stop.is_set() and self.received >= self.sent:
+            # `sent` is final only once _send returned (a write may have completed without being
+            # counted yet when stop() is set).
+            if self._sent_all.is_set() and self.received >= self.sent:
                 return
             data = self._read(0.2)
             if data is None:
