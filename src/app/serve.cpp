@@ -1,7 +1,8 @@
 // serve.cpp: `serialgate serve` — the device. One io_context on the main thread (docs/adr/0001):
 // the port manager, signal handling (SIGTERM/SIGINT stop, SIGHUP re-reads --config) and a watcher
-// that picks up commits other processes make to the store (`config import`, `setup`) all run there;
-// each port runs on its own strand.
+// that picks up commits other processes make to the store (`config import`, `setup`) all run there.
+// The ports run on the data plane's io_context, each on its own strand, run by system.io_threads
+// threads (docs/adr/0012-scale-io-threads.md): nothing on the main thread waits on a busy port.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -48,6 +49,12 @@ namespace sg::app {
 namespace {
 
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
+/// system.io_threads: 0 = one per core (hardware_concurrency, at least 1).
+unsigned io_threads(unsigned configured) {
+    if (configured != 0) return std::min(configured, config::kMaxIoThreads);
+    return std::clamp(std::thread::hardware_concurrency(), 1U, config::kMaxIoThreads);
+}
 // How often the store is checked for commits by other processes: cheap (one PRAGMA).
 constexpr std::chrono::milliseconds kStoreWatchInterval{500};
 // Expired web sessions are ended and logged this often; the certificate is checked every
@@ -74,7 +81,7 @@ public:
           signals_(io_, SIGTERM, SIGINT, SIGHUP),
           watch_timer_(io_),
           allowlist_(log),
-          manager_(io_, log, &allowlist_, &tls_contexts_, &dos_policy_),
+          manager_(io_, log, &allowlist_, &tls_contexts_, &dos_policy_, &data_io_),
           control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
@@ -171,6 +178,14 @@ public:
     }
 
     int run() {
+        spdlog::info("data plane: {} io thread(s) (system.io_threads {})", data_threads_,
+                     config_.system.io_threads);
+        auto data_guard = asio::make_work_guard(data_io_);
+        std::vector<std::thread> data_threads;
+        data_threads.reserve(data_threads_);
+        for (unsigned i = 0; i < data_threads_; ++i) {
+            data_threads.emplace_back([this] { data_io_.run(); });
+        }
         // Before any port starts: any serial port may use Secure Connection, HTTPS on or off.
         ensure_certificate();
         check_syn_cookies(log_);  // NE-7
@@ -193,7 +208,14 @@ public:
             (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
             web_io_.run();
         });
+        // The ports' work is on data_io_: without a guard io_ could run out of work during a
+        // stop (signals, timers and control all cancelled) and return before the ports drained.
+        auto io_guard = asio::make_work_guard(io_);
         io_.run();
+        // Every port has stopped (Manager::stop's done runs before io_.stop()).
+        data_guard.reset();
+        data_io_.stop();
+        for (auto& t : data_threads) t.join();
         web_guard.reset();
         web_io_.stop();
         web_thread.join();
@@ -524,6 +546,10 @@ private:
     config::Config config_;
     std::int64_t revision_;
     asio::io_context io_{1};
+    // The data plane: every port's strand, run by data_threads_ threads (system.io_threads, taken
+    // at start; ADR 0012). With one thread Asio may skip its locking.
+    unsigned data_threads_ = io_threads(config_.system.io_threads);
+    asio::io_context data_io_{static_cast<int>(data_threads_)};
     // The management plane's own io_context and thread (ADR 0004): TLS handshakes and HTTP
     // parsing never run on the data plane's thread.
     asio::io_context web_io_{1};

@@ -184,6 +184,8 @@ struct PortConfig {
 
 // ---------------------------------------------------------------- system and security
 
+inline constexpr unsigned kMaxIoThreads = 64;
+
 struct SystemSettings {
     std::string device_name = "SerialGate";  // ≤ 39 chars (device ref. §4)
     std::string location;
@@ -196,6 +198,9 @@ struct SystemSettings {
     /// Security privilege (web/api/config_handlers.cpp).
     std::vector<std::string> allowed_devices{"/dev/ttyS*", "/dev/ttyUSB*", "/dev/ttyACM*",
                                              "/dev/ttyAMA*", "/dev/serial/by-id/*"};
+    /// Threads that run the data plane (issue 12 item 3; docs/adr/0012-scale-io-threads.md):
+    /// 0 = one per core, else 1..kMaxIoThreads. Taken at the start of serve.
+    std::uint8_t io_threads = 0;
     bool operator==(const SystemSettings&) const = default;
 };
 

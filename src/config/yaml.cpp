@@ -448,6 +448,8 @@ ParseResult parse_yaml(std::string_view text, const ParseOptions& options) {
     c.system.allowed_devices = sys.text_list(
         "allowed_devices", c.system.allowed_devices, kMaxDevicePatterns, kMaxDevicePatternLength,
         [](const std::string& pattern) { return device_pattern_problem(pattern); });
+    c.system.io_threads =
+        static_cast<std::uint8_t>(sys.integer("io_threads", c.system.io_threads, 0, kMaxIoThreads));
     sys.finish();
 
     Reader pw = r.child("password_policy");
@@ -663,6 +665,7 @@ std::string to_yaml(const Config& c) {
     e << YAML::Key << "allowed_devices" << YAML::Value << YAML::BeginSeq;
     for (const auto& pattern : c.system.allowed_devices) e << YAML::DoubleQuoted << pattern;
     e << YAML::EndSeq;
+    e << YAML::Key << "io_threads" << YAML::Value << int{c.system.io_threads};
     e << YAML::EndMap;
 
     const auto& pp = c.password_policy;

@@ -167,6 +167,20 @@ TEST(ConfigYaml, EmptyDocumentIsDefaults) {
     EXPECT_EQ(*r.config, Config{});
 }
 
+// Issue 12 item 3: system.io_threads, 0 (one per core) by default, 1..64, exported and read back.
+TEST(ConfigYaml, IoThreadsIsRangeCheckedAndRoundTrips) {
+    EXPECT_EQ(Config{}.system.io_threads, 0);
+    auto r = parse_yaml("system: {io_threads: 2}\n");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->system.io_threads, 2);
+    auto back = parse_yaml(to_yaml(*r.config));
+    ASSERT_TRUE(back.config);
+    EXPECT_EQ(back.config->system.io_threads, 2);
+    EXPECT_NE(problems("system: {io_threads: 65}\n").find("outside 0..64"), std::string::npos)
+        << problems("system: {io_threads: 65}\n");
+    EXPECT_NE(problems("system: {io_threads: -1}\n").find("io_threads"), std::string::npos);
+}
+
 TEST(ConfigYaml, ReportsLineColumnAndPath) {
     const char* doc =
         "ports:\n  - port: 1\n    device: sim:echo\n    mode:\n      type: tcp_server\n"

@@ -7,10 +7,14 @@
 
 namespace sg::core::limits {
 
-/// One serial read. Large enough that a 921600-baud line or a pty at full speed fills it rarely.
-inline constexpr std::size_t kSerialReadBytes = 64 * 1024;
-/// One network read.
+/// One serial read, the port's read buffer (per port: issue 12 item 1). A pty hands out 4 KiB per
+/// read and a 921600-baud line 90 KiB/s; more per turn would only hold the other ports back.
+inline constexpr std::size_t kSerialReadBytes = 16 * 1024;
+/// One network read: the size of each io thread's read buffer (modes/common/read_scratch.h).
 inline constexpr std::size_t kNetReadBytes = 64 * 1024;
+/// What one session reads per turn of the event loop (at most kNetReadBytes): a flooding client
+/// takes this much per turn, and then every other ready handler runs (issue 12 item 2).
+inline constexpr std::size_t kNetReadTurnBytes = 16 * 1024;
 /// Bytes queued for one TCP client before the serial reader pauses (or drops, with
 /// ignore_jammed_ip).
 inline constexpr std::size_t kClientQueueBytes = 256 * 1024;

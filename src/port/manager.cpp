@@ -1,15 +1,25 @@
 // manager.cpp: port lifecycle across configuration changes. Runs on the io_context thread (the
 // serve loop, signal handlers and the store watcher all post there); each Port does its own work
-// on its strand and reports back by posting to the io_context.
+// on its strand — on the data plane's threads when serve gives it a data_io (ADR 0012) — and
+// reports back by posting to the io_context.
 #include "port/manager.h"
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <mutex>
+
 namespace sg::port {
 
 Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist,
-                 security::certs::TlsContexts* tls, const security::dos::Policy* dos)
-    : io_(io), events_(events), allowlist_(allowlist), tls_(tls), dos_(dos) {}
+                 security::certs::TlsContexts* tls, const security::dos::Policy* dos,
+                 asio::io_context* data_io)
+    : io_(io),
+      data_io_(data_io != nullptr ? *data_io : io),
+      events_(events),
+      allowlist_(allowlist),
+      tls_(tls),
+      dos_(dos) {}
 
 Manager::~Manager() = default;
 
@@ -57,7 +67,7 @@ void Manager::run_pending() {
         // A running port keeps the list it started with: every valid configuration allows its
         // (unchanged) device, so a new list need not restart it.
         auto port =
-            std::make_unique<Port>(io_, pc, config.system.listen_address,
+            std::make_unique<Port>(data_io_, pc, config.system.listen_address,
                                    config.system.allowed_devices, events_, allowlist_, tls_, dos_);
         port->set_tap(monitor_.tap(pc.number));  // issue 13: the live monitor
         port->start();
@@ -99,7 +109,37 @@ void Manager::stop(std::function<void()> done) {
 
 std::vector<PortStatus> Manager::status() const {
     std::vector<PortStatus> out;
-    for (const auto& [n, p] : ports_) out.push_back(p->status());
+    if (&data_io_ == &io_) {  // one thread: the ports' state is ours to read
+        for (const auto& [n, p] : ports_) out.push_back(p->status());
+        return out;
+    }
+    // The ports run on other threads: each takes its own snapshot on its strand. Late answers
+    // land in `gather`, which they keep alive, after we have moved on.
+    struct Gather {
+        std::mutex mu;
+        std::condition_variable cv;
+        std::vector<std::optional<PortStatus>> got;
+        std::size_t left = 0;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->got.resize(ports_.size());
+    gather->left = ports_.size();
+    std::size_t i = 0;
+    for (const auto& [n, p] : ports_) {
+        p->status([gather, i](PortStatus s) {
+            const std::lock_guard lock(gather->mu);
+            gather->got[i] = std::move(s);
+            if (--gather->left == 0) gather->cv.notify_all();
+        });
+        ++i;
+    }
+    std::unique_lock lock(gather->mu);
+    gather->cv.wait_for(lock, kStatusWait, [&] { return gather->left == 0; });
+    i = 0;
+    for (const auto& [n, p] : ports_) {
+        out.push_back(gather->got[i] ? std::move(*gather->got[i]) : p->counters());
+        ++i;
+    }
     return out;
 }
 

@@ -3,6 +3,7 @@
 // whose settings changed; clients of the other ports keep their connections and lose no byte.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,11 +22,13 @@ class Manager {
 public:
     /// `allowlist` (null: every source allowed), `tls` (null: only plain ports can serve) and
     /// `dos` (null: no DoS bounds; each port makes its own per-source table from it) are shared
-    /// with every port; they outlive the Manager.
+    /// with every port; they outlive the Manager. The Manager runs on `io` (one thread); the
+    /// ports' strands on `data_io` when given (serve: run by system.io_threads threads, ADR
+    /// 0012), else on `io` too.
     Manager(asio::io_context& io, events::Log& events,
             security::allowlist::Gate* allowlist = nullptr,
-            security::certs::TlsContexts* tls = nullptr,
-            const security::dos::Policy* dos = nullptr);
+            security::certs::TlsContexts* tls = nullptr, const security::dos::Policy* dos = nullptr,
+            asio::io_context* data_io = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
@@ -41,7 +44,12 @@ public:
     /// connections it accepted from sources no longer allowed. Call on the io_context thread.
     void revoke();
 
+    /// Every running port's status. With the ports on io (one thread) it is read directly; with
+    /// a data_io each port takes its snapshot on its strand, and a port that has not answered
+    /// within kStatusWait (it never should: a port's turns are bounded) is reported from its
+    /// counters alone, state "busy" — the caller never waits on a busy port for longer.
     std::vector<PortStatus> status() const;
+    static constexpr std::chrono::milliseconds kStatusWait{250};
     std::size_t running() const { return ports_.size(); }
     /// Issue 13 item 4: the live monitor's taps of every port. Thread-safe (the API subscribes
     /// from its handler threads).
@@ -52,6 +60,7 @@ private:
     void on_stopped();
 
     asio::io_context& io_;
+    asio::io_context& data_io_;  // the ports' strands
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
     security::certs::TlsContexts* tls_;

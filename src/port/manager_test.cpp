@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "store/store.h"
 
@@ -121,6 +124,50 @@ TEST_F(ManagerTest, StopsWithADisabledPort) {
     bool done = false;
     manager_->stop([&] { done = true; });
     EXPECT_TRUE(run_until([&] { return done; }));
+}
+
+// Issue 12 item 3: the ports on a data io_context run by two threads, the Manager on io_. The
+// status is each port's snapshot taken on its strand (a port that keeps its strand busy is
+// reported from its counters after Manager::kStatusWait, never waited for longer), and the stop
+// destroys ports that ran on the other threads.
+TEST_F(ManagerTest, PortsOnTwoDataThreadsReportStatusAndStop) {
+    asio::io_context data_io;
+    auto guard = asio::make_work_guard(data_io);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) threads.emplace_back([&] { data_io.run(); });
+    // io_ has no work of its own here (the ports run on data_io): without a guard, run_until()
+    // would see it stopped before the ports' stop reports were posted to it.
+    auto io_guard = asio::make_work_guard(io_);
+    manager_.reset();
+    manager_ = std::make_unique<Manager>(io_, *log_, nullptr, nullptr, nullptr, &data_io);
+    config::Config c;
+    c.system.listen_address = "127.0.0.1";
+    for (std::uint32_t n = 1; n <= 8; ++n) {
+        config::PortConfig pc;
+        pc.number = n;
+        pc.device = "sim:echo";
+        pc.serial.flow_control = config::FlowControl::None;
+        config::TcpServerSettings ts;
+        ts.local_port = 0;
+        ts.command_port = 0;
+        pc.mode = ts;
+        c.ports.push_back(std::move(pc));
+    }
+    manager_->apply(c, true);
+    const auto all_running = [&] {
+        const auto st = manager_->status();
+        return st.size() == 8 && std::all_of(st.begin(), st.end(), [](const PortStatus& s) {
+                   return s.state == "running" && s.mode_status.has_value();
+               });
+    };
+    EXPECT_TRUE(run_until(all_running));
+    bool done = false;
+    manager_->stop([&] { done = true; });
+    EXPECT_TRUE(run_until([&] { return done; }));
+    manager_.reset();  // every port destroyed here, on this thread
+    guard.reset();
+    data_io.stop();
+    for (auto& t : threads) t.join();
 }
 
 }  // namespace

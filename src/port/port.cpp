@@ -57,9 +57,10 @@ void Port::start() {
         if (state_ != "disabled" && state_.rfind("unavailable", 0) != 0) state_ = "stopped";
         running_ = false;
         if (done_) {
-            auto done = std::move(done_);
+            // Its own handler on the strand: once it runs, nothing of this Port runs any more, so
+            // the owner may destroy it from another thread (io threads, ADR 0012).
+            asio::post(strand_, std::move(done_));
             done_ = nullptr;
-            done();
         }
     });
 }
@@ -71,7 +72,7 @@ void Port::stop(std::function<void()> done) {
             // nobody else would ever call `done` (the Manager would wait for it forever, holding
             // back every later configuration change and serve's SIGTERM stop).
             stopping_ = true;
-            done();
+            asio::post(strand_, std::move(done));  // see start(): nothing of ours runs after it
             return;
         }
         done_ = std::move(done);
@@ -290,11 +291,13 @@ void Port::revoke() {
     });
 }
 
+void Port::status(std::function<void(PortStatus)> done) const {
+    // Runs before any later stop() completes (the strand is FIFO), so `this` is alive.
+    asio::post(strand_, [this, done = std::move(done)] { done(status()); });
+}
+
 PortStatus Port::status() const {
-    PortStatus s;
-    s.number = config_.number;
-    s.device = config_.device;
-    s.mode = config::mode_type_name(config_.mode);
+    PortStatus s = counters();
     s.state = state_;
     if (mode_) s.mode_status = mode_->status();
     if (device_) {
@@ -307,6 +310,15 @@ PortStatus Port::status() const {
         }
         s.line_errors = device_->line_errors();
     }
+    return s;
+}
+
+PortStatus Port::counters() const {
+    PortStatus s;
+    s.number = config_.number;
+    s.device = config_.device;
+    s.mode = config::mode_type_name(config_.mode);
+    s.state = "busy (no status within 250 ms)";
     s.serial_rx_bytes = stats_.serial_rx_bytes.load(std::memory_order_relaxed);
     s.serial_tx_bytes = stats_.serial_tx_bytes.load(std::memory_order_relaxed);
     s.net_tx_bytes = stats_.net_tx_bytes.load(std::memory_order_relaxed);

@@ -69,11 +69,15 @@ public:
     const config::PortConfig& config() const { return config_; }
     const std::string& listen_address() const { return listen_address_; }
     /// Snapshot of counters, line state and peers. Reads the port's strand-owned state directly:
-    /// call it on the io_context thread while serve runs the io_context on one thread (ADR 0001).
+    /// call it on the strand, or on the io_context's thread when one thread runs it (ADR 0001).
     PortStatus status() const;
     /// Issue 13 item 4: the live monitor's tap (the Manager's, kept across restarts of the port).
     /// Call before start().
     void set_tap(std::shared_ptr<modes::common::MonitorTap> tap) { tap_ = std::move(tap); }
+    /// From any thread: takes the snapshot on the port's strand and hands it to `done` there.
+    void status(std::function<void(PortStatus)> done) const;
+    /// From any thread: what needs no strand — number, device, mode, counters; state "busy".
+    PortStatus counters() const;
 
 private:
     core::Task<void> run();

@@ -27,9 +27,8 @@ public:
 
 private:
     core::Task<void> reader() {
-        std::array<std::byte, 64> buf{};
         while (!ended_) {
-            auto [ec, data] = co_await stream_.read_some(buf);
+            auto [ec, data] = co_await stream_.read_some(64);
             if (ec) break;
             rx_ += data.size();
         }

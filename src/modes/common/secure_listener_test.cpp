@@ -176,8 +176,7 @@ TEST_F(SecureListenerTest, MutualTlsRefusesNoCertificateAndAnUnknownCaTakesAList
     EXPECT_EQ(stats_.refused_tls.load(), 2u);
     ASSERT_EQ(taken_.size(), 1u);
     ASSERT_TRUE(taken_[0].secure());
-    std::array<std::byte, 16> scratch{};
-    auto [ec, data] = serial::testing::run(io_, strand_, taken_[0].read_some(scratch));
+    auto [ec, data] = serial::testing::run(io_, strand_, taken_[0].read_some(16));
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(data.data()), data.size()), "hello");
 

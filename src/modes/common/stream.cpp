@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "modes/common/read_scratch.h"
 #include "modes/common/tcp_options.h"
 
 namespace sg::modes::common {
@@ -45,19 +46,30 @@ core::Task<std::error_code> Stream::handshake(asio::ssl::stream_base::handshake_
 }
 
 core::Task<std::pair<std::error_code, std::span<const std::byte>>> Stream::read_some(
-    std::span<std::byte> scratch) {
+    std::size_t max) {
+    using Result = std::pair<std::error_code, std::span<const std::byte>>;
+    max = std::clamp<std::size_t>(max, 1, core::limits::kNetReadBytes);
     if (ssl_) {
-        auto [ec, n] = co_await ssl_->async_read_some(asio::buffer(tls_in_.get(), kTlsReadBytes),
-                                                      core::use_nothrow);
+        auto [ec, n] = co_await ssl_->async_read_some(
+            asio::buffer(tls_in_.get(), std::min(max, kTlsReadBytes)), core::use_nothrow);
         // A peer that ends without close_notify looks like a truncated stream: an end like EOF.
         if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
-        co_return std::pair<std::error_code, std::span<const std::byte>>{
-            ec, std::span<const std::byte>(tls_in_.get(), ec ? 0 : n)};
+        co_return Result{ec, std::span<const std::byte>(tls_in_.get(), ec ? 0 : n)};
     }
-    auto [ec, n] = co_await plain_->async_read_some(asio::buffer(scratch.data(), scratch.size()),
-                                                    core::use_nothrow);
-    co_return std::pair<std::error_code, std::span<const std::byte>>{
-        ec, std::span<const std::byte>(scratch.data(), ec ? 0 : n)};
+    for (;;) {
+        auto [wec] = co_await plain_->async_wait(tcp::socket::wait_read, core::use_nothrow);
+        if (wec) co_return Result{wec, {}};
+        if (!plain_->is_open()) {
+            co_return Result{boost::system::error_code(asio::error::operation_aborted), {}};
+        }
+        // Taken after the wait: the strand may resume this coroutine on another io thread.
+        const std::span<std::byte> scratch = read_scratch().first(max);
+        boost::system::error_code ec;
+        if (!plain_->non_blocking()) plain_->non_blocking(true, ec);
+        const std::size_t n = plain_->read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;  // spurious
+        co_return Result{ec, std::span<const std::byte>(scratch.data(), ec ? 0 : n)};
+    }
 }
 
 std::size_t Stream::try_write(std::span<const std::byte> bytes, boost::system::error_code& ec) {

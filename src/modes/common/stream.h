@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/asio.h"
+#include "core/limits.h"
 
 namespace sg::modes::common {
 
@@ -66,11 +67,15 @@ public:
     core::Task<std::error_code> handshake(asio::ssl::stream_base::handshake_type type,
                                           std::chrono::milliseconds timeout = kHandshakeTimeout);
 
-    /// Reads what is there (at least one byte). Plain: into `scratch`, returns the part filled.
-    /// TLS: into the Stream's own buffer, returns a span into it. The span is valid until the
-    /// next read_some(): use it before reading again.
+    /// Reads what is there (at least one byte, at most `max`). Plain: waits until the socket is
+    /// readable, then reads without blocking into the io thread's buffer (read_scratch.h): an idle
+    /// connection owns no read buffer (issue 12 item 1), and every read passes through the event
+    /// loop first, so a flooding peer takes one turn at a time (item 2). TLS: through the SSL
+    /// stream into the Stream's own kTlsReadBytes buffer (OpenSSL decrypts whole records, so a
+    /// TLS connection keeps that buffer, and OpenSSL its record buffers, for its life). The span
+    /// is valid until the caller's next co_await: copy what must outlive one (InFlight).
     core::Task<std::pair<std::error_code, std::span<const std::byte>>> read_some(
-        std::span<std::byte> scratch);
+        std::size_t max = core::limits::kNetReadTurnBytes);
 
     /// Fan-out fast path: plain, a non-blocking write_some of what the socket takes now (0 when
     /// it is full; `ec` only for a failed socket). TLS: always 0, the caller queues (everything

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "modes/common/read_scratch.h"
 #include "security/certs/test_fixtures.h"
 #include "serial/test_util.h"
 
@@ -83,16 +84,15 @@ protected:
     tcp::socket raw_server_{strand_};
 };
 
-TEST_F(StreamTest, PlainReadsIntoTheCallersScratchAndWritesStraightIn) {
+TEST_F(StreamTest, PlainReadsIntoTheThreadsBufferAndWritesStraightIn) {
     Stream server(std::move(raw_server_));
     EXPECT_FALSE(server.secure());
     EXPECT_EQ(server.ssl(), nullptr);
     asio::write(raw_client_, asio::buffer(std::string("hello")));
-    std::array<std::byte, 64> scratch{};
-    auto [ec, data] = run(io_, strand_, server.read_some(scratch));
+    auto [ec, data] = run(io_, strand_, server.read_some());
     ASSERT_FALSE(ec);
     EXPECT_EQ(text_of(data), "hello");
-    EXPECT_EQ(data.data(), scratch.data());  // the caller's buffer, no copy
+    EXPECT_EQ(data.data(), read_scratch().data());  // the io thread's buffer: none of its own
 
     boost::system::error_code wec;
     EXPECT_EQ(server.try_write(bytes_of("back"), wec), 4u);
@@ -100,6 +100,52 @@ TEST_F(StreamTest, PlainReadsIntoTheCallersScratchAndWritesStraightIn) {
     std::string got(4, '\0');
     asio::read(raw_client_, asio::buffer(got));
     EXPECT_EQ(got, "back");
+}
+
+// Issue 12 item 2: one read takes at most `max` bytes of what waits; the rest stays in the socket
+// for the next turn.
+TEST_F(StreamTest, PlainReadTakesAtMostMaxPerTurn) {
+    Stream server(std::move(raw_server_));
+    asio::write(raw_client_, asio::buffer(std::string(100, 'x')));
+    for (int i = 0; i < 100 && server.available() < 100; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    auto [ec, data] = run(io_, strand_, server.read_some(10));
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(data.size(), 10u);
+    EXPECT_EQ(server.available(), 90u);
+    std::size_t got = 10;
+    while (got < 100) {
+        auto [rec, more] = run(io_, strand_, server.read_some());
+        ASSERT_FALSE(rec) << rec.message();
+        got += more.size();
+    }
+    EXPECT_EQ(got, 100u);
+}
+
+// An idle plain read only waits (it holds no buffer); closing the Stream ends it with an error.
+TEST_F(StreamTest, PlainIdleReadEndsWhenClosed) {
+    Stream server(std::move(raw_server_));
+    run(io_, strand_, [&]() -> core::Task<bool> {
+        asio::steady_timer later(strand_, std::chrono::milliseconds(20));
+        auto closer = [&]() -> core::Task<void> {
+            co_await later.async_wait(core::use_nothrow);
+            server.close();
+        };
+        using namespace asio::experimental::awaitable_operators;
+        auto r = co_await (server.read_some() && closer());
+        EXPECT_TRUE(r.first) << "a read of a closed Stream must fail";
+        EXPECT_TRUE(r.second.empty());
+        co_return true;
+    }());
+}
+
+TEST_F(StreamTest, PlainReadSeesTheirFinAsTheEnd) {
+    Stream server(std::move(raw_server_));
+    raw_client_.shutdown(tcp::socket::shutdown_send);
+    auto [ec, data] = run(io_, strand_, server.read_some());
+    EXPECT_TRUE(is_eof(ec)) << ec.message();
+    EXPECT_TRUE(data.empty());
 }
 
 TEST_F(StreamTest, PlainAvailableCountsTheReceiveQueue) {
@@ -130,13 +176,13 @@ TEST_F(StreamTest, TlsCarriesDataBothWaysAndTakesNoFastPath) {
         run(io_, strand_, client.write({asio::buffer(a), asio::buffer(b), asio::buffer(c)}));
     ASSERT_FALSE(ec);
     EXPECT_EQ(n, a.size() + b.size() + c.size());
-    std::array<std::byte, 8> scratch{};
     std::string got;
     while (got.size() < n) {
-        auto [rec, data] = run(io_, strand_, server.read_some(scratch));
+        auto [rec, data] = run(io_, strand_, server.read_some(8));
         ASSERT_FALSE(rec) << rec.message();
-        // TLS reads land in the Stream's own buffer, not the (small) scratch.
-        EXPECT_NE(data.data(), scratch.data());
+        // TLS reads land in the Stream's own buffer, not the thread's, and take at most max.
+        EXPECT_NE(data.data(), read_scratch().data());
+        EXPECT_LE(data.size(), 8u);
         got += text_of(data);
     }
     EXPECT_EQ(got, "first,second,third");
@@ -151,7 +197,7 @@ TEST_F(StreamTest, TlsCarriesDataBothWaysAndTakesNoFastPath) {
     EXPECT_EQ(n2, head.size() + big.size() + tail.size());
     std::string back;
     while (back.size() < n2) {
-        auto [rec, data] = run(io_, strand_, client.read_some(scratch));
+        auto [rec, data] = run(io_, strand_, client.read_some(kTlsReadBytes));
         ASSERT_FALSE(rec) << rec.message();
         EXPECT_LE(data.size(), kTlsReadBytes);
         back += text_of(data);
@@ -162,7 +208,7 @@ TEST_F(StreamTest, TlsCarriesDataBothWaysAndTakesNoFastPath) {
     run(io_, strand_, [&]() -> core::Task<bool> {
         using namespace asio::experimental::awaitable_operators;
         // shutdown() yields nothing: the group's value is the client's read.
-        auto r = co_await (server.shutdown() && client.read_some(scratch));
+        auto r = co_await (server.shutdown() && client.read_some());
         EXPECT_TRUE(is_eof(r.first)) << r.first.message();
         co_return true;
     }());
@@ -206,8 +252,7 @@ TEST_F(StreamTest, APeerThatResetsAfterItsHandshakeIsStillNamed) {
     ASSERT_FALSE(sec) << sec.message();
     ASSERT_FALSE(cec) << cec.message();
     client.reset();
-    std::array<std::byte, 8> scratch{};
-    auto [ec, data] = run(io_, strand_, server.read_some(scratch));
+    auto [ec, data] = run(io_, strand_, server.read_some(8));
     ASSERT_TRUE(ec);
     boost::system::error_code gone;
     (void)server.socket().remote_endpoint(gone);

@@ -130,10 +130,9 @@ void Session::close_now() {
 }
 
 core::Task<void> Session::reader() {
-    std::vector<std::byte> buf(core::limits::kNetReadBytes);
-    std::vector<Item> items;
+    std::vector<Item> items;  // own their bytes: the awaits below never see read_scratch()
     while (!closed_) {
-        auto [ec, data] = co_await stream_.read_some(buf);
+        auto [ec, data] = co_await stream_.read_some();
         if (ec || closed_) {
             if (end_reason_.empty()) {
                 end_reason_ = common::is_eof(ec) ? "closed by the peer" : ec.message();

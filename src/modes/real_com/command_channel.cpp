@@ -197,10 +197,10 @@ void CommandChannel::note_traffic() {
 // ---------------------------------------------------------------- coroutines
 
 core::Task<void> CommandChannel::reader() {
-    std::array<std::byte, 4096> buf{};
     std::vector<aspp::Command> commands;
     while (!closed_) {
-        auto [ec, data] = co_await stream_.read_some(buf);
+        // Decoded before the next await: data is the io thread's read buffer (stream.h).
+        auto [ec, data] = co_await stream_.read_some(4096);
         if (ec || closed_) break;  // EOF and reset are normal endings
         rx_ += data.size();
         traffic();  // spec §5: any command counts

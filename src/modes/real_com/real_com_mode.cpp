@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "modes/common/fan_out_mode.h"
+#include "modes/common/read_scratch.h"
 #include "modes/common/tcp_options.h"
 #include "modes/real_com/command_channel.h"
 
@@ -267,9 +268,9 @@ void Session::start() {
 }
 
 core::Task<void> Session::reader() {
-    std::vector<std::byte> buf(core::limits::kNetReadBytes);
+    common::InFlight in_flight;  // what the serial write awaits with: read_scratch.h
     while (!ended_) {
-        auto [ec, data] = co_await stream_.read_some(buf);
+        auto [ec, data] = co_await stream_.read_some();
         if (ec || ended_) break;  // EOF and reset are normal endings
         rx_ += data.size();
         ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
@@ -282,7 +283,9 @@ core::Task<void> Session::reader() {
         }
         if (data.empty()) continue;
         in_flight_ = data.size();
-        auto wec = co_await write_serial(mode_.serial_writer(), data);  // ends with the session
+        // Ends with the session; the bytes are copied out of the thread's read buffer first.
+        auto wec = co_await write_serial(mode_.serial_writer(), in_flight.hold(data));
+        in_flight.release();
         in_flight_ = 0;
         if (wec) break;  // the Port sees the device failure on its read side
     }

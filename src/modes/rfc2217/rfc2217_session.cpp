@@ -264,14 +264,13 @@ void Session::handle_request(const ComPortRequest& req) {
 }
 
 core::Task<void> Session::reader() {
-    std::vector<std::byte> buf(core::limits::kNetReadBytes);
     while (!ended_) {
         // Bounded: no more reading while the serial side or the client's answers are behind.
         if (pending_serial_ >= kPendingSerialBytes || control_.size() >= kControlBytes) {
             co_await reader_wake_.wait();
             continue;
         }
-        auto [ec, data] = co_await stream_.read_some(buf);
+        auto [ec, data] = co_await stream_.read_some();
         if (common::is_eof(ec) && !ended_) {
             // The client closed after its last bytes (pyserial's write() then close()): what it
             // queued still goes to the line, then the worker ends the session — unless the line
@@ -285,7 +284,9 @@ core::Task<void> Session::reader() {
         ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         decoded_.clear();
-        decoded_.data.reserve(buf.size());  // no growth while decoding (a no-op once reused)
+        // Decoded into the session's own buffers before any await (data is the io thread's read
+        // buffer, stream.h); sized by what was read, no growth while decoding.
+        decoded_.data.reserve(data.size());
         decoder_.feed(data, decoded_);
         if (decoded_.events.empty()) {  // the common read: data only
             // Always through the worker, never written from here: the reader must go on reading

@@ -27,6 +27,7 @@
 #include "modes/common/connect.h"
 #include "modes/common/packing_stage.h"
 #include "modes/common/read_pause.h"
+#include "modes/common/read_scratch.h"
 #include "modes/common/secure_connect.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream_writer.h"
@@ -488,10 +489,10 @@ void Link::close_now() {
 }
 
 core::Task<void> Link::reader() {
-    std::vector<std::byte> buf(core::limits::kNetReadBytes);
+    common::InFlight in_flight;  // what the serial write awaits with: read_scratch.h
     auto& ctx = mode_.ctx();
     while (!closed_) {
-        auto [ec, data] = co_await stream_->read_some(buf);
+        auto [ec, data] = co_await stream_->read_some();
         if (ec || closed_) {
             if (end_reason_.empty()) {
                 end_reason_ = common::is_eof(ec) ? "closed by the destination" : ec.message();
@@ -502,7 +503,9 @@ core::Task<void> Link::reader() {
         ctx.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         mode_.touch();
         if (draining_) continue;  // ending: the serial line takes no new bytes
-        if (auto wec = co_await mode_.serial_writer().write(data); wec) {
+        const auto wec = co_await mode_.serial_writer().write(in_flight.hold(data));
+        in_flight.release();
+        if (wec) {
             end_reason_ = "serial write failed: " + wec.message();
             break;  // the Port sees the device failure on its read side and restarts the mode
         }

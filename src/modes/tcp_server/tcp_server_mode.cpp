@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/limits.h"
 #include "modes/common/fan_out_mode.h"
+#include "modes/common/read_scratch.h"
 #include "modes/common/tcp_options.h"
 #include "modes/real_com/command_channel.h"
 
@@ -189,18 +190,18 @@ void Session::start() {
 }
 
 core::Task<void> Session::reader() {
-    std::vector<std::byte> buf(core::limits::kNetReadBytes);
+    common::InFlight in_flight;  // what the serial write awaits with: read_scratch.h
     while (!ended_) {
-        auto [ec, data] = co_await stream_.read_some(buf);
+        auto [ec, data] = co_await stream_.read_some();
         if (ec || ended_) break;  // EOF and reset are normal endings
         rx_ += data.size();
         ctx_.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         last_activity_ = Clock::now();
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         // Ends with the session (write_serial): a client that left never holds the port.
-        if (auto wec = co_await write_serial(mode_.serial_writer(), data); wec) {
-            break;  // the Port sees the device failure on its read side and restarts the mode
-        }
+        const auto wec = co_await write_serial(mode_.serial_writer(), in_flight.hold(data));
+        in_flight.release();
+        if (wec) break;  // the Port sees the device failure on its read side and restarts the mode
     }
     end();
 }

@@ -191,8 +191,9 @@ http::Response Api::commit(Call& call, config::Config next, std::string_view wha
     const auto remote_changes =
         security::certs::remote_ca_changes(current->remote_certificates, next.remote_certificates);
     // Only what serve takes at its next start (the dos keys the API reads at each request apply at
-    // once: config::https_restart_required).
-    const bool https_changed = config::https_restart_required(current->https, next.https);
+    // once: config::https_restart_required), and system.io_threads (the data plane's threads).
+    const bool https_changed = config::https_restart_required(current->https, next.https) ||
+                               current->system.io_threads != next.system.io_threads;
     const bool allowlist_changed = !(next.allowlist == current->allowlist);
     const auto services_changed = config::service_changes(*current, next);  // AU-2
     const auto dos_changed = config::dos_changes(*current, next);

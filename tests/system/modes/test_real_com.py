@@ -579,8 +579,16 @@ def test_command_connection_first_waits_for_its_data_connection(bench):
     b = bench()
     s = b.session(connect_data=False)
     assert s.request(msg(LSTATUS))[0] == LSTATUS  # commands work meanwhile
-    s.data = Client(b.data)
+    # The far end's client first, known to be served: serial bytes with no client are dropped.
     peer = Client(b.peer_data)
+    sgtest.wait_until(lambda: len(b.status(2)["peers"]) == 1, sgtest.APPLY_TIMEOUT,
+                      what="port 2's client served")
+    s.data = Client(b.data)
+    # The data session runs once its bytes reach the far end (then the line's bytes have a
+    # client on this side too; without it "paired" could cross the line before the data
+    # connection was paired — seen with the ports on two io threads under ThreadSanitizer).
+    s.data.send(b"sync")
+    assert peer.recv_exact(4) == b"sync"
     peer.send(b"paired")
     assert s.data.recv_exact(6) == b"paired"
     s.data.close()

@@ -1,0 +1,20 @@
+// read_scratch.cpp: the per-thread network read buffer (read_scratch.h). Filled by
+// Stream::read_some on the port strands of TCP Server, Real COM (data and command channels),
+// RFC 2217, TCP Client and Pair Connection; the buffer belongs to whichever io thread runs the
+// coroutine when it reads.
+#include "modes/common/read_scratch.h"
+
+#include <memory>
+
+#include "core/limits.h"
+
+namespace sg::modes::common {
+
+std::span<std::byte> read_scratch() {
+    // Made at the first read of this thread (threads that never read a socket never pay for it).
+    thread_local std::unique_ptr<std::byte[]> buf;
+    if (!buf) buf = std::make_unique_for_overwrite<std::byte[]>(core::limits::kNetReadBytes);
+    return {buf.get(), core::limits::kNetReadBytes};
+}
+
+}  // namespace sg::modes::common
