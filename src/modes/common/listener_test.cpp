@@ -325,6 +325,33 @@ TEST_F(ListenerTest, DosBoundsRefuseBeforeTheModeSeesIt) {
     ctx_->dos = nullptr;  // the gate goes first
 }
 
+TEST_F(ListenerTest, APeerThatResetBeforeTheAcceptIsJudgedAsItsSource) {
+    // bench/run --dos: a flooder that resets its connections got twice its rate through, because
+    // a reset peer has no address left for getpeername and was judged as the unspecified address,
+    // with an allowance of its own. accept(2)'s address still names it.
+    security::dos::Policy policy;
+    config::SerialDosSettings s;
+    s.max_connections_per_source = 100;
+    s.connections_per_second_per_source = 0;  // never refills: no timing in this test
+    s.connection_burst_per_source = 1;
+    policy.set(s);
+    security::dos::PortGate gate(policy);
+    ctx_->dos = &gate;
+    connect_from("127.0.0.2");  // takes the source's one connection
+    ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
+    // Connected (the kernel completed the handshake) and reset before the listener accepts it:
+    // the io_context does not run between the two.
+    auto& gone = connect_from("127.0.0.2");
+    gone.set_option(asio::socket_base::linger(true, 0));
+    gone.close();
+    ASSERT_TRUE(run_until([this] { return stats_.refused_dos.load() == 1; }));
+    EXPECT_EQ(stats_.refused.load(), 0u);  // not admitted as somebody else
+    const auto events = events_of("security.dos_refused");
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].source, "127.0.0.2");
+    ctx_->dos = nullptr;  // the gate goes first
+}
+
 TEST_F(ListenerTest, HandshakeAdmissionCountsAndLogsRefusals) {
     // The call Secure Connection makes before each server-side TLS handshake.
     EXPECT_TRUE(ctx_->admit_handshake(asio::ip::make_address("127.0.0.2"), 4001));  // no gate

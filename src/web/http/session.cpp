@@ -375,7 +375,19 @@ private:
                 websocket::close_reason cr;
                 cr.code = step.code;  // close_reason takes codes beyond the enum's (4000+)
                 cr.reason = step.reason;
+                // The close waits for the peer's close frame behind the reader's pending read,
+                // which the expiry above does not cover (it was started before): a peer that
+                // never answers held the connection, and so serve's stop, for ever. The socket
+                // is closed when the bound passes.
+                asio::steady_timer bound(executor());
+                bound.expires_after(impl_->limits_.shutdown_timeout);
+                bound.async_wait([this, self](const ErrorCode& ec) {
+                    if (ec) return;
+                    ErrorCode unused;
+                    tcp().socket().close(unused);
+                });
                 (void)co_await ws_->async_close(cr, core::use_nothrow);
+                bound.cancel();
                 break;
             }
         }
