@@ -17,11 +17,12 @@ from sgtest import EXIT_OK, assert_rc, tcp_server_port, wait_until
 from test_event_flood import connect_flood, earlier_security_events
 
 # The event limiter keys (type, port, source) and tracks at most 1024 keys (events/rate_limit.h);
-# beyond, sources share one key per type and their events go into summaries, not rows. 900
-# sources × "connected" leave room for the few that are also refused (another key); 900 × 6 × 2
-# rows (connected, disconnected) fill the log of 10,000.
-ADDRESSES = [f"127.0.{1 + i // 250}.{i % 250 + 1}" for i in range(900)]
-CONNECTS_PER_ADDRESS = 6  # below the per-source burst of 10: each one is a row
+# beyond, sources share one key per type and their events go into summaries, not rows. 700
+# sources × "connected" leave 324 keys for sources that are also refused at max_connections (a
+# key of their own, more of them on a loaded machine); 700 × 10 × 2 rows (connected,
+# disconnected) fill the log of 10,000 even when a quarter of the connections is refused.
+ADDRESSES = [f"127.0.{1 + i // 250}.{i % 250 + 1}" for i in range(700)]
+CONNECTS_PER_ADDRESS = 10  # the per-source burst of 10: each one is a row
 WRONG = "Wrong-Retain-Pa55word-t4Kd"
 
 
