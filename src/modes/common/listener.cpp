@@ -74,14 +74,14 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             continue;
         }
         if (rules.security == config::Security::Plain) {
-            rules.take(Stream(std::move(socket)));
+            rules.take(Stream(std::move(socket), peer));
             continue;
         }
         // Secure Connection: the context in force now (CE-3), a bounded number of handshakes.
         auto tls = ctx_.server_tls(rules.security);
         if (!tls) {
             boost::system::error_code ignored;
-            tls_refused(peer_address(socket), acceptor.local_endpoint(ignored).port(),
+            tls_refused(source, acceptor.local_endpoint(ignored).port(),
                         "no device certificate in force");
             close_now(socket);
             continue;
@@ -98,7 +98,8 @@ core::Task<void> Listener::accept_loop(tcp::acceptor& acceptor, AcceptRules rule
             reset_now(socket);
             continue;
         }
-        spawn(handshake(Stream(std::move(socket), std::move(tls)), port, rules.refusal, rules.take),
+        spawn(handshake(Stream(std::move(socket), std::move(tls), peer), port, rules.refusal,
+                        rules.take),
               rules.failure);
     }
 }

@@ -110,6 +110,15 @@ protected:
         return c;
     }
 
+    /// A DoS gate with `settings` in front of the listener (ctx_->dos). The fixture owns it: it
+    /// outlives the listener and the context, which TearDown resets first.
+    void use_dos(const config::SerialDosSettings& settings) {
+        dos_policy_.emplace();
+        dos_policy_->set(settings);
+        dos_gate_.emplace(*dos_policy_);
+        ctx_->dos = &*dos_gate_;
+    }
+
     std::vector<events::Event> events_of(const char* type) {
         log_->flush();
         auto r = events::read(*store_, {.type = type});
@@ -125,6 +134,8 @@ protected:
     std::unique_ptr<events::Log> log_;
     PortStats stats_;
     serial::DevicePtr device_;
+    std::optional<security::dos::Policy> dos_policy_;  // use_dos()
+    std::optional<security::dos::PortGate> dos_gate_;
     std::optional<PortContext> ctx_;
     tcp::acceptor acceptor_{strand_};
     tcp::endpoint endpoint_;
@@ -287,14 +298,11 @@ TEST_F(ListenerTest, StopWithNothingRunningCompletesOnce) {
 TEST_F(ListenerTest, DosBoundsRefuseBeforeTheModeSeesIt) {
     // Guide §3.7, NE-5: the source's connections open and its connection rate, checked after the
     // allowlist and before the mode's own refusal (max connections) and `take`.
-    security::dos::Policy policy;
     config::SerialDosSettings s;
     s.max_connections_per_source = 1;
     s.connections_per_second_per_source = 0;  // never refills: no timing in this test
     s.connection_burst_per_source = 2;
-    policy.set(s);
-    security::dos::PortGate gate(policy);
-    ctx_->dos = &gate;
+    use_dos(s);
     connect();
     ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
     auto& second = connect_from("127.0.0.1");  // the same source: one open already
@@ -322,21 +330,17 @@ TEST_F(ListenerTest, DosBoundsRefuseBeforeTheModeSeesIt) {
     EXPECT_EQ(events[1].source, "127.0.0.3");
     EXPECT_EQ(events[1].message, "port 1 (" + port + "): connection rate above 0/s (burst 2)");
     ASSERT_EQ(events[0].port, 1u);
-    ctx_->dos = nullptr;  // the gate goes first
 }
 
 TEST_F(ListenerTest, APeerThatResetBeforeTheAcceptIsJudgedAsItsSource) {
     // bench/run --dos: a flooder that resets its connections got twice its rate through, because
     // a reset peer has no address left for getpeername and was judged as the unspecified address,
     // with an allowance of its own. accept(2)'s address still names it.
-    security::dos::Policy policy;
     config::SerialDosSettings s;
     s.max_connections_per_source = 100;
     s.connections_per_second_per_source = 0;  // never refills: no timing in this test
     s.connection_burst_per_source = 1;
-    policy.set(s);
-    security::dos::PortGate gate(policy);
-    ctx_->dos = &gate;
+    use_dos(s);
     connect_from("127.0.0.2");  // takes the source's one connection
     ASSERT_TRUE(run_until([this] { return listener_->sessions().size() == 1; }));
     // Connected (the kernel completed the handshake) and reset before the listener accepts it:
@@ -349,19 +353,15 @@ TEST_F(ListenerTest, APeerThatResetBeforeTheAcceptIsJudgedAsItsSource) {
     const auto events = events_of("security.dos_refused");
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].source, "127.0.0.2");
-    ctx_->dos = nullptr;  // the gate goes first
 }
 
 TEST_F(ListenerTest, HandshakeAdmissionCountsAndLogsRefusals) {
     // The call Secure Connection makes before each server-side TLS handshake.
     EXPECT_TRUE(ctx_->admit_handshake(asio::ip::make_address("127.0.0.2"), 4001));  // no gate
-    security::dos::Policy policy;
     config::SerialDosSettings s;
     s.handshakes_per_second_per_source = 0;  // never refills
     s.handshake_burst_per_source = 2;
-    policy.set(s);
-    security::dos::PortGate gate(policy);
-    ctx_->dos = &gate;
+    use_dos(s);
     const auto source = asio::ip::make_address("127.0.0.2");
     EXPECT_TRUE(ctx_->admit_handshake(source, 4001));
     EXPECT_TRUE(ctx_->admit_handshake(source, 4001));
@@ -372,7 +372,6 @@ TEST_F(ListenerTest, HandshakeAdmissionCountsAndLogsRefusals) {
     const auto events = events_of("security.dos_refused");
     ASSERT_EQ(events.size(), 1u);  // once per source and minute
     EXPECT_EQ(events[0].message, "port 1 (4001): TLS handshake rate above 0/s (burst 2)");
-    ctx_->dos = nullptr;
 }
 
 }  // namespace

@@ -65,11 +65,15 @@ void MonitorTap::remove(TapSubscription* s) {
 
 MonitorHub::MonitorHub(TapLimits limits, MonitorTap::Clock now) : limits_(limits), now_(now) {}
 
-std::shared_ptr<MonitorTap> MonitorHub::tap(std::uint32_t port) {
-    std::lock_guard lock(mutex_);
+std::shared_ptr<MonitorTap>& MonitorHub::tap_locked(std::uint32_t port) {
     auto& t = taps_[port];
     if (!t) t = std::make_shared<MonitorTap>(port, limits_, now_);
     return t;
+}
+
+std::shared_ptr<MonitorTap> MonitorHub::tap(std::uint32_t port) {
+    std::lock_guard lock(mutex_);
+    return tap_locked(port);
 }
 
 std::shared_ptr<TapSubscription> MonitorHub::subscribe(std::uint32_t port, std::string& why) {
@@ -78,8 +82,7 @@ std::shared_ptr<TapSubscription> MonitorHub::subscribe(std::uint32_t port, std::
     std::lock_guard lock(mutex_);
     std::size_t total = 0;
     for (const auto& [n, t] : taps_) total += t->subscribers();
-    auto& t = taps_[port];
-    if (!t) t = std::make_shared<MonitorTap>(port, limits_, now_);
+    auto& t = tap_locked(port);
     if (t->subscribers() >= limits_.per_port) {
         why = "port";
         return nullptr;

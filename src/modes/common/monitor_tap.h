@@ -117,6 +117,8 @@ public:
     const TapLimits& limits() const { return limits_; }
 
 private:
+    std::shared_ptr<MonitorTap>& tap_locked(std::uint32_t port);  // made on first use; mutex_ held
+
     const TapLimits limits_;
     const MonitorTap::Clock now_;
     std::mutex mutex_;

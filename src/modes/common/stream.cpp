@@ -24,10 +24,12 @@ std::optional<tcp::endpoint> remote_of(const tcp::socket& socket) {
 
 }  // namespace
 
-Stream::Stream(tcp::socket socket) : peer_(remote_of(socket)), plain_(std::move(socket)) {}
+Stream::Stream(tcp::socket socket, std::optional<tcp::endpoint> peer)
+    : peer_(peer ? peer : remote_of(socket)), plain_(std::move(socket)) {}
 
-Stream::Stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
-    : peer_(remote_of(socket)),
+Stream::Stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
+               std::optional<tcp::endpoint> peer)
+    : peer_(peer ? peer : remote_of(socket)),
       tls_(std::move(tls)),
       ssl_(std::make_unique<Ssl>(std::move(socket), *tls_)),
       tls_in_(std::make_unique<std::byte[]>(kTlsReadBytes)) {}

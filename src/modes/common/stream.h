@@ -40,10 +40,13 @@ class Stream {
 public:
     using Ssl = asio::ssl::stream<asio::ip::tcp::socket>;
 
-    /// Plain.
-    explicit Stream(asio::ip::tcp::socket socket);
-    /// TLS over `socket` with `tls` (not null); handshake() comes next.
-    Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
+    /// Plain. `peer`: the address accept(2) returned, when a listener made it (a peer that has
+    /// already reset has none left for getpeername); without it, the socket's remote endpoint.
+    explicit Stream(asio::ip::tcp::socket socket,
+                    std::optional<asio::ip::tcp::endpoint> peer = std::nullopt);
+    /// TLS over `socket` with `tls` (not null); handshake() comes next. `peer` as above.
+    Stream(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
+           std::optional<asio::ip::tcp::endpoint> peer = std::nullopt);
     Stream(Stream&&) noexcept = default;
     Stream& operator=(Stream&&) noexcept = default;
     Stream(const Stream&) = delete;
@@ -57,8 +60,8 @@ public:
     int native_handle() { return socket().native_handle(); }
     /// The OpenSSL connection (SNI and host check before a client handshake); null when plain.
     SSL* ssl() { return ssl_ ? ssl_->native_handle() : nullptr; }
-    /// The peer as it was when the Stream was made (a listener's: at accept, before the TLS
-    /// handshake), so that a peer that resets right after its handshake is still named; empty
+    /// The peer as it was when the Stream was made (a listener's: accept(2)'s address, before the
+    /// TLS handshake), so that a peer that resets right after its handshake is still named; empty
     /// when the socket had no peer then.
     const std::optional<asio::ip::tcp::endpoint>& peer() const { return peer_; }
 

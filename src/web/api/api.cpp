@@ -14,6 +14,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
+
 #include "web/api/call.h"
 #include "web/api/handlers.h"
 #include "web/http/counters.h"
@@ -510,6 +512,13 @@ std::optional<security::Secret> secret_field(nlohmann::json& body, const char* n
     security::Secret out{std::string(s)};
     sodium_memzero(s.data(), s.size());
     return out;
+}
+
+std::optional<std::uint32_t> port_number(std::string_view s) {
+    std::uint32_t n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || p != s.data() + s.size() || n == 0 || n > 4096) return std::nullopt;
+    return n;
 }
 
 std::optional<std::string> string_field(const nlohmann::json& body, const char* name) {

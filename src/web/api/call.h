@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -43,6 +44,8 @@ http::Response error(const Call& call, bhttp::status status, std::string_view co
 http::Response text_response(const Call& call, bhttp::status status, std::string body,
                              std::string_view content_type = "text/plain; charset=utf-8");
 
+/// A port number in a route ("/ports/{n}"): 1..4096, digits only; nullopt otherwise.
+std::optional<std::uint32_t> port_number(std::string_view s);
 /// Strings of a JSON object member, with type errors answered as 400 invalid_field.
 std::optional<std::string> string_field(const nlohmann::json& body, const char* name);
 /// A password or key member taken out of the parsed body: the body's copy is wiped (ST-4).

@@ -6,8 +6,6 @@
 // pool.
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "config/allowlist.h"
 #include "config/services.h"
 #include "events/audit.h"
@@ -45,13 +43,6 @@ const Section* section_of(std::string_view path) {
         if (s.path == path) return &s;
     }
     return nullptr;
-}
-
-std::optional<std::uint32_t> port_number(std::string_view s) {
-    std::uint32_t n = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || p != s.data() + s.size() || n == 0 || n > 4096) return std::nullopt;
-    return n;
 }
 
 /// A setting whose change needs more than the privilege of the route that carries it, whatever that

@@ -11,7 +11,6 @@
 #include <sodium.h>
 
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <charconv>
 
 #include "web/api/api.h"
 #include "web/api/call.h"
@@ -137,13 +136,11 @@ http::Response Api::monitor(Call& call) {
             events::kRefusalLimit);
         return error(call, bhttp::status::forbidden, "csrf", "the Origin is not this console");
     }
-    std::uint32_t port = 0;
-    const std::string& p = call.params.at(0);
-    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || end != p.data() + p.size() ||
-        device_.config()->port(port) == nullptr) {
+    const auto number = port_number(call.params.at(0));
+    if (!number || device_.config()->port(*number) == nullptr) {
         return error(call, bhttp::status::not_found, "not_found");
     }
+    const std::uint32_t port = *number;
     std::string why;
     auto sub = device_.monitor(port, why);
     if (!sub) {

@@ -192,3 +192,22 @@ def test_quiet_port_is_served_while_another_is_flooded(admin_gate, free_ports, i
     finally:
         busy.close()
         quiet.close()
+
+
+def test_io_threads_runs_that_many_data_threads(admin_gate, free_ports):
+    """system.io_threads (issue 12 item 3) observed from outside: serve with 3 io threads has two
+    threads more than the same serve with 1 (/proc/<pid>/task), and says so in its log."""
+    threads = {}
+    for n in (1, 3):
+        local, command = free_ports(2)
+        cfg = make_config([tcp_server_port(1, "sim:echo", local, command)],
+                          system={"io_threads": n})
+        proc = admin_gate.serve(config=cfg, wait_ports=[local])
+        threads[n] = len(os.listdir(f"/proc/{proc.pid}/task"))
+        assert f"data plane: {n} io thread(s)" in admin_gate.stderr_text(proc)
+        c = Client(local)  # the port is served on those threads
+        c.send(b"ping")
+        assert c.recv_exact(4) == b"ping"
+        c.close()
+        admin_gate.stop(proc)
+    assert threads[3] - threads[1] == 2, threads
