@@ -172,6 +172,15 @@ class Bench:
     def wait_modem(self, number=1, **want):
         return wait_status(self.gate, number, "modem", **want)
 
+    def peer_client(self):
+        """A client of the far end's data port, known to be served: TCP Server drops the line's
+        bytes while it has no client, and connect() returns before serve has taken the client."""
+        before = len(self.status(2)["peers"])
+        client = Client(self.peer_data)
+        wait_until(lambda: len(self.status(2)["peers"]) > before, sgtest.APPLY_TIMEOUT,
+                   interval=0.05, what="port 2's client served")
+        return client
+
     def peer(self):
         """ASPP on the far end's TCP Server command port (max connections 1: line control)."""
         if self._peer_cmd is None:
@@ -297,7 +306,7 @@ def test_every_acknowledged_command_answers_ok(bench):
 def test_setxoff_holds_output_oqueue_wait_oqueue_flush_and_setxon(bench):
     b = bench()
     s = b.session()
-    peer = Client(b.peer_data)
+    peer = b.peer_client()
     assert s.request(msg(SETXOFF)) == ok(SETXOFF)
     s.data.send(b"held back")
     # The bytes wait in the output queue (spec: OQUEUE) while TX is held.
@@ -319,7 +328,7 @@ def test_setxoff_holds_output_oqueue_wait_oqueue_flush_and_setxon(bench):
 def test_wait_oqueue_answers_when_held_output_drains(bench):
     b = bench()
     s = b.session()
-    peer = Client(b.peer_data)
+    peer = b.peer_client()
     assert s.request(msg(SETXOFF)) == ok(SETXOFF)
     s.data.send(b"drain me")
     wait_until(lambda: s.request(msg(OQUEUE)) == bytes([OQUEUE, 2, 8, 0]), sgtest.IO_TIMEOUT,
@@ -475,7 +484,7 @@ def test_silent_session_is_closed_after_unanswered_polls(fast_polls, bench):
 def test_answered_polls_keep_the_session_open(fast_polls, bench):
     b = bench()
     s = b.session()
-    peer = Client(b.peer_data)
+    peer = b.peer_client()
     assert s.request(msg(START_NOTIFY)) == ok(START_NOTIFY)
     answered = 0
     deadline = time.monotonic() + 8  # 4 idle periods: a silent session would be closed twice
@@ -506,7 +515,7 @@ def test_no_polls_while_notifications_are_off(fast_polls, bench):
 def test_data_both_ways(bench):
     b = bench()
     s = b.session()
-    peer = Client(b.peer_data)
+    peer = b.peer_client()
     s.data.send(b"to the line")
     assert peer.recv_exact(11) == b"to the line"
     peer.send(b"from the line")
@@ -516,7 +525,7 @@ def test_data_both_ways(bench):
 def test_shared_mode_fans_out_and_ignores_line_settings(bench):
     b = bench(max_connections=2)
     s1, s2 = b.session(), b.session()
-    peer = Client(b.peer_data)
+    peer = b.peer_client()
     assert s1.request(msg(IOCTL, B9600, DATA7 | EVEN)) == ok(IOCTL)
     assert s2.request(msg(SETBAUD, *le32(1200))) == ok(SETBAUD)  # acknowledged ...
     assert s1.request(msg(LINECTRL, 0, 0)) == ok(LINECTRL)
@@ -580,9 +589,7 @@ def test_command_connection_first_waits_for_its_data_connection(bench):
     s = b.session(connect_data=False)
     assert s.request(msg(LSTATUS))[0] == LSTATUS  # commands work meanwhile
     # The far end's client first, known to be served: serial bytes with no client are dropped.
-    peer = Client(b.peer_data)
-    sgtest.wait_until(lambda: len(b.status(2)["peers"]) == 1, sgtest.APPLY_TIMEOUT,
-                      what="port 2's client served")
+    peer = b.peer_client()
     s.data = Client(b.data)
     # The data session runs once its bytes reach the far end (then the line's bytes have a
     # client on this side too; without it "paired" could cross the line before the data
