@@ -8,6 +8,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "app/exit_codes.h"
+#include "app/services.h"
 #include "core/files.h"
 #include "events/audit.h"
 #include "events/log.h"
@@ -70,6 +71,7 @@ int config_import(const std::string& data_dir, const std::string& file) {
         old_log.flush();
     }
     events::Log log(*store, cfg->event_log);
+    audit_local_change(log, *before, *cfg, "cli", *rev);  // AU-2: serve running or not
     log.emit(events::types::kConfigImported, {.source = "cli"},
              fmt::format("{} (revision {})", file, *rev));
     log.flush();

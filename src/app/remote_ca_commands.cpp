@@ -11,6 +11,7 @@
 #include "app/commands.h"
 #include "app/common.h"
 #include "app/exit_codes.h"
+#include "app/services.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "events/log.h"
@@ -30,11 +31,7 @@ int commit(store::Store& store, const config::Config& before, const config::Conf
         return kExitStore;
     }
     events::Log log(store, next.event_log);
-    for (const auto& change :
-         certs::remote_ca_changes(before.remote_certificates, next.remote_certificates)) {
-        log.emit(events::types::kRemoteCaChanged, {.source = "cli"},
-                 fmt::format("revision {}: {}", *rev, change));
-    }
+    audit_local_change(log, before, next, "cli", *rev);  // AU-2, CE-5: one event per CA
     log.flush();
     return kExitOk;
 }

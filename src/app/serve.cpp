@@ -487,25 +487,14 @@ private:
                                   events::describe_audit_changes(audit, cfg->event_log),
                                   options_.config_file));
         }
-        adopt(std::move(*cfg), "SIGHUP: " + options_.config_file);
+        adopt(std::move(*cfg), "SIGHUP: " + options_.config_file, /*writer_audited=*/false);
     }
 
-    void adopt(config::Config cfg, const std::string& source) {
-        if (!(cfg.allowlist == config_.allowlist)) {
-            // A local change (SIGHUP, `config import`): not subject to the lockout check (NE-3),
-            // but audited like one from the API (AU-2).
-            log_.emit(events::types::kAllowlistChanged, {.source = source},
-                      fmt::format("revision {}: enabled {}, {} entries", revision_,
-                                  cfg.allowlist.enabled, cfg.allowlist.entries.size()));
-        }
-        audit_local_change(log_, config_, cfg, source, revision_);  // AU-2: services, serial_dos
-        for (const auto& change : security::certs::remote_ca_changes(config_.remote_certificates,
-                                                                     cfg.remote_certificates)) {
-            // CE-5, AU-2: a local change (SIGHUP, `config import`, `remote-ca`) is audited like
-            // one from the API. `remote-ca` logged its own already; this names the revision.
-            log_.emit(events::types::kRemoteCaChanged, {.source = source},
-                      fmt::format("revision {}: {}", revision_, change));
-        }
+    /// `writer_audited`: the process that wrote the configuration to the store (`config import`,
+    /// `remote-ca`) recorded what it changed already (audit_local_change); serve records it for
+    /// what it read itself (SIGHUP), so that each change is in the log once.
+    void adopt(config::Config cfg, const std::string& source, bool writer_audited) {
+        if (!writer_audited) audit_local_change(log_, config_, cfg, source, revision_);  // AU-2
         set_config(std::move(cfg));
         log_.emit(events::types::kConfigChanged, {.source = source},
                   fmt::format("revision {}", revision_));
@@ -521,7 +510,7 @@ private:
         }
         if (force || rev != revision_) {
             revision_ = rev;
-            if (!(*cfg == config_)) adopt(std::move(*cfg), "store");
+            if (!(*cfg == config_)) adopt(std::move(*cfg), "store", /*writer_audited=*/true);
         }
     }
 

@@ -1,5 +1,6 @@
 // services.cpp: GET /api/v1/services and the audit of local service changes (services.h). Called
-// by serve: services_json() on the HTTP handler pool (pure), audit_local_change() on the io thread.
+// by serve: services_json() on the HTTP handler pool (pure), audit_local_change() on the io thread;
+// audit_local_change() also by the CLI commands that write the configuration.
 #include "app/services.h"
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 #include <set>
 
 #include "config/services.h"
+#include "security/certs/certificate.h"
 
 namespace sg::app {
 
@@ -81,6 +83,12 @@ nlohmann::json services_json(const config::Config& c, const std::vector<core::Bo
 
 void audit_local_change(events::Log& log, const config::Config& before, const config::Config& after,
                         const std::string& source, std::int64_t revision) {
+    if (!(after.allowlist == before.allowlist)) {
+        // Not subject to the lockout check (NE-3: a local change), but audited like the API's.
+        log.emit(events::types::kAllowlistChanged, {.source = source},
+                 fmt::format("revision {}: enabled {}, {} entries", revision,
+                             after.allowlist.enabled, after.allowlist.entries.size()));
+    }
     if (const auto changes = config::service_changes(before, after); !changes.empty()) {
         log.emit(events::types::kServicesChanged, {.source = source},
                  fmt::format("revision {}: {}", revision, join(changes)));
@@ -88,6 +96,11 @@ void audit_local_change(events::Log& log, const config::Config& before, const co
     if (const auto changes = config::dos_changes(before, after); !changes.empty()) {
         log.emit(events::types::kPolicyChanged, {.source = source},
                  fmt::format("revision {}: {}", revision, join(changes)));
+    }
+    for (const auto& change : security::certs::remote_ca_changes(before.remote_certificates,
+                                                                 after.remote_certificates)) {
+        log.emit(events::types::kRemoteCaChanged, {.source = source},
+                 fmt::format("revision {}: {}", revision, change));  // CE-5
     }
 }
 

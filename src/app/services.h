@@ -22,8 +22,12 @@ nlohmann::json services_json(const config::Config& c, const std::vector<core::Bo
                              std::uint16_t https_port, std::uint16_t redirect_port,
                              const std::string& control_socket);
 
-/// AU-2: a change from `source` (SIGHUP, the store) that switches or moves a service, or changes
-/// a DoS bound, is recorded as security.services_changed / security.policy_changed.
+/// AU-2: what a local writer of the configuration changed (SIGHUP, provisioning with --config,
+/// `config import`, `remote-ca`), recorded once by that writer, serve running or not: the
+/// allowlist (security.allowlist_changed), a service switched or moved
+/// (security.services_changed), a DoS bound (security.policy_changed), the Remote Device
+/// Certificate list (security.remote_ca_changed, one event per CA). serve does not record again
+/// what it adopts from the store: the process that wrote it has.
 void audit_local_change(events::Log& log, const config::Config& before, const config::Config& after,
                         const std::string& source, std::int64_t revision);
 

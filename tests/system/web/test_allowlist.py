@@ -224,8 +224,12 @@ def test_removed_entry_closes_established_connections(admin_gate, pty):
             assert closed_within(s, WAIT), f"{name}: the connection from {REFUSED} stayed open"
         assert echoes(kept, b"still here"), "the allowed client lost its connection"
         assert closed_before_any_byte(REFUSED, dp.ts_data), "new connections still served"
-        changed = admin_gate.wait_event("security.allowlist_changed")
-        assert changed[0]["category"] == "Security", changed
+        # Provisioning from serve's --config (revision 1), then the import (revision 2): each
+        # recorded once, by the process that wrote it; serve does not repeat the CLI's.
+        changed = admin_gate.wait_event("security.allowlist_changed", count=2)
+        assert all(e["category"] == "Security" for e in changed), changed
+        assert [e["source"] for e in changed][1:] == ["cli"], changed
+        assert "revision 2: enabled true, 2 entries" in changed[1]["message"], changed
     finally:
         kept.close()
         for s in doomed.values():
