@@ -176,8 +176,8 @@ http::Response Api::monitor(Call& call) {
     }
     who.port = port;
     log_.emit(events::types::kMonitorStarted, who, fmt::format("port {}", port));
-    call.peer.upgrade->feed = std::make_shared<MonitorFeed>(std::move(sub), sessions_, device_,
-                                                            log_, *call.session, who);
+    call.peer.upgrade->feed =
+        std::make_shared<MonitorFeed>(std::move(sub), sessions_, device_, log_, *call.session, who);
     http::Response res{bhttp::status::switching_protocols, call.req.version()};
     return res;
 }

@@ -160,8 +160,10 @@ std::optional<MonitorEnd> Sessions::keep_monitor(std::string_view public_id, std
         if (now - s.created_us >= kSessionAbsoluteUs) {
             return MonitorEnd{.revoked = false, .why = "session ended: its 8 h limit"};
         }
-        if (expired(s, settings, now)) return MonitorEnd{.revoked = false, .why = "session expired"};
-        if (s.monitor_epoch != epoch) return MonitorEnd{.revoked = true, .why = s.monitor_revoked_why};
+        if (expired(s, settings, now))
+            return MonitorEnd{.revoked = false, .why = "session expired"};
+        if (s.monitor_epoch != epoch)
+            return MonitorEnd{.revoked = true, .why = s.monitor_revoked_why};
         s.last_used_us = now;
         return std::nullopt;
     }

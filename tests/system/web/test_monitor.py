@@ -324,7 +324,9 @@ def test_SLOW_an_open_monitor_keeps_its_session_from_going_idle(web_admin):
     """Issue 13 item 4 (docs/api.md "Serial monitor"): a user watching the monitor is active. With
     session_timeout_min 1, a session whose monitor stays open (and answers the server's pings)
     is still valid after 70 s without a request, while a session of the same account left idle
-    has expired; logout then still ends the watching session and closes its monitor."""
+    has expired; logout then still ends the watching session and closes its monitor. A monitor
+    whose client answers nothing (no pong: a vanished browser) is ended by the server after 60 s,
+    so it cannot keep a session alive."""
     data, cmd = sgtest.free_ports(2)
     w, admin = web_admin([tcp_server_port(1, "sim:echo", data, cmd, serial=serial_settings())],
                          login={"session_timeout_min": 1})
@@ -333,6 +335,7 @@ def test_SLOW_an_open_monitor_keeps_its_session_from_going_idle(web_admin):
     admin.create_account("watcher", WATCHER_PW, group="Operator")  # Operator has Diagnostics
     watching = w.login("watcher", WATCHER_PW)
     idle = w.login("watcher", WATCHER_PW)
+    silent = open_monitor(w, w.login("watcher", WATCHER_PW).cookie)  # never read from here on
     ws = open_monitor(w, watching.cookie)
     assert json.loads(ws.recv())["type"] == "hello"
     got = []
@@ -360,9 +363,15 @@ def test_SLOW_an_open_monitor_keeps_its_session_from_going_idle(web_admin):
         assert w.get(f"{API}/session", cookie=watching.cookie).status == 200, (
             "the session of an open monitor expired while its user watched")
         assert t.is_alive(), "the monitor closed while its session was kept"
+        ev = admin.events("type=security.monitor_stopped",
+                          until=lambda e: any(x["account"] == "watcher" for x in e))
+        ended = [x for x in ev if x["account"] == "watcher"]
+        assert len(ended) == 1 and "session" not in ended[0]["message"], (
+            f"the silent monitor was not ended by the server (or not alone): {ev}")
     finally:
         stop.set()
         t.join(5)
+        silent.close()
     assert watching.logout().status in (200, 204)
     code, reason, _ = wait_close(ws)
     assert (code, reason) == (4001, "session ended: logged out")
