@@ -167,10 +167,11 @@ std::optional<MonitorEnd> Sessions::keep_monitor(std::string_view public_id, std
         s.last_used_us = now;
         return std::nullopt;
     }
-    for (auto it = ended_.rbegin(); it != ended_.rend(); ++it) {
-        if (it->first == public_id) {
-            return MonitorEnd{.revoked = false, .why = "session ended: " + it->second};
-        }
+    // The latest record of it (a public id is random: one record at most, in practice).
+    const auto it = std::find_if(ended_.rbegin(), ended_.rend(),
+                                 [&](const auto& e) { return e.first == public_id; });
+    if (it != ended_.rend()) {
+        return MonitorEnd{.revoked = false, .why = "session ended: " + it->second};
     }
     return MonitorEnd{.revoked = false, .why = "session ended"};
 }
