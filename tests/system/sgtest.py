@@ -691,6 +691,34 @@ def monitor(gate, number=None):
     raise AssertionError(f"port {number} not in the monitor: {r.stdout[:400]}")
 
 
+def wait_peers(gate, number, n=1, address=None, timeout=APPLY_TIMEOUT):
+    """Waits until `serialgate status` lists at least `n` peers on port `number` (or, with
+    `address` "host:port", that very peer); returns the peers. Use it before sending a client
+    the line's bytes: connect() (and a listener's accept) returns when the kernel has completed
+    the handshake, before serve has taken the connection, and a TCP Server (Real COM, RFC 2217,
+    TCP Client) drops the line's bytes while it has no client — a test that writes to the line at
+    once loses them now and then (CI: test_real_com.py::test_data_both_ways)."""
+    def listed():
+        peers = monitor(gate, number)["peers"]
+        if address is not None:
+            return peers if any(p["address"] == address for p in peers) else None
+        return peers if len(peers) >= n else None
+    what = f"port {number} serving {address or f'{n} peer(s)'}"
+    return wait_until(listed, timeout, interval=0.05, what=what)
+
+
+def served_client(gate, number, port, timeout=IO_TIMEOUT):
+    """A Client of `port` (a listener of port `number`) once serve lists it among the port's
+    peers (wait_peers): the line's bytes sent from now on reach it."""
+    c = Client(port, timeout=timeout)
+    try:
+        wait_peers(gate, number, address=f"{LOOPBACK}:{c.local_port}")
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
 def pair_frame(type_, payload=b""):
     """One frame of docs/pair-protocol.md: type, 16-bit big-endian length, payload."""
     return bytes([type_, len(payload) >> 8, len(payload) & 0xFF]) + bytes(payload)

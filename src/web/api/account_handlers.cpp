@@ -141,8 +141,11 @@ http::Response Api::update_account(Call& call) {
     if (active && *active != before->active) what += *active ? " enabled" : " disabled";
     // AZ-4: a disabled account, or one whose privileges changed, loses its web sessions at once.
     std::size_t ended = 0;
-    if ((active && !*active) || (group && *group != before->group))
-        ended = sessions_.end_account(name);
+    if (active && !*active) {
+        ended = sessions_.end_account(name, {}, "account disabled");
+    } else if (group && *group != before->group) {
+        ended = sessions_.end_account(name, {}, fmt::format("account moved to group {}", *group));
+    }
     log_.emit(events::types::kAccountChanged, call.who(),
               fmt::format("account {}:{}{}", name, what.empty() ? " unchanged" : what,
                           ended ? fmt::format("; {} session(s) ended", ended) : ""));
@@ -153,7 +156,7 @@ http::Response Api::update_account(Call& call) {
 http::Response Api::delete_account(Call& call) {
     const std::string& name = call.params[0];
     if (auto refused = accounts_.remove(name)) return refusal(call, *refused);
-    const auto ended = sessions_.end_account(name);
+    const auto ended = sessions_.end_account(name, {}, "account deleted");
     log_.emit(events::types::kAccountDeleted, call.who(),
               fmt::format("account {}; {} session(s) ended", name, ended));
     return no_content(call);
@@ -177,7 +180,7 @@ Api::Argon2Step Api::reset_password(Call& call) {
                 accounts_.reset_password(name, *secret, device_.config()->password_policy)) {
             return refusal(call, *refused);
         }
-        const auto ended = sessions_.end_account(name);
+        const auto ended = sessions_.end_account(name, {}, "password reset by an administrator");
         log_.emit(events::types::kPasswordChanged, call.who(),
                   fmt::format("password of {} reset by an administrator; {} session(s) ended", name,
                               ended));
@@ -229,6 +232,12 @@ http::Response Api::put_group(Call& call) {
     }
     const bool existed = accounts_.group(g.name).has_value();
     if (auto refused = accounts_.save_group(g)) return refusal(call, *refused);
+    // Issue 13: an open serial monitor needs Diagnostics read for as long as it is open. The
+    // group's sessions go on (their next request meets the new privileges); their monitors end.
+    if (!g.allows(acc::Area::Diagnostics, false)) {
+        (void)sessions_.revoke_monitors([&](const SessionView& s) { return s.group == g.name; },
+                                        fmt::format("group {} lost Diagnostics", g.name));
+    }
     log_.emit(events::types::kGroupChanged, call.who(),
               fmt::format("group {} {}: {}", g.name, existed ? "changed" : "created",
                           privileges_json(g).dump()));
@@ -257,7 +266,7 @@ http::Response Api::list_sessions(Call& call) {
 }
 
 http::Response Api::end_session(Call& call) {
-    auto ended = sessions_.end(call.params[0]);
+    auto ended = sessions_.end(call.params[0], "ended by an administrator");
     if (!ended) return error(call, bhttp::status::not_found, "not_found");
     log_.emit(
         events::types::kSessionEnded, call.who(),

@@ -386,8 +386,13 @@ void Api::purge_sessions() {
     }
 }
 
+void Api::revoke_monitors_locked(std::string_view account) {
+    (void)sessions_.revoke_monitors([&](const SessionView& s) { return s.account == account; },
+                                    "account locked");
+}
+
 void Api::end_sessions_outside(const security::allowlist::Allowlist& allowlist) {
-    auto ended = sessions_.end_if([&](const SessionView& s) {
+    const auto outside = [&](const SessionView& s) {
         // The login source as http::Peer::to_string() wrote it: "a.b.c.d:port", "[v6]:port".
         std::string_view host = s.source;
         if (host.starts_with('[')) {
@@ -398,7 +403,8 @@ void Api::end_sessions_outside(const security::allowlist::Allowlist& allowlist) 
         boost::system::error_code ec;
         const auto address = boost::asio::ip::make_address(std::string(host), ec);
         return !ec && !allowlist.allows(address);
-    });
+    };
+    auto ended = sessions_.end_if(outside, "its source is no longer allowed");
     for (const auto& s : ended) {
         log_.emit(events::types::kSessionEnded, {.account = s.account, .source = s.source},
                   fmt::format("session {}: its source is no longer allowed by the allowlist (NE-4)",

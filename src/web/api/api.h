@@ -166,6 +166,9 @@ private:
                                                        const config::DosSettings& dos);
     /// Whether the caller's group has `area` (for handlers that span two areas).
     bool allowed(const Call& call, security::accounts::Area area, bool write);
+    /// Issue 13: `account` was just locked; the open serial monitors of its sessions end (the
+    /// sessions go on, IA-6: a guesser must not be able to log the account's user out).
+    void revoke_monitors_locked(std::string_view account);
 
     Device& device_;
     store::Store& store_;

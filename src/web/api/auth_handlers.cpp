@@ -165,6 +165,7 @@ http::Response Api::login_in_slot(Call& call, const config::Config& cfg, const s
                           fmt::format("{} failures; locked for {} min",
                                       int{cfg.login.retry_failure_threshold},
                                       int{cfg.login.lockout_duration_min}));
+                revoke_monitors_locked(name);
             }
             // IA-5: the same status and body whether the account exists, is disabled or the
             // password is wrong.
@@ -177,7 +178,7 @@ http::Response Api::login_in_slot(Call& call, const config::Config& cfg, const s
     SG_ASSERT(r.account && r.group);
     // A session the caller already holds ends: one login, one session (WS-1).
     if (auto old = call.req[bhttp::field::cookie]; !old.empty()) {
-        (void)sessions_.end_by_cookie(cookie_of(call.req));
+        (void)sessions_.end_by_cookie(cookie_of(call.req), "a new login from its browser");
     }
     purge_sessions();  // sessions that expired are logged before they free a place (AU-2)
     // WS-7, issue 14 item 10: at the device-wide cap, a login of a group that may end sessions
@@ -230,7 +231,7 @@ http::Response Api::login_in_slot(Call& call, const config::Config& cfg, const s
 }
 
 http::Response Api::logout(Call& call) {
-    (void)sessions_.end_by_cookie(cookie_of(call.req));
+    (void)sessions_.end_by_cookie(cookie_of(call.req), "logged out");
     log_.emit(events::types::kLogout, call.who(),
               fmt::format("session {}", call.session->public_id));
     auto res = no_content(call);
@@ -285,7 +286,8 @@ Api::Argon2Step Api::change_own_password(Call& call) {
         }
         // PW-6: every other session of this account ends; this one goes on, freshly
         // authenticated (AZ-3: the current password was just proved).
-        const auto ended = sessions_.end_account(call.account(), call.session->public_id);
+        const auto ended = sessions_.end_account(call.account(), call.session->public_id,
+                                                 "the password was changed in another session");
         sessions_.set_must_change(call.session->public_id, false);
         sessions_.set_reauthenticated(call.session->public_id);
         log_.emit(events::types::kPasswordChanged, call.who(),
@@ -350,7 +352,8 @@ std::variant<security::accounts::Account, http::Response> Api::prove_password(
     if (r.just_locked) {
         // The session that guessed the account into its lock ends with it; the account's other
         // sessions go on (they answer 423 here until the lock ends).
-        (void)sessions_.end(call.session->public_id);
+        (void)sessions_.end(call.session->public_id, "account locked");
+        revoke_monitors_locked(call.account());
         log_.emit(events::types::kAccountLocked, call.who(),
                   fmt::format("{} failures; locked for {} min; session {} ended",
                               int{cfg->login.retry_failure_threshold},

@@ -4,9 +4,11 @@
 // Origin is the console's own (a page of another site must not open it with the user's cookie:
 // cross-site WebSocket hijacking) and the subscriber caps — then leaves a MonitorFeed for the
 // HTTP server, which accepts the WebSocket and polls the feed on the connection's strand. The feed
-// sends what the port's tap queued (docs/api.md "Serial monitor"), ends with the session, and
-// logs the start and the end with account and source. Runs on the handler pool; the feed on the
-// web io thread (never blocking: no SQLite).
+// sends what the port's tap queued (docs/api.md "Serial monitor"), keeps its session from going
+// idle, ends with the session or when the session loses the right to it (Sessions::
+// revoke_monitors: its group lost Diagnostics, its account was locked), and logs the start and the
+// end with account and source. Runs on the handler pool; the feed on the web io thread (never
+// blocking: no SQLite).
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -22,7 +24,12 @@ namespace {
 
 /// Close codes of the monitor (RFC 6455 §7.4.2: 4000-4999 are the application's).
 constexpr std::uint16_t kCloseSessionEnded = 4001;
-/// The session is checked this often (every Nth poll), not at every poll.
+/// The session goes on but lost the right to watch: its group no longer has Diagnostics read, or
+/// its account is locked.
+constexpr std::uint16_t kCloseRevoked = 4003;
+/// A close reason fits in a control frame (RFC 6455 §5.5: 125 bytes with the code).
+constexpr std::size_t kMaxCloseReason = 123;
+/// The session is checked (and kept from going idle) this often: every Nth poll, ~0.5 s.
 constexpr int kSessionCheckPolls = 10;
 /// With no traffic, a message this often still carries the loss totals (and finds a dead peer).
 constexpr int kHeartbeatPolls = 100;
@@ -47,12 +54,13 @@ bool console_origin(const http::Request& req) {
 class MonitorFeed final : public http::WebSocketFeed {
 public:
     MonitorFeed(std::shared_ptr<modes::common::TapSubscription> sub, Sessions& sessions,
-                Device& device, events::Log& log, std::string public_id, events::Fields who)
+                Device& device, events::Log& log, const SessionView& session, events::Fields who)
         : sub_(std::move(sub)),
           sessions_(sessions),
           device_(device),
           log_(log),
-          public_id_(std::move(public_id)),
+          public_id_(session.public_id),
+          epoch_(session.monitor_epoch),
           who_(std::move(who)) {}
 
     Step poll() override {
@@ -65,12 +73,16 @@ public:
                             .dump();
             return step;
         }
-        if (++polls_ % kSessionCheckPolls == 0 &&
-            !sessions_.alive(public_id_, device_.config()->login)) {
-            step.close = true;
-            step.code = kCloseSessionEnded;
-            step.reason = "session ended";
-            return step;
+        if (++polls_ % kSessionCheckPolls == 0) {
+            // Issue 13: a watching user is active (the idle clock restarts here), and the monitor
+            // ends within this period of the session's end or of losing the right to watch.
+            if (auto end = sessions_.keep_monitor(public_id_, epoch_, device_.config()->login)) {
+                step.close = true;
+                step.code = end->revoked ? kCloseRevoked : kCloseSessionEnded;
+                step.reason = std::move(end->why);
+                if (step.reason.size() > kMaxCloseReason) step.reason.resize(kMaxCloseReason);
+                return step;
+            }
         }
         auto batch = sub_->take();
         const bool lost_more = batch.lost_frames != lost_frames_;
@@ -107,6 +119,7 @@ private:
     Device& device_;
     events::Log& log_;
     std::string public_id_;
+    std::uint64_t epoch_;  // the session's monitor_epoch when the monitor opened
     events::Fields who_;
     bool hello_sent_ = false;
     std::uint64_t polls_ = 0;
@@ -141,6 +154,12 @@ http::Response Api::monitor(Call& call) {
         return error(call, bhttp::status::not_found, "not_found");
     }
     const std::uint32_t port = *number;
+    // Issue 13: a locked account's sessions go on (IA-6) but watch nothing until the lock ends.
+    // The session (and its monitor epoch) was read before this: a lock from now on ends the
+    // monitor through revoke_monitors_locked().
+    if (accounts_.lock_state(call.account()).locked) {
+        return error(call, bhttp::status::locked, "locked", "the account is locked");
+    }
     std::string why;
     auto sub = device_.monitor(port, why);
     if (!sub) {
@@ -157,8 +176,8 @@ http::Response Api::monitor(Call& call) {
     }
     who.port = port;
     log_.emit(events::types::kMonitorStarted, who, fmt::format("port {}", port));
-    call.peer.upgrade->feed = std::make_shared<MonitorFeed>(std::move(sub), sessions_, device_,
-                                                            log_, call.session->public_id, who);
+    call.peer.upgrade->feed =
+        std::make_shared<MonitorFeed>(std::move(sub), sessions_, device_, log_, *call.session, who);
     http::Response res{bhttp::status::switching_protocols, call.req.version()};
     return res;
 }

@@ -105,6 +105,7 @@ std::variant<Sessions::Created, std::string> Sessions::create(
         }
         if (oldest == by_hash_.end()) return std::string("too_many_sessions");
         buckets_.erase(oldest->second.public_id);
+        ended_locked(oldest->second, "all web sessions were in use at an administrator's login");
         c.ended = std::move(oldest->second);
         by_hash_.erase(oldest);
     }
@@ -135,25 +136,64 @@ std::optional<SessionView> Sessions::touch(std::string_view cookie_value,
     return it->second;
 }
 
-bool Sessions::alive(std::string_view public_id, const config::LoginSettings& settings) {
-    const std::int64_t now = now_();
-    std::lock_guard lock(mu_);
-    for (const auto& [key, s] : by_hash_) {
-        if (s.public_id == public_id) return !expired(s, settings, now);
-    }
-    return false;
+void Sessions::ended_locked(const SessionView& s, std::string_view why) {
+    if (ended_.size() >= kEndedKept) ended_.pop_front();
+    ended_.emplace_back(s.public_id, std::string(why));
 }
 
-bool Sessions::end_by_cookie(std::string_view cookie_value) {
+bool Sessions::end_by_cookie(std::string_view cookie_value, std::string_view why) {
     const std::string key = sha256_hex(cookie_value);
     std::lock_guard lock(mu_);
-    return by_hash_.erase(key) > 0;
+    auto it = by_hash_.find(key);
+    if (it == by_hash_.end()) return false;
+    ended_locked(it->second, why);
+    by_hash_.erase(it);
+    return true;
 }
 
-std::optional<SessionView> Sessions::end(std::string_view public_id) {
+std::optional<MonitorEnd> Sessions::keep_monitor(std::string_view public_id, std::uint64_t epoch,
+                                                 const config::LoginSettings& settings) {
+    const std::int64_t now = now_();
+    std::lock_guard lock(mu_);
+    for (auto& [key, s] : by_hash_) {
+        if (s.public_id != public_id) continue;
+        if (now - s.created_us >= kSessionAbsoluteUs) {
+            return MonitorEnd{.revoked = false, .why = "session ended: its 8 h limit"};
+        }
+        if (expired(s, settings, now))
+            return MonitorEnd{.revoked = false, .why = "session expired"};
+        if (s.monitor_epoch != epoch)
+            return MonitorEnd{.revoked = true, .why = s.monitor_revoked_why};
+        s.last_used_us = now;
+        return std::nullopt;
+    }
+    // The latest record of it (a public id is random: one record at most, in practice).
+    const auto it = std::find_if(ended_.rbegin(), ended_.rend(),
+                                 [&](const auto& e) { return e.first == public_id; });
+    if (it != ended_.rend()) {
+        return MonitorEnd{.revoked = false, .why = "session ended: " + it->second};
+    }
+    return MonitorEnd{.revoked = false, .why = "session ended"};
+}
+
+std::size_t Sessions::revoke_monitors(const std::function<bool(const SessionView&)>& pred,
+                                      std::string_view why) {
+    std::lock_guard lock(mu_);
+    std::size_t n = 0;
+    for (auto& [_, s] : by_hash_) {
+        if (!pred(s)) continue;
+        ++s.monitor_epoch;
+        s.monitor_revoked_why = why;
+        ++n;
+    }
+    return n;
+}
+
+std::optional<SessionView> Sessions::end(std::string_view public_id, std::string_view why) {
     std::lock_guard lock(mu_);
     for (auto it = by_hash_.begin(); it != by_hash_.end(); ++it) {
         if (it->second.public_id == public_id) {
+            ended_locked(it->second, why);
             SessionView v = std::move(it->second);
             by_hash_.erase(it);
             return v;
@@ -162,11 +202,13 @@ std::optional<SessionView> Sessions::end(std::string_view public_id) {
     return std::nullopt;
 }
 
-std::size_t Sessions::end_account(std::string_view account, std::string_view keep_public_id) {
+std::size_t Sessions::end_account(std::string_view account, std::string_view keep_public_id,
+                                  std::string_view why) {
     std::lock_guard lock(mu_);
     std::size_t n = 0;
     for (auto it = by_hash_.begin(); it != by_hash_.end();) {
         if (it->second.account == account && it->second.public_id != keep_public_id) {
+            ended_locked(it->second, why);
             it = by_hash_.erase(it);
             ++n;
         } else {
@@ -176,11 +218,13 @@ std::size_t Sessions::end_account(std::string_view account, std::string_view kee
     return n;
 }
 
-std::vector<SessionView> Sessions::end_if(const std::function<bool(const SessionView&)>& end) {
+std::vector<SessionView> Sessions::end_if(const std::function<bool(const SessionView&)>& end,
+                                          std::string_view why) {
     std::lock_guard lock(mu_);
     std::vector<SessionView> ended;
     for (auto it = by_hash_.begin(); it != by_hash_.end();) {
         if (end(it->second)) {
+            ended_locked(it->second, why);
             ended.push_back(it->second);
             it = by_hash_.erase(it);
         } else {

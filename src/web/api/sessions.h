@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -51,6 +52,15 @@ struct SessionView {
     std::int64_t reauth_us = 0;  // AZ-3: last proof of the password (login sets it)
     bool must_change_password = false;
     std::string csrf_token;
+    // Issue 13: bumped by revoke_monitors(); a monitor opened under an older epoch ends.
+    std::uint64_t monitor_epoch = 0;
+    std::string monitor_revoked_why;  // the last revocation's reason
+};
+
+/// Why an open monitor WebSocket must end (issue 13), from Sessions::keep_monitor().
+struct MonitorEnd {
+    bool revoked = false;  // the session goes on but lost the right to this monitor
+    std::string why;       // "session ended: logged out", "account locked", ...
 };
 
 class Sessions {
@@ -76,16 +86,29 @@ public:
     /// idle longer than session_timeout_min, or older than kSessionAbsoluteUs.
     std::optional<SessionView> touch(std::string_view cookie_value,
                                      const config::LoginSettings& settings);
-    bool end_by_cookie(std::string_view cookie_value);
-    /// Whether the session `public_id` is still live (not ended, idle or too old), without
-    /// restarting its idle clock: a monitor WebSocket (issue 13) ends with its session.
-    bool alive(std::string_view public_id, const config::LoginSettings& settings);
-    std::optional<SessionView> end(std::string_view public_id);
+    /// The ending functions take `why`, kept for a while (the last kEndedKept) as the close
+    /// reason of the session's open monitors (issue 13): "logged out", "account disabled", ...
+    bool end_by_cookie(std::string_view cookie_value, std::string_view why = "ended");
+    /// Issue 13: may a monitor WebSocket of session `public_id`, opened when the session's
+    /// monitor_epoch was `epoch`, go on? nullopt: yes, and the session's idle clock restarts (a
+    /// user watching a port's live traffic is active; the absolute kSessionAbsoluteUs still
+    /// ends it). Otherwise why not: the session ended (logout, expiry, an administrator, ...) or
+    /// revoke_monitors() took the right since `epoch`.
+    std::optional<MonitorEnd> keep_monitor(std::string_view public_id, std::uint64_t epoch,
+                                           const config::LoginSettings& settings);
+    /// Issue 13: the open monitors of every session for which `pred` is true end (at their next
+    /// keep_monitor(), within half a second) with `why`; the sessions go on, and a new monitor
+    /// passes the privilege checks of its own request. Returns how many sessions it marked.
+    std::size_t revoke_monitors(const std::function<bool(const SessionView&)>& pred,
+                                std::string_view why);
+    std::optional<SessionView> end(std::string_view public_id, std::string_view why = "ended");
     /// Ends every session of `account` except `keep_public_id` (PW-6, AZ-4); returns how many.
-    std::size_t end_account(std::string_view account, std::string_view keep_public_id = {});
+    std::size_t end_account(std::string_view account, std::string_view keep_public_id = {},
+                            std::string_view why = "ended");
     /// Ends every session for which `end` is true (NE-4: its login source is no longer allowed);
     /// returns them (the caller logs each).
-    std::vector<SessionView> end_if(const std::function<bool(const SessionView&)>& end);
+    std::vector<SessionView> end_if(const std::function<bool(const SessionView&)>& end,
+                                    std::string_view why = "ended");
     void set_must_change(std::string_view public_id, bool value);
     /// AZ-3: the session's owner has just proved the password again; restarts the reauth window.
     void set_reauthenticated(std::string_view public_id);
@@ -107,6 +130,7 @@ private:
     bool expired(const SessionView& s, const config::LoginSettings& settings,
                  std::int64_t now) const;
     std::vector<SessionView> purge_locked(const config::LoginSettings& settings, std::int64_t now);
+    void ended_locked(const SessionView& s, std::string_view why);
 
     std::function<std::int64_t()> now_;
     std::int64_t origin_us_;  // buckets count seconds from here: small numbers, exact refills
@@ -120,6 +144,10 @@ private:
         http::TokenBucket bucket;
     };
     std::map<std::string, Bucket, std::less<>> buckets_;
+    // Issue 13: public_id -> why, of the last kEndedKept sessions ended (not expired: that a
+    // monitor finds by itself); a monitor checks twice a second, so a few suffice.
+    static constexpr std::size_t kEndedKept = 32;
+    std::deque<std::pair<std::string, std::string>> ended_;
 };
 
 /// Constant-time comparison for tokens (ST-4).

@@ -153,6 +153,60 @@ TEST_F(Fixture, EndByIdByCookieAndByAccount) {
     EXPECT_TRUE(sessions.list(settings).empty());
 }
 
+// Issue 13: an open monitor keeps its session from going idle, never past the absolute limit.
+TEST_F(Fixture, MonitorKeepsTheSessionFromGoingIdleUntilTheAbsoluteLimit) {
+    settings.session_timeout_min = 1;
+    auto a = login("a");
+    auto idle = login("b");
+    for (int i = 0; i < 10; ++i) {  // 5 minutes, a check every 30 s
+        now += 30'000'000;
+        EXPECT_FALSE(sessions.keep_monitor(a.view.public_id, 0, settings)) << i;
+    }
+    EXPECT_TRUE(sessions.touch(a.cookie_value, settings));
+    EXPECT_FALSE(sessions.touch(idle.cookie_value, settings));
+    auto gone = sessions.keep_monitor(idle.view.public_id, 0, settings);
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(gone->revoked);
+    EXPECT_EQ(gone->why, "session expired");
+    while (now - a.view.created_us < kSessionAbsoluteUs - 30'000'000) {
+        now += 30'000'000;
+        ASSERT_FALSE(sessions.keep_monitor(a.view.public_id, 0, settings));
+    }
+    now += 30'000'000;
+    auto end = sessions.keep_monitor(a.view.public_id, 0, settings);
+    ASSERT_TRUE(end);
+    EXPECT_EQ(end->why, "session ended: its 8 h limit");
+    EXPECT_FALSE(sessions.touch(a.cookie_value, settings));
+}
+
+TEST_F(Fixture, MonitorEndsWithTheReasonItsSessionEndedOrLostTheRight) {
+    auto a = login("a");
+    auto b = login("b");
+    auto c = login("c");
+    EXPECT_TRUE(sessions.end_by_cookie(a.cookie_value, "logged out"));
+    EXPECT_EQ(sessions.end_account("b", {}, "account disabled"), 1u);
+    auto end = sessions.keep_monitor(a.view.public_id, 0, settings);
+    ASSERT_TRUE(end);
+    EXPECT_FALSE(end->revoked);
+    EXPECT_EQ(end->why, "session ended: logged out");
+    EXPECT_EQ(sessions.keep_monitor(b.view.public_id, 0, settings)->why,
+              "session ended: account disabled");
+    EXPECT_EQ(sessions.keep_monitor("0123456789abcdef", 0, settings)->why, "session ended");
+    // Revoked: the monitor opened under epoch 0 ends, the session goes on, and a monitor opened
+    // afterwards (under the new epoch, by a request that passed the privilege checks) goes on.
+    EXPECT_EQ(sessions.revoke_monitors([](const SessionView& s) { return s.account == "c"; },
+                                       "group X lost Diagnostics"),
+              1u);
+    end = sessions.keep_monitor(c.view.public_id, 0, settings);
+    ASSERT_TRUE(end);
+    EXPECT_TRUE(end->revoked);
+    EXPECT_EQ(end->why, "group X lost Diagnostics");
+    auto now_c = sessions.touch(c.cookie_value, settings);
+    ASSERT_TRUE(now_c);
+    EXPECT_EQ(now_c->monitor_epoch, 1u);
+    EXPECT_FALSE(sessions.keep_monitor(c.view.public_id, now_c->monitor_epoch, settings));
+}
+
 TEST(Tokens, ConstantTimeCompareRejectsEmptyAndLengthMismatch) {
     EXPECT_TRUE(tokens_equal("abc", "abc"));
     EXPECT_FALSE(tokens_equal("abc", "abd"));

@@ -50,6 +50,11 @@ constexpr std::chrono::seconds kWsWriteTimeout{20};
 /// The kernel's send buffer of a WebSocket connection: bounded, so a browser that reads slowly
 /// shows as lost monitor frames (counted and reported) rather than megabytes held in the kernel.
 constexpr int kWsSendBuffer = 64 * 1024;
+/// Issue 13 item 4: a WebSocket from which nothing (not even a pong) came for this long is dead
+/// and ends; after half of it without a frame from the client, the server pings. A monitor keeps
+/// its web session from going idle only while its socket is alive, and this says when it is not
+/// (a browser answers pings by itself, from a hidden tab too).
+constexpr std::chrono::seconds kWsIdleTimeout{60};
 
 // Handler dispatch: post to the pool, resume on the caller's strand with the response.
 template <typename Token>
@@ -338,6 +343,11 @@ private:
             co_return;
         }
         tcp().expires_never();
+        websocket::stream_base::timeout idle{};
+        idle.handshake_timeout = websocket::stream_base::none();  // done, under write_timeout
+        idle.idle_timeout = kWsIdleTimeout;
+        idle.keep_alive_pings = true;
+        ws_->set_option(idle);
         ErrorCode ignored;
         tcp().socket().set_option(asio::socket_base::send_buffer_size(kWsSendBuffer), ignored);
         ws_tick_.emplace(executor());

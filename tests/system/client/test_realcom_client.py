@@ -253,9 +253,7 @@ def test_a_quick_open_write_close_still_delivers(bench):
     # it. The bytes wait in the client, a session carries them, WAIT_OQUEUE lets the device send
     # them before the session closes (it flushes its buffers when the data connection goes).
     c = bench.realcom()
-    far = Client(bench.far_data)
-    wait_until(lambda: monitor(bench.gate, 2)["peers"], CONNECT_TIMEOUT, interval=0.1,
-               what="the far end's client")
+    far = sgtest.served_client(bench.gate, 2, bench.far_data)
     fd = os.open(bench.link, os.O_RDWR | os.O_NOCTTY)
     tty.setraw(fd)
     attrs = termios.tcgetattr(fd)

@@ -175,11 +175,7 @@ class Bench:
     def peer_client(self):
         """A client of the far end's data port, known to be served: TCP Server drops the line's
         bytes while it has no client, and connect() returns before serve has taken the client."""
-        before = len(self.status(2)["peers"])
-        client = Client(self.peer_data)
-        wait_until(lambda: len(self.status(2)["peers"]) > before, sgtest.APPLY_TIMEOUT,
-                   interval=0.05, what="port 2's client served")
-        return client
+        return sgtest.served_client(self.gate, 2, self.peer_data)
 
     def peer(self):
         """ASPP on the far end's TCP Server command port (max connections 1: line control)."""

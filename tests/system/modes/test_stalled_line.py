@@ -160,7 +160,7 @@ def test_a_client_that_left_during_a_blocked_write_frees_the_port(admin_gate, fr
     admin_gate.serve(config=null_modem_stalled_config(port), wait_ports=[data])
     a = Client(data)
     a.send(b"y" * 70000)  # more than one read: the session waits on the line
-    wait_until(lambda: monitor(admin_gate, 1)["peers"], sgtest.IO_TIMEOUT, what="client A listed")
+    sgtest.wait_peers(admin_gate, 1)  # client A listed
     a.close()
 
     b = new_client_served(data)
@@ -178,7 +178,7 @@ def test_tcp_server_slow_line_keeps_bytes_of_a_client_that_closed(admin_gate, fr
         tcp_server_port(1, "sim:null-modem:slow", data, command),
         tcp_server_port(2, "sim:null-modem:slow", far, far_command),
     ]), wait_ports=[data, far])
-    reader = Client(far)
+    reader = sgtest.served_client(admin_gate, 2, far)  # port 2 drops the line's bytes before
     payload = bytes(range(256)) * 2048  # 512 KiB
     a = Client(data)
     a.send(payload)
@@ -194,7 +194,7 @@ def test_rfc2217_bytes_sent_before_close_all_reach_the_line(admin_gate, free_por
         rfc2217_port(1, "sim:null-modem:tail", data),
         tcp_server_port(2, "sim:null-modem:tail", far, far_command),
     ]), wait_ports=[data, far])
-    reader = Client(far)
+    reader = sgtest.served_client(admin_gate, 2, far)  # port 2 drops the line's bytes before
     payload = bytes(range(256)) * 2048  # 512 KiB, IAC-escaped by write()
     a = TelnetPeer(data)
     a.write(payload)

@@ -92,6 +92,9 @@ def test_startup_connects_and_carries_data_both_ways(admin_gate, pty, listeners)
     dest = listeners()
     admin_gate.serve(config=make_config([client_port(1, pty.path, [dest.port])]))
     c = dest.expect()
+    # The listener's accept can finish before serve has seen its connect complete; serial bytes
+    # are only sent to a connected destination, so wait until serve lists it.
+    sgtest.wait_peers(admin_gate, 1)
     pty.write(b"serial to destination")
     assert c.recv_exact(21) == b"serial to destination"
     c.send(b"destination to serial")
@@ -112,10 +115,7 @@ def test_reconnects_when_the_destination_returns_and_logs_the_outage_once(admin_
 
     dest = listeners(port)
     c = dest.expect(timeout=30)  # the backoff is at most 10 s
-    # The listener's accept can finish before serve has seen its connect complete; serial bytes
-    # are only sent to a connected destination, so wait until the monitor lists it.
-    sgtest.wait_until(lambda: len(monitor(admin_gate, 1)["peers"]) == 1, sgtest.IO_TIMEOUT,
-                      what="the destination connected")
+    sgtest.wait_peers(admin_gate, 1)  # serve has seen its connect complete (see above)
     pty.write(b"back")
     assert c.recv_exact(4) == b"back"
 
@@ -134,8 +134,7 @@ def test_two_destinations_both_receive(admin_gate, pty, listeners):
     a, b = listeners(), listeners()
     admin_gate.serve(config=make_config([client_port(1, pty.path, [a.port, b.port])]))
     ca, cb = a.expect(), b.expect()
-    sgtest.wait_until(lambda: len(monitor(admin_gate, 1)["peers"]) == 2, sgtest.IO_TIMEOUT,
-                      what="both destinations connected")
+    sgtest.wait_peers(admin_gate, 1, 2)  # both destinations connected
     pty.write(b"to both")
     assert ca.recv_exact(7) == b"to both"
     assert cb.recv_exact(7) == b"to both"
@@ -150,6 +149,7 @@ def test_one_destination_down_does_not_stop_the_other(admin_gate, pty, free_port
     up = listeners()
     admin_gate.serve(config=make_config([client_port(1, pty.path, [dead, up.port])]))
     c = up.expect()
+    sgtest.wait_peers(admin_gate, 1)
     admin_gate.wait_event("serial.unreachable", lambda e: str(dead) in e["source"])
     pty.write(b"only one")
     assert c.recv_exact(8) == b"only one"
@@ -160,8 +160,7 @@ def test_ignore_jammed_ip_skips_a_destination_that_stops_reading(admin_gate, pty
     admin_gate.serve(config=make_config([client_port(
         1, pty.path, [good.port, stuck.port], ignore_jammed_ip=True)]))
     cg, _cs = good.expect(), stuck.expect()  # _cs never reads
-    sgtest.wait_until(lambda: len(monitor(admin_gate, 1)["peers"]) == 2, sgtest.IO_TIMEOUT,
-                      what="both destinations connected")
+    sgtest.wait_peers(admin_gate, 1, 2)  # both destinations connected
     data = random.Random(5).randbytes(8 << 20)  # far more than the kernel buffers plus 256 KiB
     writer = threading.Thread(target=pty.write, args=(data, 120), daemon=True)
     writer.start()
@@ -190,6 +189,7 @@ def test_host_name_is_resolved(admin_gate, pty, listeners):
     admin_gate.serve(config=make_config([client_port(
         1, pty.path, [{"host": "localhost", "port": dest.port}])]))
     c = dest.expect()
+    sgtest.wait_peers(admin_gate, 1)
     pty.write(b"by name")
     assert c.recv_exact(7) == b"by name"
 
@@ -261,6 +261,7 @@ def test_modem_line_controls_the_connection(admin_gate, free_ports, listeners, c
     master.wait_hello()
     master.send_lines(dsr=True)  # port 1 raises DTR: port 2 sees DSR and DCD on
     c = dest.expect()
+    sgtest.wait_peers(admin_gate, 2)
     master.send_data(b"through")  # port 1 → cable → port 2 → destination
     assert c.recv_exact(7) == b"through"
 
