@@ -230,14 +230,16 @@ def test_activity_keeps_the_connection(admin_gate, pty, listeners):
     dest = listeners()
     admin_gate.serve(config=make_config([client_port(
         1, pty.path, [dest.port], connection_control="any_character/inactivity_time",
-        inactivity_time_ms=800)]))
+        inactivity_time_ms=2000)]))
     started(admin_gate)
     pty.write(b"0")
     c = dest.expect()
-    for _ in range(12):  # 1.2 s of traffic from the destination, never 800 ms idle
+    # 2.5 s of traffic from the destination, a byte every 0.1 s: never 2 s idle, even when a
+    # loaded machine stretches a sleep (800 ms failed once at load average 10-20).
+    for _ in range(25):
         c.send(b"k")
         time.sleep(0.1)
-    assert pty.read_exact(12) == b"k" * 12
+    assert pty.read_exact(25) == b"k" * 25
     pty.write(b"alive")
     assert c.recv_exact(6) == b"0alive", "closed although the line was never idle"
 
