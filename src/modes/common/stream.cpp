@@ -114,8 +114,9 @@ Stream::Outcome Stream::outcome_of(int r, int saved_errno) const {
             }
             if (saved_errno != 0) return {0, std::error_code(saved_errno, std::system_category())};
             return {0, boost::system::error_code(asio::ssl::error::stream_truncated)};
-        default: {
+        default: {  // SSL_ERROR_SSL, and what we never ask for (X509 lookup, async, ...)
             const unsigned long e = ::ERR_get_error();
+            if (e == 0) return {0, std::make_error_code(std::errc::protocol_error)};  // never ok
             if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
                 return {0, boost::system::error_code(asio::ssl::error::stream_truncated)};
             }
