@@ -239,8 +239,9 @@ TEST_F(StreamTest, TlsReadsStayValidUntilTheNextReadAndPlainOnesAreCopied) {
 }
 
 TEST_F(StreamTest, TlsWritesToAPeerThatResetFailWithoutSigpipe) {
-    // OpenSSL's own socket BIO writes with write(2): SIGPIPE (which ends this test binary, as it
-    // would end serve) once the peer has reset. The Stream's BIO sends with MSG_NOSIGNAL.
+    // A write to a peer that has reset must fail, not raise SIGPIPE (which ends this test binary,
+    // as it would end serve: serve does not ignore the signal; OpenSSL's own socket BIO would
+    // write with write(2), asio's SSL stream sends through the socket with MSG_NOSIGNAL).
     Stream server(std::move(raw_server_), server_context());
     Stream client(std::move(raw_client_), client_context());
     const auto [sec, cec] = handshake(server, client);
