@@ -28,7 +28,10 @@ class InFlight {
 public:
     static constexpr std::size_t kKeepBytes = 4096;
 
-    std::span<const std::byte> hold(std::span<const std::byte> bytes) {
+    /// `stable`: the bytes stay valid until the reader's next read (Stream::own_read_buffer(), a
+    /// TLS connection's own buffer, owned by a Stream that outlives the write): no copy.
+    std::span<const std::byte> hold(std::span<const std::byte> bytes, bool stable = false) {
+        if (stable) return bytes;
         bytes_.assign(bytes.begin(), bytes.end());
         return bytes_;
     }

@@ -76,7 +76,8 @@ public:
     /// loop first, so a flooding peer takes one turn at a time (item 2). TLS: through the SSL
     /// stream into the Stream's own kTlsReadBytes buffer (OpenSSL decrypts whole records, so a
     /// TLS connection keeps that buffer, and OpenSSL its record buffers, for its life). The span
-    /// is valid until the caller's next co_await: copy what must outlive one (InFlight).
+    /// is valid until the caller's next co_await: copy what must outlive one (InFlight); a TLS
+    /// read's, until the next read_some (own_read_buffer()).
     core::Task<std::pair<std::error_code, std::span<const std::byte>>> read_some(
         std::size_t max = core::limits::kNetReadTurnBytes);
 
@@ -101,6 +102,11 @@ public:
     /// OpenSSL has decrypted and not handed out yet (what waits encrypted in the socket has no
     /// known plaintext size).
     std::size_t available() const;
+
+    /// What read_some() returns stays valid until the next read_some() (TLS: the Stream's own
+    /// buffer), not only until the next co_await: a reader may await the serial write with it
+    /// without a copy (InFlight::hold).
+    bool own_read_buffer() const { return ssl_ != nullptr; }
 
 private:
     core::Task<std::error_code> flush_out();  // writes and empties tls_out_

@@ -1,7 +1,7 @@
 // stream_test.cpp: common::Stream over loopback, plain and TLS (a fixture certificate): what a read
 // returns, the fan-out fast path (TLS: none), gathered writes packed into records, the handshake
 // timeout, a plain peer and a peer without a client certificate under mutual TLS, the peer's name
-// kept from accept.
+// kept from accept, TLS reads kept without a copy, no SIGPIPE from a TLS write to a reset peer.
 #include "modes/common/stream.h"
 
 #include <gtest/gtest.h>
@@ -212,6 +212,51 @@ TEST_F(StreamTest, TlsCarriesDataBothWaysAndTakesNoFastPath) {
         EXPECT_TRUE(is_eof(r.first)) << r.first.message();
         co_return true;
     }());
+}
+
+TEST_F(StreamTest, TlsReadsStayValidUntilTheNextReadAndPlainOnesAreCopied) {
+    // A TLS read lands in the Stream's own buffer: the reader may await the serial write with it
+    // (InFlight::hold(.., stable) hands the same bytes back); a plain read is copied.
+    Stream server(std::move(raw_server_), server_context());
+    Stream client(std::move(raw_client_), client_context());
+    const auto [sec, cec] = handshake(server, client);
+    ASSERT_FALSE(sec) << sec.message();
+    ASSERT_FALSE(cec) << cec.message();
+    EXPECT_TRUE(server.own_read_buffer());
+    const std::string a = "abc";
+    auto [ec, n] = run(io_, strand_, client.write({asio::buffer(a)}));
+    ASSERT_FALSE(ec);
+    auto [rec, data] = run(io_, strand_, server.read_some());
+    ASSERT_FALSE(rec) << rec.message();
+    InFlight held;
+    const auto kept = held.hold(data, server.own_read_buffer());
+    EXPECT_EQ(kept.data(), data.data());
+    EXPECT_EQ(text_of(kept), "abc");
+    const auto copied = held.hold(data);
+    EXPECT_NE(copied.data(), data.data());
+    EXPECT_EQ(text_of(copied), "abc");
+    EXPECT_FALSE(Stream(tcp::socket(strand_)).own_read_buffer());
+}
+
+TEST_F(StreamTest, TlsWritesToAPeerThatResetFailWithoutSigpipe) {
+    // A write to a peer that has reset must fail, not raise SIGPIPE (which ends this test binary,
+    // as it would end serve: serve does not ignore the signal; OpenSSL's own socket BIO would
+    // write with write(2), asio's SSL stream sends through the socket with MSG_NOSIGNAL).
+    Stream server(std::move(raw_server_), server_context());
+    Stream client(std::move(raw_client_), client_context());
+    const auto [sec, cec] = handshake(server, client);
+    ASSERT_FALSE(sec) << sec.message();
+    ASSERT_FALSE(cec) << cec.message();
+    client.reset();
+    const std::string chunk(64 * 1024, 'p');
+    std::error_code failed;
+    for (int i = 0; i < 100 && !failed; ++i) {
+        failed = run(io_, strand_, server.write({asio::buffer(chunk)})).first;
+    }
+    EXPECT_TRUE(failed) << "a write to a reset peer never failed";
+    auto [rec, data] = run(io_, strand_, server.read_some());
+    EXPECT_TRUE(rec);
+    EXPECT_TRUE(data.empty());
 }
 
 TEST_F(StreamTest, HandshakeOfAPeerThatSaysNothingTimesOut) {
