@@ -25,7 +25,8 @@ BulkLane::BulkLane(asio::io_context& io)
 
 BulkLane* BulkLane::of(const Executor& ex) {
     // The data plane's objects run on a port strand; a test's may use the io_context's executor.
-    if (const auto* strand = ex.target<Strand>()) return &of(strand->get_inner_executor().context());
+    if (const auto* strand = ex.target<Strand>())
+        return &of(strand->get_inner_executor().context());
     if (const auto* plain = ex.target<asio::io_context::executor_type>()) {
         return &of(plain->context());
     }

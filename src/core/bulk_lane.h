@@ -72,8 +72,7 @@ private:
     public:
         Continuation() = default;
         template <typename Handler>
-        explicit Continuation(Handler&& h)
-            : impl_(std::make_unique<Impl<std::decay_t<Handler>>>(std::forward<Handler>(h))) {}
+        explicit Continuation(Handler h) : impl_(std::make_unique<Impl<Handler>>(std::move(h))) {}
         /// On the handler's own executor (the coroutine's strand): inline when it is idle.
         void resume() && {
             auto impl = std::move(impl_);
@@ -104,9 +103,9 @@ private:
     asio::io_context& io_;
     const unsigned max_drains_;  // the io_context's threads (concurrency hint), 1..64
     mutable std::mutex mutex_;
-    std::deque<Continuation> queue_;   // under mutex_
-    unsigned drains_ = 0;              // drain handlers queued or running; under mutex_
-    bool shut_down_ = false;           // under mutex_
+    std::deque<Continuation> queue_;  // under mutex_
+    unsigned drains_ = 0;             // drain handlers queued or running; under mutex_
+    bool shut_down_ = false;          // under mutex_
     std::size_t turns_ = kTurnsPerDrain;
     std::chrono::microseconds budget_ = kDrainBudget;
 };

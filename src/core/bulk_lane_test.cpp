@@ -75,9 +75,9 @@ TEST(BulkLane, QuietHandlerWaitsAtMostOneDrainRun) {
         EXPECT_LE(turns_before_quiet(io, all), kTurns) << "round " << round;
     }
     for (Busy& b : busy) b.stop = true;
-    run_until(io, [&] { return std::all_of(busy.begin(), busy.end(), [](const Busy& b) {
-                  return b.ended;
-              }); });
+    run_until(io, [&] {
+        return std::all_of(busy.begin(), busy.end(), [](const Busy& b) { return b.ended; });
+    });
     for (const Busy& b : busy) EXPECT_TRUE(b.ended);
     EXPECT_EQ(lane.waiting(), 0U);
 }
