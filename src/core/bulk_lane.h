@@ -3,14 +3,14 @@
 // pass through it. When 256 ports stream, each pass holds every busy port's turn (a 16 KiB read
 // fanned out to 8 clients, ~0.3 ms), and a quiet port's byte waits a whole pass per hop.
 //
-// A turn that moved a full buffer (Port::pump, Stream::read_some, StreamWriter::run) is bulk work:
-// before its next read or write the coroutine suspends here (`co_await lane.yield()`) instead of
-// going to the back of the FIFO at once. A drain handler, always queued while the lane holds
-// anything, resumes a few continuations per run (at most `turns` or `budget`, whichever comes
-// first), inline on their own strands, then goes to the back of the queue itself. So one pass
-// runs a bounded amount of bulk work next to every quiet completion that became ready: a quiet
-// hop waits about one drain run, not every busy port's turn. Bulk work always progresses (the
-// drain is in the queue while the lane holds a continuation; FIFO among them).
+// A turn that moved a full buffer (Port::pump, Stream::read_some, StreamWriter::run,
+// serial::write_tty) is bulk work: before its next read or write the coroutine suspends here
+// (`co_await lane.yield()`) instead of going to the back of the FIFO at once. A drain handler,
+// always queued while the lane holds anything, resumes a few continuations per run (at most `turns`
+// or `budget`, whichever comes first), inline on their own strands, then goes to the back of the
+// queue itself. So one pass runs a bounded amount of bulk work next to every quiet completion that
+// became ready: a quiet hop waits about one drain run, not every busy port's turn. Bulk work always
+// progresses (the drain is in the queue while the lane holds a continuation; FIFO among them).
 //
 // One lane per io_context (an Asio service); as many drains at once as the io_context has threads
 // (its concurrency hint: serve's data plane sets it to system.io_threads), so bulk work still uses
@@ -103,11 +103,11 @@ private:
     asio::io_context& io_;
     const unsigned max_drains_;  // the io_context's threads (concurrency hint), 1..64
     mutable std::mutex mutex_;
-    std::deque<Continuation> queue_;  // under mutex_
-    unsigned drains_ = 0;             // drain handlers queued or running; under mutex_
-    bool shut_down_ = false;          // under mutex_
-    std::size_t turns_ = kTurnsPerDrain;
-    std::chrono::microseconds budget_ = kDrainBudget;
+    std::deque<Continuation> queue_;      // under mutex_
+    unsigned drains_ = 0;                 // drain handlers queued or running; under mutex_
+    bool shut_down_ = false;              // under mutex_
+    std::size_t turns_ = kTurnsPerDrain;  // under mutex_ (set_limits)
+    std::chrono::microseconds budget_ = kDrainBudget;  // under mutex_
 };
 
 }  // namespace sg::core
