@@ -52,7 +52,9 @@ void BulkLane::push(Continuation c) {
             if (drains_ >= max_drains_) return;
             ++drains_;
             lock.unlock();
-            asio::post(io_, [this] { drain(); });
+            // defer: onto this thread's queue, without waking another io thread for it (a lone
+            // streaming port would otherwise move between threads at every turn).
+            asio::defer(io_, [this] { drain(); });
             return;
         }
     }
@@ -94,7 +96,7 @@ void BulkLane::drain() {
         }
     }
     // More waits: to the back of the queue, behind every completion that became ready meanwhile.
-    asio::post(io_, [this] { drain(); });
+    asio::defer(io_, [this] { drain(); });
 }
 
 void BulkLane::shutdown() {
