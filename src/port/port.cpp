@@ -251,7 +251,7 @@ core::Task<void> Port::pump() {
                 deliver(std::span(buf).first(got));
                 continue;
             }
-            bulk = false;
+            // Nothing there now: wait for the line as a quiet port does (the read below sets bulk).
         }
         auto [ec, n] = co_await device_->read_some(buf);
         if (ec) {
