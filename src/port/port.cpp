@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "core/bulk_lane.h"
 #include "core/limits.h"
 
 namespace sg::port {
@@ -229,10 +230,28 @@ void Port::record(const serial::Notification& n) {
 
 core::Task<void> Port::pump() {
     std::vector<std::byte> buf(core::limits::kSerialReadBytes);
+    core::BulkLane& lane = core::BulkLane::of(strand_.get_inner_executor().context());
+    bool bulk = false;  // the last read filled half the buffer or more: the line streams
     while (!stopping_) {
         if (paused_) {
             co_await wake_.wait();  // a client is jammed: the serial side waits (backpressure)
             continue;
+        }
+        if (bulk) {
+            // Issue 12 item 2: a streaming line takes its next turn from the bulk lane, so that
+            // a quiet port's byte is not queued behind every streaming port's turn.
+            co_await lane.yield();
+            if (stopping_ || !device_) break;
+            if (paused_) continue;
+            // Resumed inside the lane's drain: take what the line holds now, without a trip
+            // through the reactor (which would put the turn at the back of the queue again).
+            const std::size_t got = device_->read_available(buf);
+            if (got != 0) {
+                bulk = core::BulkLane::is_bulk(got, buf.size());
+                deliver(std::span(buf).first(got));
+                continue;
+            }
+            // Nothing there now: wait for the line as a quiet port does (the read below sets bulk).
         }
         auto [ec, n] = co_await device_->read_some(buf);
         if (ec) {
@@ -245,10 +264,15 @@ core::Task<void> Port::pump() {
             co_return;
         }
         if (device_) n += device_->read_available(std::span(buf).subspan(n));
-        stats_.serial_rx_bytes.fetch_add(n, std::memory_order_relaxed);
-        if (tap_) tap_->offer(modes::common::TapDirection::FromSerial, std::span(buf).first(n));
-        if (mode_ && !mode_stopping_) mode_->on_serial_data(std::span(buf).first(n));
+        bulk = core::BulkLane::is_bulk(n, buf.size());
+        deliver(std::span(buf).first(n));
     }
+}
+
+void Port::deliver(std::span<const std::byte> bytes) {
+    stats_.serial_rx_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
+    if (tap_) tap_->offer(modes::common::TapDirection::FromSerial, bytes);
+    if (mode_ && !mode_stopping_) mode_->on_serial_data(bytes);
 }
 
 void Port::request_mode_stop(bool close_device_after) {

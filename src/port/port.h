@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,7 @@ private:
     core::Task<void> run();
     core::Task<bool> open_and_start();
     core::Task<void> pump();
+    void deliver(std::span<const std::byte> bytes);  // read from the line: counted, to the mode
     core::Task<void> stop_mode();
     core::Task<void> backoff();
     void set_paused(bool paused);

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/bulk_lane.h"
+#include "core/limits.h"
+
 namespace sg::serial {
 
 core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
@@ -33,6 +36,14 @@ core::Task<std::tuple<std::error_code, std::size_t>> write_tty(
         auto [ec] = co_await descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
                                                    core::use_nothrow);
         if (ec) co_return std::tuple<std::error_code, std::size_t>{std::error_code(ec), done};
+        // Issue 12 item 2: the rest of a bulk write (a streaming client's turn) is written from
+        // the bulk lane, not from the back of the queue where the wait completed: a quiet port's
+        // byte is not queued behind every streaming port's tty writes.
+        if (core::BulkLane::is_bulk(bytes.size(), core::limits::kNetReadTurnBytes)) {
+            if (core::BulkLane* lane = core::BulkLane::of(descriptor.get_executor())) {
+                co_await lane->yield();
+            }
+        }
     }
     co_return std::tuple<std::error_code, std::size_t>{std::error_code{}, done};
 }

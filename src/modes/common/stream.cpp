@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/bulk_lane.h"
 #include "modes/common/read_scratch.h"
 #include "modes/common/tcp_options.h"
 
@@ -51,16 +52,32 @@ core::Task<std::pair<std::error_code, std::span<const std::byte>>> Stream::read_
     std::size_t max) {
     using Result = std::pair<std::error_code, std::span<const std::byte>>;
     max = std::clamp<std::size_t>(max, 1, core::limits::kNetReadBytes);
+    // Issue 12 item 2: the last read was a full turn (the peer streams): this one waits in the
+    // bulk lane first, so that quiet connections and ports are not queued behind every streaming
+    // one's turn. Resumed there, a plain read goes straight to the socket (below), inside the
+    // lane's drain; a quiet connection never enters the lane.
+    bool resumed = false;
+    if (bulk_) {
+        bulk_ = false;
+        if (core::BulkLane* lane = core::BulkLane::of(socket().get_executor())) {
+            co_await lane->yield();
+            resumed = true;
+        }
+    }
     if (ssl_) {
         auto [ec, n] = co_await ssl_->async_read_some(
             asio::buffer(tls_in_.get(), std::min(max, kTlsReadBytes)), core::use_nothrow);
         // A peer that ends without close_notify looks like a truncated stream: an end like EOF.
         if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+        if (!ec) bulk_ = core::BulkLane::is_bulk(n, std::min(max, kTlsReadBytes));
         co_return Result{ec, std::span<const std::byte>(tls_in_.get(), ec ? 0 : n)};
     }
     for (;;) {
-        auto [wec] = co_await plain_->async_wait(tcp::socket::wait_read, core::use_nothrow);
-        if (wec) co_return Result{wec, {}};
+        if (!resumed) {
+            auto [wec] = co_await plain_->async_wait(tcp::socket::wait_read, core::use_nothrow);
+            if (wec) co_return Result{wec, {}};
+        }
+        resumed = false;
         if (!plain_->is_open()) {
             co_return Result{boost::system::error_code(asio::error::operation_aborted), {}};
         }
@@ -70,6 +87,7 @@ core::Task<std::pair<std::error_code, std::span<const std::byte>>> Stream::read_
         if (!plain_->non_blocking()) plain_->non_blocking(true, ec);
         const std::size_t n = plain_->read_some(asio::buffer(scratch.data(), scratch.size()), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) continue;  // spurious
+        if (!ec) bulk_ = core::BulkLane::is_bulk(n, max);
         co_return Result{ec, std::span<const std::byte>(scratch.data(), ec ? 0 : n)};
     }
 }

@@ -117,6 +117,7 @@ private:
     std::unique_ptr<Ssl> ssl_;                 // stable address for pending operations
     std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only
     std::vector<std::byte> tls_out_;           // write(): small buffers packed into records
+    bool bulk_ = false;  // the last read was a full turn: the next waits in core::BulkLane first
 };
 
 /// peer_string / peer_address (tcp_options.h) of the peer the Stream was made with

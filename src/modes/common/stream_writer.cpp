@@ -5,6 +5,9 @@
 
 #include <algorithm>
 
+#include "core/bulk_lane.h"
+#include "core/limits.h"
+
 namespace sg::modes::common {
 
 void StreamWriter::push(Chunk chunk) {
@@ -35,11 +38,22 @@ void StreamWriter::abort() {
 
 core::Task<std::error_code> StreamWriter::run(Stream& stream,
                                               const std::function<void(std::size_t)>& written) {
+    bool bulk = false;  // the last write was a full turn: the client streams
     while (!aborted_) {
         if (queue_.empty()) {
             if (finishing_) break;
             co_await wake_.wait();
             continue;
+        }
+        if (bulk) {
+            // Issue 12 item 2: a streaming client's next write waits in the bulk lane, so that a
+            // quiet port's completions are not queued behind every streaming client's writes.
+            // Then back to the top: abort() or a drain may have come meanwhile.
+            bulk = false;
+            if (core::BulkLane* lane = core::BulkLane::of(stream.socket().get_executor())) {
+                co_await lane->yield();
+                continue;
+            }
         }
         // Gather what is queued into one write: fewer syscalls under load. The chunks stay in the
         // queue (alive) until the write completed.
@@ -56,6 +70,7 @@ core::Task<std::error_code> StreamWriter::run(Stream& stream,
         if (aborted_) break;  // abort() cleared the queue while the write was pending
         for (std::size_t i = 0; i < count; ++i) queue_.pop_front();
         queued_ -= n;
+        bulk = core::BulkLane::is_bulk(done, core::limits::kNetReadTurnBytes);
         if (written) written(done);
     }
     co_return std::error_code{};

@@ -28,19 +28,27 @@ def pattern_at(offset, n):
 
 class Flood:
     """Writes the pattern into `write_fd` (a socket or a pty master) until stop(), and reads it
-    back from `read_fd`, checking every byte in order. A thread each; errors are kept for check()."""
+    back from `read` (and from each of `more_reads`: the other clients of a fan-out), checking
+    every byte in order. A thread each; errors are kept for check()."""
 
-    def __init__(self, name, write, wait_writable, read):
+    def __init__(self, name, write, wait_writable, read, *more_reads):
         self.name = name
-        self.sent = self.received = 0
+        self.sent = 0
+        self.received_by = [0] * (1 + len(more_reads))
         self.errors = []
-        self._write, self._wait_writable, self._read = write, wait_writable, read
+        self._write, self._wait_writable = write, wait_writable
         self._stop = threading.Event()
         self._sent_all = threading.Event()  # _send has returned: `sent` is final
-        self._threads = [threading.Thread(target=self._guard, args=(f,), daemon=True)
-                         for f in (self._send, self._recv)]
+        self._threads = [threading.Thread(target=self._guard, args=(self._send,), daemon=True)]
+        self._threads += [threading.Thread(target=self._guard,
+                                           args=(lambda i=i, r=r: self._recv(i, r),), daemon=True)
+                          for i, r in enumerate((read,) + more_reads)]
         for t in self._threads:
             t.start()
+
+    @property
+    def received(self):
+        return min(self.received_by)
 
     def _guard(self, fn):
         try:
@@ -64,23 +72,30 @@ class Flood:
                 continue
             self.sent += n
 
-    def _recv(self):
+    def _recv(self, index, read):
         while True:
+            got = self.received_by[index]
             # `sent` is final only once _send returned (a write may have completed without being
             # counted yet when stop() is set).
-            if self._sent_all.is_set() and self.received >= self.sent:
+            if self._sent_all.is_set() and got >= self.sent:
                 return
-            data = self._read(0.2)
+            data = read(0.2)
             if data is None:
                 continue
             if data == b"":
-                raise AssertionError(f"{self.name}: closed after {self.received} bytes")
-            want = pattern_at(self.received, len(data))
+                raise AssertionError(f"{self.name}: closed after {got} bytes")
+            want = pattern_at(got, len(data))
             if data != want:
                 i = next(i for i, (a, b) in enumerate(zip(data, want)) if a != b)
-                raise AssertionError(f"{self.name}: byte {self.received + i} is {data[i]:#x}, "
-                                     f"expected {want[i]:#x}")
-            self.received += len(data)
+                raise AssertionError(f"{self.name} (reader {index + 1}): byte {got + i} is "
+                                     f"{data[i]:#x}, expected {want[i]:#x}")
+            self.received_by[index] = got + len(data)
+
+    def stop(self, timeout=5):
+        """Stops without checking (the server went away mid-stream)."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
 
     def stop_and_check(self, timeout=sgtest.IO_TIMEOUT * 3):
         self._stop.set()
@@ -89,8 +104,8 @@ class Flood:
         assert not self.errors, f"{self.name}: {self.errors[0]}"
         assert not any(t.is_alive() for t in self._threads), \
             f"{self.name}: {self.received} of {self.sent} bytes arrived within {timeout} s"
-        assert self.sent > 0 and self.received == self.sent, \
-            f"{self.name}: {self.received} of {self.sent} bytes arrived"
+        assert self.sent > 0 and all(r == self.sent for r in self.received_by), \
+            f"{self.name}: {self.received_by} of {self.sent} bytes arrived"
 
 
 def sock_reader(sock):
@@ -192,6 +207,94 @@ def test_quiet_port_is_served_while_another_is_flooded(admin_gate, free_ports, i
     finally:
         busy.close()
         quiet.close()
+
+
+BUSY_PORTS = 4  # ports streaming serial→net at once in the test below, two clients each
+
+
+@pytest.mark.parametrize("io_threads", [1, 2])
+def test_quiet_port_is_served_while_several_stream_to_clients(admin_gate, free_ports, io_threads):
+    """The serial→net direction with several busy ports (issue 12 item 2): each of BUSY_PORTS
+    ports fans a stream from its serial line out to two clients (their serial reads fill the read
+    buffer: they take their turns from the bulk lane, core/bulk_lane.h) while a quiet port serves
+    one-byte echoes. Every echo comes back; every client of every busy port gets every byte, in
+    order. Served, not timed."""
+    ptys = [Pty() for _ in range(BUSY_PORTS)]
+    quiet = Pty()
+    floods, clients = [], []
+    try:
+        nums = free_ports(2 * (BUSY_PORTS + 1))
+        local, command = nums[0::2], nums[1::2]
+        ports = [tcp_server_port(i + 1, p.path, local[i], command[i], max_connections=2)
+                 for i, p in enumerate(ptys)]
+        ports.append(tcp_server_port(BUSY_PORTS + 1, quiet.path, local[-1], command[-1]))
+        admin_gate.serve(config=make_config(ports, system={"io_threads": io_threads}),
+                         wait_ports=local)
+        for i, p in enumerate(ptys):
+            pair = [connect_synced(local[i], p, f"{i + 1}{tag}") for tag in "ab"]
+            for c in pair:
+                c.sock.setblocking(False)
+            clients += pair
+            floods.append(Flood(f"port {i + 1} serial→net",
+                                lambda b, fd=p.master: os.write(fd, b), writable(p.master),
+                                sock_reader(pair[0].sock), sock_reader(pair[1].sock)))
+        echoer = Echoer(quiet)
+        probe = Client(local[-1])
+        try:
+            sent_before = [f.sent for f in floods]
+            for i in range(ECHOES):
+                b = bytes([1 + i % 255])
+                probe.send(b)
+                got = probe.recv_exact(1, timeout=sgtest.IO_TIMEOUT)
+                assert got == b, f"echo {i}: sent {b!r}, got {got!r}"
+            for f, before in zip(floods, sent_before):
+                assert f.sent > before, f"{f.name}: not streaming during the echoes"
+        finally:
+            echoer.stop.set()
+            echoer.join(5)
+            for f in floods:
+                f.stop_and_check()
+        admin_gate.check_alive()
+    finally:
+        for c in clients:
+            c.close()
+        for p in ptys + [quiet]:
+            p.close()
+
+
+def test_serve_stops_while_ports_stream(admin_gate, free_ports):
+    """SIGTERM while BUSY_PORTS ports stream both ways on two io threads: turns waiting in the
+    bulk lane are resumed, see their port stopping and end; serve exits 0 within its stop bound
+    (the sanitizer build aborts on a coroutine resumed after its port or session was gone)."""
+    ptys = [Pty() for _ in range(BUSY_PORTS)]
+    floods, clients = [], []
+    try:
+        nums = free_ports(2 * BUSY_PORTS)
+        local, command = nums[0::2], nums[1::2]
+        cfg = make_config([tcp_server_port(i + 1, p.path, local[i], command[i])
+                           for i, p in enumerate(ptys)], system={"io_threads": 2})
+        proc = admin_gate.serve(config=cfg, wait_ports=local)
+        for i, p in enumerate(ptys):
+            c = connect_synced(local[i], p, str(i + 1))
+            c.sock.setblocking(False)
+            clients.append(c)
+            floods.append(Flood(f"port {i + 1} net→serial", c.sock.send, writable(c.sock),
+                                fd_reader(p.master)))
+            floods.append(Flood(f"port {i + 1} serial→net",
+                                lambda b, fd=p.master: os.write(fd, b), writable(p.master),
+                                sock_reader(c.sock)))
+        deadline = time.monotonic() + sgtest.IO_TIMEOUT
+        while min(f.received for f in floods) < 4 * CHUNK and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(f.received > 0 for f in floods), [(f.name, f.received) for f in floods]
+        admin_gate.stop(proc)  # exit code 0, within the stop bound
+    finally:
+        for f in floods:
+            f.stop()
+        for c in clients:
+            c.close()
+        for p in ptys:
+            p.close()
 
 
 def test_io_threads_runs_that_many_data_threads(admin_gate, free_ports):
