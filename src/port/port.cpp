@@ -8,11 +8,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <memory>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
 #include "core/limits.h"
+#include "modes/common/read_scratch.h"
 
 namespace sg::port {
 
@@ -228,13 +232,44 @@ void Port::record(const serial::Notification& n) {
 }
 
 core::Task<void> Port::pump() {
-    std::vector<std::byte> buf(core::limits::kSerialReadBytes);
+    // The line is read into the io thread's buffer once it is readable (issue 12 item 1: a port
+    // owns no read buffer); `own` only for a backend that cannot wait (the simulated devices).
+    std::unique_ptr<std::byte[]> own;
+    std::array<std::byte, 1> first{};  // readable, yet nothing to take: read_some() says why
     while (!stopping_) {
         if (paused_) {
             co_await wake_.wait();  // a client is jammed: the serial side waits (backpressure)
             continue;
         }
-        auto [ec, n] = co_await device_->read_some(buf);
+        std::span<std::byte> buf;
+        std::error_code ec;
+        std::size_t n = 0;
+        if (!own) {
+            ec = co_await device_->wait_readable();
+            if (ec == std::errc::operation_not_supported) {
+                own = std::make_unique_for_overwrite<std::byte[]>(core::limits::kSerialReadBytes);
+                continue;
+            }
+            if (!ec && device_) {
+                buf = modes::common::serial_scratch();  // valid until the next co_await
+                n = device_->read_available(buf);
+                if (n == 0) {
+                    // EOF, an error (EIO: the line is gone) or a byte taken back: a blocking read
+                    // of one byte reports it, or waits for the next.
+                    auto [rec, m] = co_await device_->read_some(first);
+                    ec = rec;
+                    if (!ec) {
+                        buf = modes::common::serial_scratch();
+                        buf[0] = first[0];
+                        n = m;
+                    }
+                }
+            }
+        } else {
+            buf = std::span(own.get(), core::limits::kSerialReadBytes);
+            std::tie(ec, n) = co_await device_->read_some(buf);
+        }
+        if (!ec && !device_) ec = std::make_error_code(std::errc::operation_canceled);
         if (ec) {
             if (!stopping_) {
                 state_ = "device failed: " + ec.message();
