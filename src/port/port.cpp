@@ -8,12 +8,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <memory>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
 #include "core/bulk_lane.h"
 #include "core/limits.h"
+#include "modes/common/read_scratch.h"
 
 namespace sg::port {
 
@@ -229,7 +233,10 @@ void Port::record(const serial::Notification& n) {
 }
 
 core::Task<void> Port::pump() {
-    std::vector<std::byte> buf(core::limits::kSerialReadBytes);
+    // The line is read into the io thread's buffer once it is readable (issue 12 item 1: a port
+    // owns no read buffer); `own` only for a backend that cannot wait (the simulated devices).
+    std::unique_ptr<std::byte[]> own;
+    std::array<std::byte, 1> first{};  // readable, yet nothing to take: read_some() says why
     core::BulkLane& lane = core::BulkLane::of(strand_.get_inner_executor().context());
     bool bulk = false;  // the last read filled half the buffer or more: the line streams
     while (!stopping_) {
@@ -245,15 +252,46 @@ core::Task<void> Port::pump() {
             if (paused_) continue;
             // Resumed inside the lane's drain: take what the line holds now, without a trip
             // through the reactor (which would put the turn at the back of the queue again).
-            const std::size_t got = device_->read_available(buf);
+            const std::span<std::byte> held =
+                own ? std::span(own.get(), core::limits::kSerialReadBytes)
+                    : modes::common::serial_scratch();  // valid until the next co_await
+            const std::size_t got = device_->read_available(held);
             if (got != 0) {
-                bulk = core::BulkLane::is_bulk(got, buf.size());
-                deliver(std::span(buf).first(got));
+                bulk = core::BulkLane::is_bulk(got, held.size());
+                deliver(held.first(got));
                 continue;
             }
             // Nothing there now: wait for the line as a quiet port does (the read below sets bulk).
         }
-        auto [ec, n] = co_await device_->read_some(buf);
+        std::span<std::byte> buf;
+        std::error_code ec;
+        std::size_t n = 0;
+        if (!own) {
+            ec = co_await device_->wait_readable();
+            if (ec == std::errc::operation_not_supported) {
+                own = std::make_unique_for_overwrite<std::byte[]>(core::limits::kSerialReadBytes);
+                continue;
+            }
+            if (!ec && device_) {
+                buf = modes::common::serial_scratch();  // valid until the next co_await
+                n = device_->read_available(buf);
+                if (n == 0) {
+                    // EOF, an error (EIO: the line is gone) or a byte taken back: a blocking read
+                    // of one byte reports it, or waits for the next.
+                    auto [rec, m] = co_await device_->read_some(first);
+                    ec = rec;
+                    if (!ec) {
+                        buf = modes::common::serial_scratch();
+                        buf[0] = first[0];
+                        n = m;
+                    }
+                }
+            }
+        } else {
+            buf = std::span(own.get(), core::limits::kSerialReadBytes);
+            std::tie(ec, n) = co_await device_->read_some(buf);
+        }
+        if (!ec && !device_) ec = std::make_error_code(std::errc::operation_canceled);
         if (ec) {
             if (!stopping_) {
                 state_ = "device failed: " + ec.message();

@@ -67,6 +67,15 @@ public:
         return 0;
     }
 
+    /// Waits until the line has something to read (or an error or EOF to report), without
+    /// reading: the reader then takes it with read_available() into a buffer it does not keep
+    /// (a port with a quiet line owns no read buffer: issue 12 item 1). Completes with
+    /// operation_aborted at close; operation_not_supported from backends that cannot wait
+    /// (the reader then uses read_some() with a buffer of its own). Exclusive with read_some().
+    virtual core::Task<std::error_code> wait_readable() {
+        co_return std::make_error_code(std::errc::operation_not_supported);
+    }
+
     /// Writes all of `bytes` (short writes are continued internally). One write outstanding at a
     /// time; completes when the bytes are handed to the driver, not when they left the wire (see
     /// output_queue()).

@@ -170,6 +170,14 @@ core::Task<std::tuple<std::error_code, std::size_t>> TermiosDevice::read_some(
     co_return std::tuple<std::error_code, std::size_t>{ec, n};
 }
 
+core::Task<std::error_code> TermiosDevice::wait_readable() {
+    if (fd_ < 0) co_return aborted_code();
+    // As read_some: nothing of `this` is touched after the await.
+    auto [ec] =
+        co_await descriptor_.async_wait(asio::posix::descriptor_base::wait_read, core::use_nothrow);
+    co_return ec;
+}
+
 std::size_t TermiosDevice::read_available(std::span<std::byte> buf) {
     // A tty hands out at most its line discipline's buffer (4 KiB) per read. Under load more is
     // often there already: take it now, without another trip through the event loop, so that

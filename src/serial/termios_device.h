@@ -33,6 +33,7 @@ public:
     core::Task<std::tuple<std::error_code, std::size_t>> read_some(
         std::span<std::byte> buf) override;
     std::size_t read_available(std::span<std::byte> buf) override;
+    core::Task<std::error_code> wait_readable() override;
     core::Task<std::error_code> write(std::span<const std::byte> bytes) override;
     /// On failure the previous settings are restored (termios, RS-485 mode and FIFO alike).
     void abort_write() override;

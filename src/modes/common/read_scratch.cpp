@@ -17,4 +17,10 @@ std::span<std::byte> read_scratch() {
     return {buf.get(), core::limits::kNetReadBytes};
 }
 
+std::span<std::byte> serial_scratch() {
+    thread_local std::unique_ptr<std::byte[]> buf;
+    if (!buf) buf = std::make_unique_for_overwrite<std::byte[]>(core::limits::kSerialReadBytes);
+    return {buf.get(), core::limits::kSerialReadBytes};
+}
+
 }  // namespace sg::modes::common

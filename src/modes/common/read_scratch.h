@@ -21,6 +21,13 @@ namespace sg::modes::common {
 /// freed when the thread ends. Valid until the caller's next co_await.
 std::span<std::byte> read_scratch();
 
+/// The calling thread's serial read buffer (core::limits::kSerialReadBytes), made at its first
+/// use: a Port reads its line into it once the line is readable (serial::Device::wait_readable)
+/// and hands the bytes to its mode before its next co_await, so that a port owns no read buffer
+/// (issue 12 item 1). Apart from read_scratch(): a mode may start a network read while it handles
+/// serial bytes.
+std::span<std::byte> serial_scratch();
+
 /// Bytes a session read and now awaits the serial write with: a copy out of read_scratch(),
 /// sized by what was read. Large buffers are given back once the write is done, so a connection
 /// that streamed once and then went quiet holds none (kKeepBytes at most).

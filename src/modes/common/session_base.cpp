@@ -2,8 +2,6 @@
 // mode's accept callback; its coroutines, drain timer and end run on the port strand.
 #include "modes/common/session_base.h"
 
-#include <poll.h>
-
 #include "core/clock.h"
 #include "core/limits.h"
 #include "modes/common/listener.h"
@@ -12,29 +10,6 @@
 namespace sg::modes::common {
 
 using asio::ip::tcp;
-
-namespace {
-
-/// How often a session waiting on the serial line looks at its peer.
-constexpr std::chrono::milliseconds kPeerWatchTick{250};
-/// A peer that closed is gone for good once the line has not moved for this long: its bytes wait
-/// for flow control or a reader that will not come (issue 14 item 2).
-constexpr std::chrono::milliseconds kStalledLine{1000};
-
-enum class PeerState { Here, Closed, Reset };
-
-/// What the socket says of the peer without reading: POLLRDHUP is the peer's FIN even with unread
-/// data before it (the reader is not reading now); POLLHUP/POLLERR a reset.
-PeerState peer_state(tcp::socket& socket) {
-    if (!socket.is_open()) return PeerState::Reset;
-    pollfd p{socket.native_handle(), POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) <= 0) return PeerState::Here;
-    if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return PeerState::Reset;
-    if ((p.revents & POLLRDHUP) != 0) return PeerState::Closed;
-    return PeerState::Here;
-}
-
-}  // namespace
 
 void close_now(tcp::socket& socket) {
     boost::system::error_code ignored;
@@ -59,7 +34,7 @@ SessionBase::SessionBase(Stream stream, Listener& listener, std::uint8_t alive_c
       connect_logged_(listener.last_connect_logged()),
       what_(what),
       drain_timer_(ctx_.strand),
-      watch_timer_(ctx_.strand) {
+      watch_(ctx_) {
     boost::system::error_code ignored;
     tcp::socket& socket = stream_.socket();
     socket.set_option(tcp::no_delay(true), ignored);
@@ -102,8 +77,7 @@ void SessionBase::end() {
     if (ended_) return;
     ended_ = true;
     drain_timer_.cancel();
-    watch_timer_.cancel();
-    if (writing_to_ != nullptr) writing_to_->abandon(&ended_);
+    watch_.abandon();
     stream_.close();
     on_end();
 }
@@ -115,52 +89,8 @@ core::Task<void> SessionBase::finish_drained() {
 
 core::Task<std::error_code> SessionBase::write_serial(SerialWriter& writer,
                                                       std::span<const std::byte> bytes) {
-    if (ended_) co_return boost::system::error_code(asio::error::operation_aborted);
-    writing_to_ = &writer;
-    watch_stalled_ = {};
-    watch_progress_ = ctx_.serial.tx_progress();
-    watch_peer();
-    const std::error_code ec = co_await writer.write(bytes, &ended_);
-    writing_to_ = nullptr;
-    co_return ec;
-}
-
-void SessionBase::watch_peer() {
-    // One timer per session, armed only while a write waits: a busy session's quick writes cost a
-    // flag test, not a timer each.
-    if (watch_armed_ || ended_) return;
-    watch_armed_ = true;
-    watch_timer_.expires_after(kPeerWatchTick);
-    watch_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        self->watch_armed_ = false;
-        if (!ec) self->on_watch_tick();
-    });
-}
-
-void SessionBase::on_watch_tick() {
-    if (ended_ || writing_to_ == nullptr) return;  // the write is done: no more ticks
-    switch (peer_state(stream_.socket())) {
-        case PeerState::Reset: end(); return;
-        case PeerState::Closed: {
-            const std::uint64_t progress = ctx_.serial.tx_progress();
-            if (progress != watch_progress_) {
-                watch_progress_ = progress;
-                watch_stalled_ = {};
-            } else {
-                watch_stalled_ += kPeerWatchTick;
-            }
-            if (watch_stalled_ >= kStalledLine) {
-                end();
-                return;
-            }
-            break;
-        }
-        case PeerState::Here:
-            watch_progress_ = ctx_.serial.tx_progress();
-            watch_stalled_ = {};
-            break;
-    }
-    watch_peer();
+    // A reset, or a close while the line takes nothing, ends the session (issue 14 item 2).
+    co_return co_await watch_.write(writer, bytes, stream_, &ended_, [this](PeerGone) { end(); });
 }
 
 }  // namespace sg::modes::common

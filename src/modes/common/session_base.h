@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/asio.h"
+#include "modes/common/peer_watch.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream.h"
 #include "modes/mode.h"
@@ -68,7 +69,7 @@ protected:
     /// the peer is watched (the reader is not reading then, so it would not see the peer leave):
     /// a reset ends the session at once; a close (FIN) ends it once the line has not moved for
     /// kStalledLine — a slow line that is still sending keeps the bytes the client sent before it
-    /// closed. One write_serial() at a time per session.
+    /// closed (common::PeerWatch). One write_serial() at a time per session.
     core::Task<std::error_code> write_serial(SerialWriter& writer,
                                              std::span<const std::byte> bytes);
 
@@ -93,9 +94,6 @@ protected:
 
 private:
     void coroutine_done();
-    /// write_serial()'s watch: arms the timer unless it runs; each tick looks at the peer.
-    void watch_peer();
-    void on_watch_tick();
 
     Listener& listener_;
     // Whether this session's Connected event was written one by one (Listener::connected): its
@@ -103,13 +101,9 @@ private:
     // Disconnected has its written Connected (issue 14 item 5).
     bool connect_logged_;
     const char* what_;
-    asio::steady_timer drain_timer_;      // ends a draining session after kDrainTimeout
-    int running_ = 0;                     // coroutines still running
-    SerialWriter* writing_to_ = nullptr;  // write_serial() in progress: the writer it waits on
-    asio::steady_timer watch_timer_;      // ticks while writing_to_ is set
-    bool watch_armed_ = false;
-    std::uint64_t watch_progress_ = 0;           // the line's tx_progress() at the last tick
-    std::chrono::milliseconds watch_stalled_{};  // peer closed and the line has not moved since
+    asio::steady_timer drain_timer_;  // ends a draining session after kDrainTimeout
+    int running_ = 0;                 // coroutines still running
+    PeerWatch watch_;                 // write_serial(): the write and the watch on the peer
 };
 
 }  // namespace sg::modes::common

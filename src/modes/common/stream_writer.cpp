@@ -10,6 +10,11 @@
 
 namespace sg::modes::common {
 
+namespace {
+/// Queue storage kept after the queue drained, in chunks (pointers); more is given back.
+constexpr std::size_t kKeepChunks = 64;
+}  // namespace
+
 void StreamWriter::push(Chunk chunk) {
     if (aborted_ || finishing_ || chunk->empty()) return;
     queued_ += chunk->size();
@@ -20,7 +25,7 @@ void StreamWriter::push(Chunk chunk) {
 std::size_t StreamWriter::try_write(Stream& stream, std::span<const std::byte> bytes,
                                     boost::system::error_code& ec) {
     ec = {};
-    if (!queue_.empty() || aborted_ || finishing_ || bytes.empty()) return 0;
+    if (!empty() || aborted_ || finishing_ || bytes.empty()) return 0;
     return stream.try_write(bytes, ec);
 }
 
@@ -31,16 +36,36 @@ void StreamWriter::finish() {
 
 void StreamWriter::abort() {
     aborted_ = true;
-    queue_.clear();
+    std::vector<Chunk>().swap(queue_);
+    head_ = 0;
     queued_ = 0;
     wake_.notify();
+}
+
+void StreamWriter::pop(std::size_t count) {
+    for (std::size_t i = head_; i < head_ + count; ++i) queue_[i].reset();
+    head_ += count;
+    if (head_ == queue_.size()) {
+        // Drained: a connection that streamed once and went quiet keeps no queue storage.
+        if (queue_.capacity() > kKeepChunks) {
+            std::vector<Chunk>().swap(queue_);
+        } else {
+            queue_.clear();
+        }
+        head_ = 0;
+    } else if (head_ >= kKeepChunks && head_ * 2 >= queue_.size()) {
+        // Written chunks make up half the storage: move the rest to the front (amortised O(1)
+        // per chunk, as a deque's pop_front).
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+    }
 }
 
 core::Task<std::error_code> StreamWriter::run(Stream& stream,
                                               const std::function<void(std::size_t)>& written) {
     bool bulk = false;  // the last write was a full turn: the client streams
     while (!aborted_) {
-        if (queue_.empty()) {
+        if (empty()) {
             if (finishing_) break;
             co_await wake_.wait();
             continue;
@@ -58,17 +83,17 @@ core::Task<std::error_code> StreamWriter::run(Stream& stream,
         // Gather what is queued into one write: fewer syscalls under load. The chunks stay in the
         // queue (alive) until the write completed.
         std::vector<asio::const_buffer> bufs;
-        const std::size_t count = std::min<std::size_t>(queue_.size(), 64);
+        const std::size_t count = std::min<std::size_t>(queue_.size() - head_, 64);
         bufs.reserve(count);
         std::size_t n = 0;
-        for (std::size_t i = 0; i < count; ++i) {
+        for (std::size_t i = head_; i < head_ + count; ++i) {
             bufs.emplace_back(asio::buffer(*queue_[i]));
             n += queue_[i]->size();
         }
         auto [ec, done] = co_await stream.write(bufs);
         if (ec) co_return ec;
         if (aborted_) break;  // abort() cleared the queue while the write was pending
-        for (std::size_t i = 0; i < count; ++i) queue_.pop_front();
+        pop(count);
         queued_ -= n;
         bulk = core::BulkLane::is_bulk(done, core::limits::kNetReadTurnBytes);
         if (written) written(done);

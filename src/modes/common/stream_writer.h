@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -54,7 +53,14 @@ public:
                                     const std::function<void(std::size_t)>& written);
 
 private:
-    std::deque<Chunk> queue_;
+    bool empty() const { return head_ == queue_.size(); }
+    /// The first `count` chunks were written: drop them; the storage goes back once empty.
+    void pop(std::size_t count);
+
+    // The queue: queue_[head_..]. A vector that allocates at the first queued chunk, not a deque
+    // (whose empty map and first node cost every connection 576 bytes while idle: issue 12 item 1).
+    std::vector<Chunk> queue_;
+    std::size_t head_ = 0;
     std::size_t queued_ = 0;
     core::Signal wake_;
     bool finishing_ = false;

@@ -85,5 +85,33 @@ TEST_F(StreamWriterTest, TryWriteReportsAFailedSocket) {
     EXPECT_TRUE(ec);
 }
 
+TEST_F(StreamWriterTest, RunWritesManyChunksInOrderAcrossItsBatches) {
+    // More chunks than one gathered write takes (64), pushed while earlier ones are written: the
+    // queue's storage is compacted and given back as it drains; the bytes arrive whole, in order.
+    std::string expected;
+    for (int i = 0; i < 300; ++i) {
+        const std::string piece = std::to_string(i) + ";";
+        expected += piece;
+        out_.push(make_chunk(bytes_of(piece)));
+    }
+    std::size_t written = 0;
+    bool done = false;
+    asio::co_spawn(
+        strand_,
+        [&]() -> core::Task<void> {
+            const auto ec = co_await out_.run(server_, [&](std::size_t n) {
+                written += n;
+                if (written == expected.size()) out_.finish();
+            });
+            EXPECT_FALSE(ec) << ec.message();
+            done = true;
+        },
+        asio::detached);
+    io_.run();
+    EXPECT_TRUE(done);
+    EXPECT_EQ(out_.queued(), 0u);
+    EXPECT_EQ(received(expected.size()), expected);
+}
+
 }  // namespace
 }  // namespace sg::modes::common

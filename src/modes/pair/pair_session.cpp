@@ -40,6 +40,7 @@ Session::Session(PortContext& ctx, SessionOwner& owner, common::SerialWriter& se
       self_(self),
       decoder_(self == Role::Master ? Role::Slave : Role::Master),
       out_(ctx.strand),
+      watch_(ctx),
       parts_wake_(ctx.strand),
       peer_(common::peer_string(stream_)),
       address_(common::peer_address(stream_)),
@@ -123,6 +124,9 @@ void Session::end(std::string why) {
 void Session::close_now() {
     if (closed_) return;
     closed_ = true;
+    // A peer that left never holds the port behind a line that takes nothing: the reader's
+    // serial write in flight is abandoned (SessionBase does the same for clients).
+    watch_.abandon();
     stream_.close();
     out_.abort();
     parts_wake_.notify();
@@ -157,8 +161,15 @@ core::Task<void> Session::reader() {
                 case FrameType::Lines: drive_outputs(ctx_.serial, item.lines); break;
                 case FrameType::Data:
                     if (draining_) break;  // ending: the serial line takes no new bytes
-                    if (auto wec = co_await serial_writer_.write(item.data); wec) {
-                        end_reason_ = "serial write failed: " + wec.message();
+                    // Ends with the connection: while the line takes nothing, a peer that resets,
+                    // or closes and the line does not move, ends it (common::PeerWatch).
+                    if (auto wec = co_await watch_.write(
+                            serial_writer_, item.data, stream_, &closed_,
+                            [this](common::PeerGone how) { end(common::left_during_write(how)); });
+                        wec) {
+                        if (end_reason_.empty()) {
+                            end_reason_ = "serial write failed: " + wec.message();
+                        }
                         failed = true;
                     }
                     break;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/signal.h"
+#include "modes/common/peer_watch.h"
 #include "modes/common/serial_writer.h"
 #include "modes/common/stream.h"
 #include "modes/common/stream_writer.h"
@@ -87,6 +88,7 @@ private:
     const Role self_;
     Decoder decoder_;
     common::StreamWriter out_;
+    common::PeerWatch watch_;  // the reader's serial writes, ended with the connection
     core::Signal parts_wake_;
     std::string peer_;
     asio::ip::address address_;

@@ -26,6 +26,7 @@
 #include "modes/common/backoff.h"
 #include "modes/common/connect.h"
 #include "modes/common/packing_stage.h"
+#include "modes/common/peer_watch.h"
 #include "modes/common/read_pause.h"
 #include "modes/common/read_scratch.h"
 #include "modes/common/secure_connect.h"
@@ -86,6 +87,7 @@ private:
     common::Stream* handshaking_ = nullptr;  // its TLS handshake, while under way
     std::optional<common::Stream> stream_;   // the connection, while connected
     std::optional<common::StreamWriter> out_;
+    common::PeerWatch watch_;  // the reader's serial write, ended with the connection
     core::Signal wake_;        // the run() loop: control changed, stop, backoff over
     core::Signal parts_wake_;  // serve(): a part ended, or a drain started
     common::Backoff backoff_;
@@ -288,6 +290,7 @@ Link::Link(TcpClientMode& mode, std::size_t index, const config::Destination& de
       name_(common::host_port(dest.host, dest.port)),
       resolver_(mode.ctx().strand),
       socket_(mode.ctx().strand),
+      watch_(mode.ctx()),
       wake_(mode.ctx().strand),
       parts_wake_(mode.ctx().strand) {}
 
@@ -483,6 +486,9 @@ void Link::drain(std::string why) {
 void Link::close_now() {
     if (closed_) return;
     closed_ = true;
+    // A destination that left never holds the port behind a line that takes nothing: the
+    // reader's serial write in flight is abandoned (SessionBase does the same for clients).
+    watch_.abandon();
     if (stream_) stream_->close();
     if (out_) out_->abort();
     parts_wake_.notify();
@@ -503,10 +509,17 @@ core::Task<void> Link::reader() {
         ctx.stats.net_rx_bytes.fetch_add(data.size(), std::memory_order_relaxed);
         mode_.touch();
         if (draining_) continue;  // ending: the serial line takes no new bytes
-        const auto wec = co_await mode_.serial_writer().write(in_flight.hold(data));
+        // Ends with the connection: while the line takes nothing, a destination that resets, or
+        // closes and the line does not move, ends it (common::PeerWatch).
+        const auto wec = co_await watch_.write(mode_.serial_writer(), in_flight.hold(data),
+                                               *stream_, &closed_, [this](common::PeerGone how) {
+                                                   if (end_reason_.empty())
+                                                       end_reason_ = common::left_during_write(how);
+                                                   close_now();
+                                               });
         in_flight.release();
         if (wec) {
-            end_reason_ = "serial write failed: " + wec.message();
+            if (end_reason_.empty()) end_reason_ = "serial write failed: " + wec.message();
             break;  // the Port sees the device failure on its read side and restarts the mode
         }
     }

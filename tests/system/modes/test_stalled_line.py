@@ -235,3 +235,100 @@ def test_rfc2217_rts_on_releases_a_write_stalled_by_rts_off(admin_gate, loopback
     peer.sb(SET_CONTROL, bytes([11]))
     assert peer.answer(SET_CONTROL + SERVER) == bytes([11])
     assert peer.read(4) == b"held"
+
+
+# ---------------------------------------------------------------- the modes that are not servers
+#
+# TCP Client and Pair Connection write what their peer sends to the serial line as TCP Server does;
+# a peer that leaves while that write waits on a line that takes nothing must not hold the port
+# (the steering note of issue 12): the next connection is served.
+
+
+def send_pair_data(peer, total):
+    """`total` bytes of DATA in frames of the protocol's maximum (4096), more than the line takes."""
+    chunk = b"p" * 4096
+    for _ in range(total // len(chunk)):
+        peer.send_data(chunk)
+
+
+def stalled_mode_port(mode):
+    return {"port": 1, "device": "sim:null-modem:stall",
+            "serial": serial_settings(flow_control="rts_cts"), "mode": mode}
+
+
+def test_tcp_client_destination_that_left_during_a_blocked_write_is_reconnected(admin_gate):
+    from test_tcp_client import Listener
+    dest = Listener()
+    try:
+        admin_gate.serve(config=make_config([stalled_mode_port(
+            {"type": "tcp_client",
+             "destinations": [{"host": sgtest.LOOPBACK, "port": dest.port}]})]))
+        a = dest.expect()
+        a.send(b"y" * 70000)  # more than one read: the link waits on the line
+        wait_until(lambda: monitor(admin_gate, 1)["peers"], sgtest.IO_TIMEOUT,
+                   what="destination A connected")
+        a.close()
+        # The link ends the connection it can no longer serve and connects again (backoff 0.5 s);
+        # before, it waited on the line for ever and never reconnected.
+        b = dest.expect(timeout=30)
+        assert still_open(b), "the new connection was closed at once"
+        admin_gate.wait_event("serial.disconnected", lambda e: "took nothing" in e["message"])
+        wait_until(lambda: monitor(admin_gate, 1)["peers"], sgtest.IO_TIMEOUT,
+                   what="destination B listed")
+        b.close()
+    finally:
+        dest.close()
+
+
+def test_pair_slave_master_that_left_during_a_blocked_write_frees_the_slot(admin_gate, free_ports):
+    (local,) = free_ports(1)
+    admin_gate.serve(config=make_config([stalled_mode_port(
+        {"type": "pair_slave", "local_port": local})]), wait_ports=[local])
+    a = sgtest.PairPeer.connect(local)
+    assert a.wait_hello() == b"SGPC\x01\x01"
+    send_pair_data(a, 70000)
+    wait_until(lambda: monitor(admin_gate, 1)["peers"], sgtest.IO_TIMEOUT, what="master A listed")
+    a.close()
+
+    served = []
+
+    def new_master():
+        # A second master is refused while the first one's session lives (closed, no HELLO).
+        p = sgtest.PairPeer.connect(local)
+        try:
+            p.wait_hello(timeout=2)
+        except AssertionError:
+            p.close()
+            return False
+        served.append(p)
+        return True
+    wait_until(new_master, 30, interval=0.2, what="a new master served")
+    peers = monitor(admin_gate, 1)["peers"]
+    assert [p["address"] for p in peers] == [f"127.0.0.1:{served[0].local_port}"], peers
+    admin_gate.wait_event("serial.disconnected", lambda e: "took nothing" in e["message"])
+    served[0].close()
+
+
+def test_pair_master_slave_that_left_during_a_blocked_write_is_reconnected(admin_gate):
+    from test_tcp_client import Listener
+    dest = Listener()
+    try:
+        admin_gate.serve(config=make_config([stalled_mode_port(
+            {"type": "pair_master", "host": sgtest.LOOPBACK, "port": dest.port})]))
+        conn = dest.expect()
+        a = sgtest.PairPeer(conn.sock, "slave")
+        a.send(sgtest.pair_hello("slave"))
+        assert a.wait_hello() == b"SGPC\x01\x00"
+        send_pair_data(a, 70000)
+        wait_until(lambda: monitor(admin_gate, 1)["peers"], sgtest.IO_TIMEOUT,
+                   what="slave A listed")
+        a.close()
+        # The master ends the session it can no longer serve and connects again (backoff).
+        conn_b = dest.expect(timeout=30)
+        b = sgtest.PairPeer(conn_b.sock, "slave")
+        b.send(sgtest.pair_hello("slave"))
+        assert b.wait_hello() == b"SGPC\x01\x00", "the new connection was not served"
+        admin_gate.wait_event("serial.disconnected", lambda e: "took nothing" in e["message"])
+        b.close()
+    finally:
+        dest.close()
