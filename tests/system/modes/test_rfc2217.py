@@ -463,6 +463,8 @@ def test_suspend_holds_data_and_purge_receive_drops_it(cable, admin_gate):
     assert peer.read(4) == b"HELD"
 
     peer.sb(8)
+    peer.sb(0)  # answered once the SUSPEND before it is in force: the line's bytes come after
+    assert peer.answer(100) == b"SerialGate port 1"
     tcp.send(b"DROPPED")
     wait_until(lambda: port_status(admin_gate, 1)["counters"]["serial_rx_bytes"] >= before + 11,
                sgtest.APPLY_TIMEOUT, what="port 1 reading the bytes to purge")
