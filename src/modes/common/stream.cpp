@@ -26,11 +26,11 @@ std::optional<tcp::endpoint> remote_of(const tcp::socket& socket) {
 }  // namespace
 
 Stream::Stream(tcp::socket socket, std::optional<tcp::endpoint> peer)
-    : peer_(peer ? peer : remote_of(socket)), plain_(std::move(socket)) {}
+    : peer_(peer ? std::move(peer) : remote_of(socket)), plain_(std::move(socket)) {}
 
 Stream::Stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
                std::optional<tcp::endpoint> peer)
-    : peer_(peer ? peer : remote_of(socket)),
+    : peer_(peer ? std::move(peer) : remote_of(socket)),
       tls_(std::move(tls)),
       ssl_(std::make_unique<Ssl>(std::move(socket), *tls_)),
       tls_in_(std::make_unique<std::byte[]>(kTlsReadBytes)) {}
