@@ -38,8 +38,14 @@ export function SectionForm(props: {
     try {
       const r = await props.api.put<{ changed?: boolean; restart_required?: boolean }>(
         props.path, props.body ? props.body(v, loaded.data ?? {}) : v);
+      // The form takes the saved state before "Saved" shows: a reload arriving after it would
+      // reset the form and silently drop what the user typed meanwhile.
+      try {
+        loaded.setData(await props.api.get<Record<string, unknown>>(props.path));
+      } catch {
+        loaded.reload();
+      }
       setMsg({ kind: 'ok', text: r?.restart_required ? 'Saved; in force at the next start of SerialGate.' : 'Saved.' });
-      loaded.reload();
     } catch (e) {
       if (e instanceof ApiError && e.problems.length) {
         const pre = `${props.section}.${props.sub ?? ''}`;

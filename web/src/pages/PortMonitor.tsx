@@ -50,7 +50,7 @@ export function PortMonitor() {
     sock.onclose = (e) => {
       if (ws.current !== sock) return;
       ws.current = null;
-      setState(e.code === 4001 ? 'closed: the session ended (log in again)'
+      setState(e.code === 4001 ? `closed: ${e.reason || 'the session ended'} (log in again)`
         : e.code === 1006 ? 'closed: refused or the connection was lost (privilege, port, or too many monitors)'
           : `closed${e.reason ? ': ' + e.reason : ''}`);
     };
