@@ -76,6 +76,12 @@ protected:
                                 client.handshake(asio::ssl::stream_base::client, timeout));
         }());
     }
+    /// Both sides' handshakes succeed (call under ASSERT_NO_FATAL_FAILURE).
+    void handshake_ok(Stream& server, Stream& client) {
+        const auto [sec, cec] = handshake(server, client);
+        ASSERT_FALSE(sec) << sec.message();
+        ASSERT_FALSE(cec) << cec.message();
+    }
 
     asio::io_context io_;
     core::Strand strand_ = asio::make_strand(io_);
@@ -161,9 +167,7 @@ TEST_F(StreamTest, TlsCarriesDataBothWaysAndTakesNoFastPath) {
     Stream server(std::move(raw_server_), server_context());
     Stream client(std::move(raw_client_), client_context());
     ASSERT_TRUE(server.secure());
-    const auto [sec, cec] = handshake(server, client);
-    ASSERT_FALSE(sec) << sec.message();
-    ASSERT_FALSE(cec) << cec.message();
+    ASSERT_NO_FATAL_FAILURE(handshake_ok(server, client));
 
     // Fan-out fast path: none under TLS (never a synchronous SSL write on a non-blocking socket).
     boost::system::error_code wec;
@@ -219,9 +223,7 @@ TEST_F(StreamTest, TlsReadsStayValidUntilTheNextReadAndPlainOnesAreCopied) {
     // (InFlight::hold(.., stable) hands the same bytes back); a plain read is copied.
     Stream server(std::move(raw_server_), server_context());
     Stream client(std::move(raw_client_), client_context());
-    const auto [sec, cec] = handshake(server, client);
-    ASSERT_FALSE(sec) << sec.message();
-    ASSERT_FALSE(cec) << cec.message();
+    ASSERT_NO_FATAL_FAILURE(handshake_ok(server, client));
     EXPECT_TRUE(server.own_read_buffer());
     const std::string a = "abc";
     auto [ec, n] = run(io_, strand_, client.write({asio::buffer(a)}));
@@ -244,9 +246,7 @@ TEST_F(StreamTest, TlsWritesToAPeerThatResetFailWithoutSigpipe) {
     // write with write(2), asio's SSL stream sends through the socket with MSG_NOSIGNAL).
     Stream server(std::move(raw_server_), server_context());
     Stream client(std::move(raw_client_), client_context());
-    const auto [sec, cec] = handshake(server, client);
-    ASSERT_FALSE(sec) << sec.message();
-    ASSERT_FALSE(cec) << cec.message();
+    ASSERT_NO_FATAL_FAILURE(handshake_ok(server, client));
     client.reset();
     const std::string chunk(64 * 1024, 'p');
     std::error_code failed;
@@ -293,9 +293,7 @@ TEST_F(StreamTest, APeerThatResetsAfterItsHandshakeIsStillNamed) {
     const auto client_port = raw_client_.local_endpoint().port();
     Stream server(std::move(raw_server_), server_context());
     Stream client(std::move(raw_client_), client_context());
-    const auto [sec, cec] = handshake(server, client);
-    ASSERT_FALSE(sec) << sec.message();
-    ASSERT_FALSE(cec) << cec.message();
+    ASSERT_NO_FATAL_FAILURE(handshake_ok(server, client));
     client.reset();
     auto [ec, data] = run(io_, strand_, server.read_some(8));
     ASSERT_TRUE(ec);
