@@ -27,6 +27,7 @@
 #include "app/services.h"
 #include "core/asio.h"
 #include "core/files.h"
+#include "core/io_pool.h"
 #include "core/sockets.h"
 #include "events/audit.h"
 #include "events/log.h"
@@ -82,7 +83,7 @@ public:
           signals_(io_, SIGTERM, SIGINT, SIGHUP),
           watch_timer_(io_),
           allowlist_(log),
-          manager_(io_, log, &allowlist_, &tls_contexts_, &dos_policy_, &data_io_),
+          manager_(io_, log, &allowlist_, &tls_contexts_, &dos_policy_, &data_pool_),
           control_(io_, std::filesystem::path(o.data_dir) / "control.sock",
                    [this](const std::string& request) { return control(request); }),
           snapshot_(std::make_shared<const config::Config>(config_)),
@@ -181,12 +182,7 @@ public:
     int run() {
         spdlog::info("data plane: {} io thread(s) (system.io_threads {})", data_threads_,
                      config_.system.io_threads);
-        auto data_guard = asio::make_work_guard(data_io_);
-        std::vector<std::thread> data_threads;
-        data_threads.reserve(data_threads_);
-        for (unsigned i = 0; i < data_threads_; ++i) {
-            data_threads.emplace_back([this] { data_io_.run(); });
-        }
+        data_pool_.start();
         // Before any port starts: any serial port may use Secure Connection, HTTPS on or off.
         ensure_certificate();
         check_syn_cookies(log_);  // NE-7
@@ -209,14 +205,12 @@ public:
             (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
             web_io_.run();
         });
-        // The ports' work is on data_io_: without a guard io_ could run out of work during a
+        // The ports' work is on data_pool_: without a guard io_ could run out of work during a
         // stop (signals, timers and control all cancelled) and return before the ports drained.
         auto io_guard = asio::make_work_guard(io_);
         io_.run();
         // Every port has stopped (Manager::stop's done runs before io_.stop()).
-        data_guard.reset();
-        data_io_.stop();
-        for (auto& t : data_threads) t.join();
+        data_pool_.stop();
         web_guard.reset();
         web_io_.stop();
         web_thread.join();
@@ -536,10 +530,10 @@ private:
     config::Config config_;
     std::int64_t revision_;
     asio::io_context io_{1};
-    // The data plane: every port's strand, run by data_threads_ threads (system.io_threads, taken
-    // at start; ADR 0012). With one thread Asio may skip its locking.
+    // The data plane: data_threads_ io_contexts (system.io_threads, taken at start), each run by
+    // a thread of its own; every port's strand on one of them for its life (ADR 0012, 0015).
     unsigned data_threads_ = io_threads(config_.system.io_threads);
-    asio::io_context data_io_{static_cast<int>(data_threads_)};
+    core::IoPool data_pool_{data_threads_};
     // The management plane's own io_context and thread (ADR 0004): TLS handshakes and HTTP
     // parsing never run on the data plane's thread.
     asio::io_context web_io_{1};

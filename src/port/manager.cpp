@@ -1,6 +1,6 @@
 // manager.cpp: port lifecycle across configuration changes. Runs on the io_context thread (the
 // serve loop, signal handlers and the store watcher all post there); each Port does its own work
-// on its strand — on the data plane's threads when serve gives it a data_io (ADR 0012) — and
+// on its strand — on one of the data plane's io threads when serve gives it a pool (ADR 0015) — and
 // reports back by posting to the io_context.
 #include "port/manager.h"
 
@@ -13,13 +13,8 @@ namespace sg::port {
 
 Manager::Manager(asio::io_context& io, events::Log& events, security::allowlist::Gate* allowlist,
                  security::certs::TlsContexts* tls, const security::dos::Policy* dos,
-                 asio::io_context* data_io)
-    : io_(io),
-      data_io_(data_io != nullptr ? *data_io : io),
-      events_(events),
-      allowlist_(allowlist),
-      tls_(tls),
-      dos_(dos) {}
+                 core::IoPool* data)
+    : io_(io), data_(data), events_(events), allowlist_(allowlist), tls_(tls), dos_(dos) {}
 
 Manager::~Manager() = default;
 
@@ -51,6 +46,7 @@ void Manager::run_pending() {
     for (auto n : to_stop) {
         auto port = std::move(ports_[n]);
         ports_.erase(n);
+        unplace(n);
         ++stops_in_flight_;
         Port* raw = port.get();
         stopping_.push_back(std::move(port));
@@ -67,12 +63,26 @@ void Manager::run_pending() {
         // A running port keeps the list it started with: every valid configuration allows its
         // (unchanged) device, so a new list need not restart it.
         auto port =
-            std::make_unique<Port>(data_io_, pc, config.system.listen_address,
+            std::make_unique<Port>(place(pc.number), pc, config.system.listen_address,
                                    config.system.allowed_devices, events_, allowlist_, tls_, dos_);
         port->set_tap(monitor_.tap(pc.number));  // issue 13: the live monitor
         port->start();
         ports_.emplace(pc.number, std::move(port));
     }
+}
+
+asio::io_context& Manager::place(std::uint32_t number) {
+    if (data_ == nullptr) return io_;
+    const std::size_t i = data_->place();
+    placed_[number] = i;
+    return data_->at(i);
+}
+
+void Manager::unplace(std::uint32_t number) {
+    const auto it = placed_.find(number);
+    if (it == placed_.end()) return;
+    data_->release(it->second);
+    placed_.erase(it);
 }
 
 void Manager::on_stopped() {
@@ -94,6 +104,7 @@ void Manager::stop(std::function<void()> done) {
     pending_.reset();
     stop_done_ = std::move(done);
     for (auto& [n, port] : ports_) {
+        unplace(n);
         ++stops_in_flight_;
         Port* raw = port.get();
         stopping_.push_back(std::move(port));
@@ -109,7 +120,7 @@ void Manager::stop(std::function<void()> done) {
 
 std::vector<PortStatus> Manager::status() const {
     std::vector<PortStatus> out;
-    if (&data_io_ == &io_) {  // one thread: the ports' state is ours to read
+    if (data_ == nullptr) {  // one thread: the ports' state is ours to read
         for (const auto& [n, p] : ports_) out.push_back(p->status());
         return out;
     }

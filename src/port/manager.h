@@ -13,6 +13,7 @@
 
 #include "config/settings.h"
 #include "core/asio.h"
+#include "core/io_pool.h"
 #include "events/log.h"
 #include "port/port.h"
 
@@ -23,12 +24,12 @@ public:
     /// `allowlist` (null: every source allowed), `tls` (null: only plain ports can serve) and
     /// `dos` (null: no DoS bounds; each port makes its own per-source table from it) are shared
     /// with every port; they outlive the Manager. The Manager runs on `io` (one thread); the
-    /// ports' strands on `data_io` when given (serve: run by system.io_threads threads, ADR
-    /// 0012), else on `io` too.
+    /// ports' strands on `data` when given (serve: system.io_threads io_contexts of one thread
+    /// each, ADR 0015; each port placed on the least-loaded one for its life), else on `io` too.
     Manager(asio::io_context& io, events::Log& events,
             security::allowlist::Gate* allowlist = nullptr,
             security::certs::TlsContexts* tls = nullptr, const security::dos::Policy* dos = nullptr,
-            asio::io_context* data_io = nullptr);
+            core::IoPool* data = nullptr);
     ~Manager();
 
     /// Applies `config`; with `data_plane_on` false every port is stopped (no account yet, guide
@@ -45,7 +46,7 @@ public:
     void revoke();
 
     /// Every running port's status. With the ports on io (one thread) it is read directly; with
-    /// a data_io each port takes its snapshot on its strand, and a port that has not answered
+    /// a data pool each port takes its snapshot on its strand, and a port that has not answered
     /// within kStatusWait (it never should: a port's turns are bounded) is reported from its
     /// counters alone, state "busy" — the caller never waits on a busy port for longer.
     std::vector<PortStatus> status() const;
@@ -58,9 +59,14 @@ public:
 private:
     void run_pending();
     void on_stopped();
+    /// The io_context a starting port runs on for its life: io_ without a pool, else the pool's
+    /// least-loaded one (so ports spread evenly over the io threads whatever their numbers).
+    asio::io_context& place(std::uint32_t number);
+    void unplace(std::uint32_t number);
 
     asio::io_context& io_;
-    asio::io_context& data_io_;  // the ports' strands
+    core::IoPool* data_;                           // the ports' io_contexts; null: io_
+    std::map<std::uint32_t, std::size_t> placed_;  // port number -> index in data_
     events::Log& events_;
     security::allowlist::Gate* allowlist_;
     security::certs::TlsContexts* tls_;
