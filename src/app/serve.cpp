@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -28,6 +29,7 @@
 #include "core/asio.h"
 #include "core/files.h"
 #include "core/io_pool.h"
+#include "core/memory.h"
 #include "core/sockets.h"
 #include "events/audit.h"
 #include "events/log.h"
@@ -63,6 +65,8 @@ constexpr std::chrono::milliseconds kStoreWatchInterval{500};
 // kCertificateCheckTicks ticks (CE-1: the host's addresses may change under us).
 constexpr std::chrono::seconds kHousekeepingInterval{5};
 constexpr int kCertificateCheckTicks = 12;
+// The free heap the start left behind is given back this long after it (core/memory.h).
+constexpr std::chrono::milliseconds kStartTrimDelay{300};
 // The Remote Device Certificate list's expiry is checked (and a Warning logged for each CA that
 // expired or expires within 30 days) at start, on each change, and once a day.
 constexpr int kCaExpiryCheckTicks = 24 * 3600 / 5;
@@ -195,6 +199,13 @@ public:
         if (auto st = control_.start(); !st) {
             spdlog::warn("{} (`serialgate status` will not reach this serve)", st.error().message);
         }
+        // What the start parsed and built is free once the ports have started (the configuration
+        // twice, YAML trees, validation): given back then, so that RSS is what the device uses
+        // (issue 12 item 1); not at once, while the data threads allocate the ports' state.
+        trim_timer_.expires_after(kStartTrimDelay);
+        trim_timer_.async_wait([](boost::system::error_code ec) {
+            if (!ec) core::release_free_heap();
+        });
         wait_signal();
         data_version_ = store_.data_version();
         watch();
@@ -235,6 +246,7 @@ private:
     void set_config(config::Config cfg) {
         const bool trusted_changed = cfg.remote_certificates != config_.remote_certificates;
         config_ = std::move(cfg);
+        trim_due_ = true;  // the parse of `cfg` is garbage now: housekeeping gives it back
         if (trusted_changed) apply_trusted();
         log_.set_settings(config_.event_log);
         if (allowlist_.set(config_.allowlist)) {
@@ -366,6 +378,8 @@ private:
             if (ec || stopping_) return;
             api_.purge_sessions();
             log_.emit_summaries();  // rate-limited events whose minute is over (issue 14)
+            // A configuration applied since the last tick left its parse behind (memory.h).
+            if (std::exchange(trim_due_, false)) core::release_free_heap();
             if (tick % kCaExpiryCheckTicks == kCaExpiryCheckTicks - 1) check_ca_expiry(true);
             if (tick % kCertificateCheckTicks == kCertificateCheckTicks - 1) {
                 auto made = web::api::ensure_system_certificate(store_, log_, core::now_utc_us());
@@ -432,6 +446,7 @@ private:
         stopping_ = true;
         watch_timer_.cancel();
         housekeeping_.cancel();
+        trim_timer_.cancel();
         control_.stop();
         manager_.stop([this] {
             http_.stop([this] {  // runs on the web thread
@@ -534,6 +549,8 @@ private:
     // a thread of its own; every port's strand on one of them for its life (ADR 0012, 0015).
     unsigned data_threads_ = io_threads(config_.system.io_threads);
     core::IoPool data_pool_{data_threads_};
+    bool trim_due_ = false;  // a configuration was applied since housekeeping last trimmed
+    asio::steady_timer trim_timer_{io_};  // the trim after the start (kStartTrimDelay)
     // The management plane's own io_context and thread (ADR 0004): TLS handshakes and HTTP
     // parsing never run on the data plane's thread.
     asio::io_context web_io_{1};
