@@ -20,8 +20,28 @@ unsigned drains_for(asio::io_context& io) {
 
 }  // namespace
 
+std::atomic<std::uint64_t> BulkLane::destroyed_{0};
+
 BulkLane::BulkLane(asio::io_context& io)
     : asio::io_context::service(io), io_(io), max_drains_(drains_for(io)) {}
+
+BulkLane::~BulkLane() {
+    destroyed_.fetch_add(1, std::memory_order_release);
+}
+
+BulkLane& BulkLane::of(asio::io_context& io) {
+    struct Cache {
+        asio::io_context* io = nullptr;
+        BulkLane* lane = nullptr;
+        std::uint64_t destroyed = 0;
+    };
+    thread_local Cache cache;
+    const std::uint64_t destroyed = destroyed_.load(std::memory_order_acquire);
+    if (cache.io != &io || cache.destroyed != destroyed) {
+        cache = {&io, &asio::use_service<BulkLane>(io), destroyed};
+    }
+    return *cache.lane;
+}
 
 BulkLane* BulkLane::of(const Executor& ex) {
     // The data plane's objects run on a port strand; a test's may use the io_context's executor.

@@ -19,8 +19,10 @@
 // shutdown the ones still here are destroyed like any queued Asio handler.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -42,10 +44,13 @@ public:
     explicit BulkLane(asio::io_context& io);
     BulkLane(const BulkLane&) = delete;
     BulkLane& operator=(const BulkLane&) = delete;
-    ~BulkLane() override = default;
+    ~BulkLane() override;
 
-    /// The lane of `io` (made at first use).
-    static BulkLane& of(asio::io_context& io) { return asio::use_service<BulkLane>(io); }
+    /// The lane of `io` (made at first use). Asio's service lookup takes the io_context's
+    /// registry lock; every streaming turn asks, so the thread remembers its last answer (one
+    /// io_context per data thread, ADR 0015), checked against a count of lanes destroyed, so an
+    /// io_context made where a destroyed one was never gets the old lane.
+    static BulkLane& of(asio::io_context& io);
     /// The lane of the io_context behind `ex`; null when `ex` does not run on an io_context.
     static BulkLane* of(const Executor& ex);
 
@@ -99,6 +104,8 @@ private:
     void shutdown() override;
     void push(Continuation c);
     void drain();
+
+    static std::atomic<std::uint64_t> destroyed_;  // lanes destroyed so far (of()'s cache)
 
     asio::io_context& io_;
     const unsigned max_drains_;  // the io_context's threads (concurrency hint), 1..64

@@ -57,6 +57,29 @@ std::size_t turns_before_quiet(asio::io_context& io, const std::size_t& all) {
     return at_run - before;
 }
 
+// of() remembers the last lane per thread (no registry lock per turn): an io_context made after
+// another was destroyed, maybe at the same address, still gets a lane of its own (ASan: the old
+// one, freed, is never used).
+TEST(BulkLane, EachNewIoContextGetsItsOwnLane) {
+    for (int round = 0; round < 20; ++round) {
+        auto io = std::make_unique<asio::io_context>(1);
+        BulkLane& lane = BulkLane::of(*io);
+        EXPECT_EQ(&lane, &BulkLane::of(*io));
+        EXPECT_EQ(&lane, BulkLane::of(io->get_executor()));
+        bool resumed = false;
+        asio::co_spawn(
+            *io,
+            [&]() -> Task<void> {
+                co_await BulkLane::of(*io).yield();
+                resumed = true;
+            },
+            asio::detached);
+        io->run();
+        EXPECT_TRUE(resumed);
+        EXPECT_EQ(lane.waiting(), 0U);
+    }
+}
+
 TEST(BulkLane, QuietHandlerWaitsAtMostOneDrainRun) {
     // Counted in turns, not time: 64 streaming loops in the lane, one thread. A handler posted
     // meanwhile (a quiet port's completion) runs after at most `turns` bulk turns, not 64.

@@ -43,7 +43,10 @@ struct PeerWatch::State {
     const bool* gone = nullptr;      // that write's "I have left" flag
     tcp::socket* socket = nullptr;   // its connection
     std::function<void(PeerGone)> on_gone;
-    std::uint64_t progress = 0;           // the line's tx_progress() at the last tick
+    // The line's tx_progress() when the peer was first seen closed, taken then and not at every
+    // write (an ioctl on a tty: one per write cost a streaming connection a syscall per turn).
+    bool have_progress = false;
+    std::uint64_t progress = 0;
     std::chrono::milliseconds stalled{};  // peer closed and the line has not moved since
 };
 
@@ -59,7 +62,7 @@ core::Task<std::error_code> PeerWatch::write(SerialWriter& writer, std::span<con
     s->socket = &stream.socket();
     s->on_gone = std::move(on_gone);
     s->stalled = {};
-    s->progress = ctx_.serial.tx_progress();
+    s->have_progress = false;
     // One timer per connection, armed only while a write waits: a busy connection's quick writes
     // cost a flag test, not a timer each.
     arm(s);
@@ -98,7 +101,8 @@ void PeerWatch::tick(const std::shared_ptr<State>& s) {
         }
         case PeerState::Closed: {
             const std::uint64_t progress = s->ctx.serial.tx_progress();
-            if (progress != s->progress) {
+            if (!s->have_progress || progress != s->progress) {
+                s->have_progress = true;
                 s->progress = progress;
                 s->stalled = {};
             } else {
@@ -112,7 +116,7 @@ void PeerWatch::tick(const std::shared_ptr<State>& s) {
             break;
         }
         case PeerState::Here:
-            s->progress = s->ctx.serial.tx_progress();
+            s->have_progress = false;
             s->stalled = {};
             break;
     }
