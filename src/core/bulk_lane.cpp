@@ -69,6 +69,7 @@ void BulkLane::push(Continuation c) {
         std::unique_lock lock(mutex_);
         if (!shut_down_) {
             queue_.push_back(std::move(c));
+            size_.store(queue_.size(), std::memory_order_relaxed);
             if (drains_ >= max_drains_) return;
             ++drains_;
             lock.unlock();
@@ -102,6 +103,7 @@ void BulkLane::drain() {
             }
             next = std::move(queue_.front());
             queue_.pop_front();
+            size_.store(queue_.size(), std::memory_order_relaxed);
         }
         // On its strand: at once when the strand is idle (its turn runs inside this one, so the
         // budget measures it), else queued behind what the strand is running.
@@ -125,6 +127,7 @@ void BulkLane::shutdown() {
         const std::lock_guard lock(mutex_);
         shut_down_ = true;
         left.swap(queue_);
+        size_.store(0, std::memory_order_relaxed);
     }
     // Destroyed, not resumed (the io_context no longer runs), like the handlers Asio still holds.
     left.clear();

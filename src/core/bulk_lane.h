@@ -69,6 +69,10 @@ public:
     void set_limits(std::size_t turns, std::chrono::microseconds budget);
     /// Continuations waiting now.
     std::size_t waiting() const;
+    /// Whether other bulk work waits in the lane (no lock: a hint, as of a moment ago). A turn
+    /// that finds its I/O not ready while others stream goes back to the lane once before it
+    /// waits in the reactor (serial::write_tty): by its next turn the line has usually drained.
+    bool others_waiting() const { return size_.load(std::memory_order_relaxed) != 0; }
 
 private:
     /// A suspended coroutine's completion handler, type-erased and move-only (Boost 1.81's
@@ -111,6 +115,7 @@ private:
     const unsigned max_drains_;  // the io_context's threads (concurrency hint), 1..64
     mutable std::mutex mutex_;
     std::deque<Continuation> queue_;      // under mutex_
+    std::atomic<std::size_t> size_{0};    // queue_.size(), written under mutex_
     unsigned drains_ = 0;                 // drain handlers queued or running; under mutex_
     bool shut_down_ = false;              // under mutex_
     std::size_t turns_ = kTurnsPerDrain;  // under mutex_ (set_limits)
