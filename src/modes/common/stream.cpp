@@ -33,7 +33,8 @@ Stream::Stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
     : peer_(peer ? std::move(peer) : remote_of(socket)),
       tls_(std::move(tls)),
       ssl_(std::make_unique<Ssl>(std::move(socket), *tls_)),
-      tls_in_(std::make_unique<std::byte[]>(kTlsReadBytes)) {}
+      // Not zeroed: its pages are touched (resident) only when a record is read into them.
+      tls_in_(std::make_unique_for_overwrite<std::byte[]>(kTlsReadBytes)) {}
 
 core::Task<std::error_code> Stream::handshake(asio::ssl::stream_base::handshake_type type,
                                               std::chrono::milliseconds timeout) {
