@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/limits.h"
+#include "modes/common/stream.h"
 
 namespace sg::modes::common {
 
@@ -21,6 +22,12 @@ std::span<std::byte> serial_scratch() {
     thread_local std::unique_ptr<std::byte[]> buf;
     if (!buf) buf = std::make_unique_for_overwrite<std::byte[]>(core::limits::kSerialReadBytes);
     return {buf.get(), core::limits::kSerialReadBytes};
+}
+
+std::span<const std::byte> InFlight::hold(std::span<const std::byte> bytes, const Stream& from) {
+    if (from.own_read_buffer()) return bytes;
+    bytes_.assign(bytes.begin(), bytes.end());
+    return bytes_;
 }
 
 }  // namespace sg::modes::common

@@ -17,6 +17,8 @@
 
 namespace sg::modes::common {
 
+class Stream;
+
 /// The calling thread's network read buffer (core::limits::kNetReadBytes), made at its first use,
 /// freed when the thread ends. Valid until the caller's next co_await.
 std::span<std::byte> read_scratch();
@@ -35,13 +37,10 @@ class InFlight {
 public:
     static constexpr std::size_t kKeepBytes = 4096;
 
-    /// `stable`: the bytes stay valid until the reader's next read (Stream::own_read_buffer(), a
-    /// TLS connection's own buffer, owned by a Stream that outlives the write): no copy.
-    std::span<const std::byte> hold(std::span<const std::byte> bytes, bool stable = false) {
-        if (stable) return bytes;
-        bytes_.assign(bytes.begin(), bytes.end());
-        return bytes_;
-    }
+    /// `bytes`, just read from `from`: copied out of the thread's buffer, or handed back as they
+    /// are when they stay valid until `from`'s next read (Stream::own_read_buffer(): a TLS
+    /// connection's own buffer, and `from` outlives the write).
+    std::span<const std::byte> hold(std::span<const std::byte> bytes, const Stream& from);
     /// The write is done: keep a small buffer for the next read, free a large one.
     void release() {
         if (bytes_.capacity() > kKeepBytes) {

@@ -220,7 +220,7 @@ TEST_F(StreamTest, TlsCarriesDataBothWaysAndTakesNoFastPath) {
 
 TEST_F(StreamTest, TlsReadsStayValidUntilTheNextReadAndPlainOnesAreCopied) {
     // A TLS read lands in the Stream's own buffer: the reader may await the serial write with it
-    // (InFlight::hold(.., stable) hands the same bytes back); a plain read is copied.
+    // (InFlight::hold hands the same bytes back); a plain read is copied.
     Stream server(std::move(raw_server_), server_context());
     Stream client(std::move(raw_client_), client_context());
     ASSERT_NO_FATAL_FAILURE(handshake_ok(server, client));
@@ -231,13 +231,14 @@ TEST_F(StreamTest, TlsReadsStayValidUntilTheNextReadAndPlainOnesAreCopied) {
     auto [rec, data] = run(io_, strand_, server.read_some());
     ASSERT_FALSE(rec) << rec.message();
     InFlight held;
-    const auto kept = held.hold(data, server.own_read_buffer());
+    const auto kept = held.hold(data, server);
     EXPECT_EQ(kept.data(), data.data());
     EXPECT_EQ(text_of(kept), "abc");
-    const auto copied = held.hold(data);
+    const Stream plain{tcp::socket(strand_)};
+    EXPECT_FALSE(plain.own_read_buffer());
+    const auto copied = held.hold(data, plain);
     EXPECT_NE(copied.data(), data.data());
     EXPECT_EQ(text_of(copied), "abc");
-    EXPECT_FALSE(Stream(tcp::socket(strand_)).own_read_buffer());
 }
 
 TEST_F(StreamTest, TlsWritesToAPeerThatResetFailWithoutSigpipe) {

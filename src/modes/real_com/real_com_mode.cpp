@@ -284,8 +284,7 @@ core::Task<void> Session::reader() {
         if (data.empty()) continue;
         in_flight_ = data.size();
         // Ends with the session; the bytes are copied out of the thread's read buffer first.
-        auto wec = co_await write_serial(mode_.serial_writer(),
-                                         in_flight.hold(data, stream_.own_read_buffer()));
+        auto wec = co_await write_serial(mode_.serial_writer(), in_flight.hold(data, stream_));
         in_flight.release();
         in_flight_ = 0;
         if (wec) break;  // the Port sees the device failure on its read side

@@ -511,12 +511,13 @@ core::Task<void> Link::reader() {
         if (draining_) continue;  // ending: the serial line takes no new bytes
         // Ends with the connection: while the line takes nothing, a destination that resets, or
         // closes and the line does not move, ends it (common::PeerWatch).
-        const auto wec = co_await watch_.write(mode_.serial_writer(), in_flight.hold(data),
-                                               *stream_, &closed_, [this](common::PeerGone how) {
-                                                   if (end_reason_.empty())
-                                                       end_reason_ = common::left_during_write(how);
-                                                   close_now();
-                                               });
+        const auto wec =
+            co_await watch_.write(mode_.serial_writer(), in_flight.hold(data, *stream_), *stream_,
+                                  &closed_, [this](common::PeerGone how) {
+                                      if (end_reason_.empty())
+                                          end_reason_ = common::left_during_write(how);
+                                      close_now();
+                                  });
         in_flight.release();
         if (wec) {
             if (end_reason_.empty()) end_reason_ = "serial write failed: " + wec.message();

@@ -199,8 +199,8 @@ core::Task<void> Session::reader() {
         last_activity_ = Clock::now();
         if (draining_) continue;  // stopping: the serial line takes no new bytes
         // Ends with the session (write_serial): a client that left never holds the port.
-        const auto wec = co_await write_serial(mode_.serial_writer(),
-                                               in_flight.hold(data, stream_.own_read_buffer()));
+        const auto wec =
+            co_await write_serial(mode_.serial_writer(), in_flight.hold(data, stream_));
         in_flight.release();
         if (wec) break;  // the Port sees the device failure on its read side and restarts the mode
     }
