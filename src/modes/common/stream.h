@@ -1,11 +1,16 @@
 // stream.h: one TCP connection of a serial mode, plain or under TLS (Secure Connection, issue 11
 // items 1 and 3). Every session, command channel and link of the TCP modes reads, writes and ends
 // its connection through a Stream, so that what runs over it does not care which one it is. Plain:
-// the socket itself, with the non-blocking fast write of the fan-out. TLS: an asio::ssl::stream
-// over the socket; every write goes through the async path (never a synchronous SSL write on a
-// non-blocking socket), reads land in a small buffer the Stream owns. The TLS context the
-// connection started with is kept for its life (CE-3: a new certificate applies to new
-// connections, existing ones keep theirs). On the port strand; one read and one write at a time.
+// the socket itself, with the non-blocking fast write of the fan-out. TLS: an OpenSSL connection
+// on the socket's descriptor (a socket BIO of ours), driven without blocking from the event loop —
+// each SSL_read/SSL_write/SSL_do_handshake is tried, and only "want read/write" waits for the
+// socket (docs/adr/0006: asio::ssl::stream held two zero-filled 17 KiB record buffers and a BIO
+// pair per connection, idle or not, and copied every record through the pair). Handshake steps
+// take their turn from the bulk lane (docs/adr/0016). Reads land in a buffer the Stream owns. The
+// TLS context the connection started with is kept for its life (CE-3: a new certificate applies to
+// new connections, existing ones keep theirs). On the port strand; one read and one write at a time
+// (they may interleave: OpenSSL is full duplex as long as its calls do not overlap, which the
+// strand ensures).
 #pragma once
 
 #include <boost/asio/ssl.hpp>
@@ -38,8 +43,6 @@ inline constexpr std::size_t kTlsRecordBytes = 16 * 1024;
 
 class Stream {
 public:
-    using Ssl = asio::ssl::stream<asio::ip::tcp::socket>;
-
     /// Plain. `peer`: the address accept(2) returned, when a listener made it (a peer that has
     /// already reset has none left for getpeername); without it, the socket's remote endpoint.
     explicit Stream(asio::ip::tcp::socket socket,
@@ -55,11 +58,11 @@ public:
 
     bool secure() const { return ssl_ != nullptr; }
     /// The TCP layer, in both cases: options, endpoints, the peer watch.
-    asio::ip::tcp::socket& socket() { return ssl_ ? ssl_->next_layer() : *plain_; }
-    const asio::ip::tcp::socket& socket() const { return ssl_ ? ssl_->next_layer() : *plain_; }
+    asio::ip::tcp::socket& socket() { return *socket_; }
+    const asio::ip::tcp::socket& socket() const { return *socket_; }
     int native_handle() { return socket().native_handle(); }
     /// The OpenSSL connection (SNI and host check before a client handshake); null when plain.
-    SSL* ssl() { return ssl_ ? ssl_->native_handle() : nullptr; }
+    SSL* ssl() { return ssl_.get(); }
     /// The peer as it was when the Stream was made (a listener's: accept(2)'s address, before the
     /// TLS handshake), so that a peer that resets right after its handshake is still named; empty
     /// when the socket had no peer then.
@@ -73,11 +76,12 @@ public:
     /// Reads what is there (at least one byte, at most `max`). Plain: waits until the socket is
     /// readable, then reads without blocking into the io thread's buffer (read_scratch.h): an idle
     /// connection owns no read buffer (issue 12 item 1), and every read passes through the event
-    /// loop first, so a flooding peer takes one turn at a time (item 2). TLS: through the SSL
-    /// stream into the Stream's own kTlsReadBytes buffer (OpenSSL decrypts whole records, so a
-    /// TLS connection keeps that buffer, and OpenSSL its record buffers, for its life). The span
-    /// is valid until the caller's next co_await: copy what must outlive one (InFlight); a TLS
-    /// read's, until the next read_some (own_read_buffer()).
+    /// loop first, so a flooding peer takes one turn at a time (item 2). TLS: SSL_read into the
+    /// Stream's own kTlsReadBytes buffer (OpenSSL decrypts whole records, so a TLS connection
+    /// keeps that buffer, and OpenSSL its record buffers, for its life); waits for the socket only
+    /// when OpenSSL has no whole record. Plain: the span is valid until the caller's next
+    /// co_await: copy what must outlive one (InFlight). TLS: valid until the next read_some
+    /// (own_read_buffer()).
     core::Task<std::pair<std::error_code, std::span<const std::byte>>> read_some(
         std::size_t max = core::limits::kNetReadTurnBytes);
 
@@ -109,12 +113,31 @@ public:
     bool own_read_buffer() const { return ssl_ != nullptr; }
 
 private:
+    struct SslFree {
+        void operator()(SSL* s) const { ::SSL_free(s); }
+    };
+    /// What an OpenSSL call that returned `r` wants: a wait (SSL_ERROR_WANT_READ/WRITE, with
+    /// `ec` clear) or nothing more (`ec` set: the end or the error, in the codes asio's SSL
+    /// stream gave: eof, stream_truncated, the SSL category, the socket's errno).
+    struct Outcome {
+        int want = 0;
+        std::error_code ec;
+    };
+    Outcome outcome_of(int r, int saved_errno) const;
+    /// Waits until the socket can do what OpenSSL wants; an error or a closed socket ends it.
+    core::Task<std::error_code> wait_for(int want);
+    core::Task<std::error_code> drive_handshake();
+    core::Task<std::error_code> drive_shutdown();
+    core::Task<std::error_code> tls_write(const std::byte* data, std::size_t size);
     core::Task<std::error_code> flush_out();  // writes and empties tls_out_
+    /// OpenSSL may be called: the socket is open (after close() its descriptor number may belong
+    /// to another connection; OpenSSL holds the number, not the socket).
+    bool live() const { return socket_ && socket_->is_open(); }
 
     std::optional<asio::ip::tcp::endpoint> peer_;  // first: taken before the socket moves
-    std::optional<asio::ip::tcp::socket> plain_;
+    std::optional<asio::ip::tcp::socket> socket_;
     std::shared_ptr<asio::ssl::context> tls_;  // kept for the connection's life (CE-3)
-    std::unique_ptr<Ssl> ssl_;                 // stable address for pending operations
+    std::unique_ptr<SSL, SslFree> ssl_;        // on socket_'s descriptor; null when plain
     std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only
     std::vector<std::byte> tls_out_;           // write(): small buffers packed into records
     bool bulk_ = false;  // the last read was a full turn: the next waits in core::BulkLane first

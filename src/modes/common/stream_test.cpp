@@ -1,15 +1,20 @@
 // stream_test.cpp: common::Stream over loopback, plain and TLS (a fixture certificate): what a read
 // returns, the fan-out fast path (TLS: none), gathered writes packed into records, the handshake
 // timeout, a plain peer and a peer without a client certificate under mutual TLS, the peer's name
-// kept from accept, TLS reads kept without a copy, no SIGPIPE from a TLS write to a reset peer.
+// kept from accept, TLS reads kept without a copy, no SIGPIPE from a TLS write to a reset peer;
+// handshake steps that take their turn from the bulk lane (counted in turns, never timed).
 #include "modes/common/stream.h"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "core/bulk_lane.h"
 #include "modes/common/read_scratch.h"
 #include "security/certs/test_fixtures.h"
 #include "serial/test_util.h"
@@ -312,6 +317,168 @@ TEST_F(StreamTest, APlainStreamNamesItsPeerAndASocketWithoutOneIsUnnamed) {
     Stream unconnected{tcp::socket(strand_)};
     EXPECT_EQ(peer_string(unconnected), "?");
     EXPECT_TRUE(peer_address(unconnected).is_unspecified());
+}
+
+// --- Issue 11: handshake steps take their turn from the bulk lane (ADR 0016) -------------------
+
+/// Counts the TLS handshake messages of type `type` that connections of a context wrote (OpenSSL's
+/// message callback): a ServerHello (2) is the server's step on the client's hello, a client's
+/// Finished (20) its step on the server's flight.
+struct Written {
+    int type = 0;
+    int count = 0;
+    static void on_message(int write_p, int /*version*/, int content_type, const void* buf,
+                           std::size_t len, SSL* /*ssl*/, void* arg) {
+        auto* self = static_cast<Written*>(arg);
+        if (write_p == 1 && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+            static_cast<const unsigned char*>(buf)[0] == self->type) {
+            ++self->count;
+        }
+    }
+    void watch(asio::ssl::context& ctx) {
+        ::SSL_CTX_set_msg_callback(ctx.native_handle(), &Written::on_message);
+        ::SSL_CTX_set_msg_callback_arg(ctx.native_handle(), this);
+    }
+};
+
+/// Waits (bounded; nothing is timed) until `socket` has bytes to read.
+bool wait_readable(const tcp::socket& socket) {
+    for (int i = 0; i < 2000; ++i) {
+        boost::system::error_code ec;
+        if (socket.available(ec) > 0) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+}
+
+/// kN connections whose handshakes are tested (`side`, on io_, its lane at one turn per drain),
+/// their peers on an io_context of their own that the test runs when it chooses, and one quiet
+/// plain connection on io_ (another port's client).
+class HandshakeLaneTest : public ::testing::Test {
+protected:
+    static constexpr int kN = 4;
+
+    void SetUp() override {
+        core::BulkLane::of(io_).set_limits(1, std::chrono::hours(1));
+        tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
+        for (int i = 0; i < kN; ++i) {
+            tcp::socket theirs(peers_);
+            theirs.connect(acceptor.local_endpoint());
+            tcp::socket ours(io_);
+            acceptor.accept(ours);
+            tested_sockets_.push_back(std::move(ours));
+            peer_sockets_.push_back(std::move(theirs));
+        }
+        quiet_peer_.connect(acceptor.local_endpoint());
+        acceptor.accept(quiet_);
+    }
+
+    /// Starts the tested side's handshakes (each on a strand of its own), the peers' after them;
+    /// returns how many of the tested side's steps (`steps`) were done when the quiet
+    /// connection's read ran, its byte having arrived after every peer's flight. Then lets every
+    /// handshake end.
+    int steps_before_quiet(asio::ssl::stream_base::handshake_type side, Written& steps) {
+        const bool server = side == asio::ssl::stream_base::server;
+        auto tested_ctx = server ? server_context() : client_context();
+        auto peer_ctx = server ? client_context() : server_context();
+        steps.watch(*tested_ctx);
+        const auto peer_side =
+            server ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+        for (int i = 0; i < kN; ++i) {
+            tested_.push_back(std::make_unique<Stream>(std::move(tested_sockets_[i]), tested_ctx));
+            peers_streams_.push_back(
+                std::make_unique<Stream>(std::move(peer_sockets_[i]), peer_ctx));
+        }
+        for (auto& t : tested_) {
+            asio::co_spawn(asio::make_strand(io_), t->handshake(side),
+                           [this](const std::exception_ptr&, std::error_code ec) {
+                               EXPECT_FALSE(ec) << ec.message();
+                               ++tested_done_;
+                           });
+        }
+        bool quiet_ran = false;
+        int steps_at_quiet = -1;
+        quiet_.async_wait(tcp::socket::wait_read,
+                          asio::bind_executor(asio::make_strand(io_), [&](auto) {
+                              quiet_ran = true;
+                              steps_at_quiet = steps.count;
+                          }));
+        serial::testing::settle(io_);  // a client has sent its hello; a server waits for one
+        for (auto& p : peers_streams_) {
+            asio::co_spawn(peers_, p->handshake(peer_side),
+                           [this](const std::exception_ptr&, std::error_code ec) {
+                               EXPECT_FALSE(ec) << ec.message();
+                               ++peers_done_;
+                           });
+        }
+        serial::testing::settle(peers_);  // a client's hello, a server's whole flight
+        for (auto& t : tested_) EXPECT_TRUE(wait_readable(t->socket()));
+        EXPECT_EQ(steps.count, 0) << "a step ran before its input was there";
+        asio::write(quiet_peer_, asio::buffer(std::string("q")));
+        EXPECT_TRUE(wait_readable(quiet_));
+        // The next pass finds kN connections' input and the quiet byte ready together.
+        EXPECT_TRUE(serial::testing::run_until(io_, [&] { return quiet_ran; }));
+        std::thread peers([this] {
+            peers_.restart();
+            peers_.run();
+        });
+        EXPECT_TRUE(serial::testing::run_until(io_, [&] { return tested_done_ == kN; }));
+        peers.join();
+        EXPECT_EQ(peers_done_, kN);
+        EXPECT_EQ(steps.count, kN);
+        return steps_at_quiet;
+    }
+
+    asio::io_context io_;
+    asio::io_context peers_;
+    std::vector<tcp::socket> tested_sockets_;
+    std::vector<tcp::socket> peer_sockets_;
+    std::vector<std::unique_ptr<Stream>> tested_;
+    std::vector<std::unique_ptr<Stream>> peers_streams_;
+    tcp::socket quiet_{io_};
+    tcp::socket quiet_peer_{peers_};
+    int tested_done_ = 0;
+    int peers_done_ = 0;
+};
+
+TEST_F(HandshakeLaneTest, AQuietReadRunsBeforeEveryServerKeyExchangeOfAFlood) {
+    // Inline in the reactor's completions, all kN server flights (key exchange, signature) ran
+    // before the quiet read; from the lane at one turn per drain, at most one.
+    Written hellos{.type = 2};
+    EXPECT_LE(steps_before_quiet(asio::ssl::stream_base::server, hellos), 1);
+}
+
+TEST_F(HandshakeLaneTest, AQuietReadRunsBeforeEveryClientCertificateCheckOfAFlood) {
+    // A client's step on the server's flight (the key exchange, the certificate and its
+    // signature, then its Finished) takes its turn from the lane too.
+    Written finished{.type = 20};
+    EXPECT_LE(steps_before_quiet(asio::ssl::stream_base::client, finished), 1);
+}
+
+TEST_F(HandshakeLaneTest, AConnectionClosedWhileItsStepWaitsInTheLaneSpendsNoKeyExchange) {
+    // Revoked by the allowlist, or its port stopping, while its step waits: the step is not run.
+    Written hellos{.type = 2};
+    auto ctx = server_context();
+    hellos.watch(*ctx);
+    Stream server(std::move(tested_sockets_[0]), ctx);
+    Stream client(std::move(peer_sockets_[0]), client_context());
+    std::optional<std::error_code> server_result;
+    std::optional<std::error_code> client_result;
+    asio::co_spawn(asio::make_strand(io_), server.handshake(asio::ssl::stream_base::server),
+                   [&](const std::exception_ptr&, std::error_code ec) { server_result = ec; });
+    serial::testing::settle(io_);
+    asio::co_spawn(peers_, client.handshake(asio::ssl::stream_base::client),
+                   [&](const std::exception_ptr&, std::error_code ec) { client_result = ec; });
+    serial::testing::settle(peers_);
+    ASSERT_TRUE(wait_readable(server.socket()));
+    core::BulkLane& lane = core::BulkLane::of(io_);
+    ASSERT_TRUE(serial::testing::run_until(io_, [&] { return lane.waiting() == 1; }));
+    EXPECT_EQ(hellos.count, 0);
+    server.close();
+    ASSERT_TRUE(serial::testing::run_until(io_, [&] { return server_result.has_value(); }));
+    EXPECT_TRUE(*server_result);
+    EXPECT_EQ(hellos.count, 0) << "a closed connection's key exchange ran";
+    EXPECT_TRUE(serial::testing::run_until(peers_, [&] { return client_result.has_value(); }));
 }
 
 }  // namespace
