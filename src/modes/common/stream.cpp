@@ -83,9 +83,7 @@ Stream::Stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
     : peer_(peer ? std::move(peer) : remote_of(socket)),
       socket_(std::move(socket)),
       tls_(std::move(tls)),
-      ssl_(::SSL_new(tls_->native_handle())),
-      // Not zeroed: its pages are touched (resident) only when a record is read into them.
-      tls_in_(std::make_unique_for_overwrite<std::byte[]>(kTlsReadBytes)) {
+      ssl_(::SSL_new(tls_->native_handle())) {
     if (!ssl_) throw std::bad_alloc();  // as asio::ssl::stream did: out of memory
     // OpenSSL reads and writes the descriptor itself, never blocking: "want read/write" comes
     // back to us and we wait in the event loop. Read ahead: a recv takes what is there (records
@@ -215,6 +213,8 @@ core::Task<std::pair<std::error_code, std::span<const std::byte>>> Stream::read_
             ::ERR_clear_error();
             errno = 0;
             std::size_t n = 0;
+            // Not zeroed: its pages are touched (resident) only as far as records are read in.
+            if (!tls_in_) tls_in_ = std::make_unique_for_overwrite<std::byte[]>(kTlsReadBytes);
             const int r = ::SSL_read_ex(ssl_.get(), tls_in_.get(), want, &n);
             if (r == 1) {
                 bulk_ = core::BulkLane::is_bulk(n, want);
@@ -226,6 +226,9 @@ core::Task<std::pair<std::error_code, std::span<const std::byte>>> Stream::read_
                 boost::system::error_code(asio::ssl::error::stream_truncated);
             if (o.ec == truncated) o.ec = boost::system::error_code(asio::error::eof);
             if (o.ec) co_return Result{o.ec, {}};
+            // Nothing to hand out until the peer sends: an idle TLS connection holds no read
+            // buffer (issue 12 item 1; the last read's bytes are no longer owed to anyone).
+            if (o.want == SSL_ERROR_WANT_READ) tls_in_.reset();
             if (auto ec = co_await wait_for(o.want)) co_return Result{ec, {}};
         }
     }

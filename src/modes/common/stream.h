@@ -77,11 +77,11 @@ public:
     /// readable, then reads without blocking into the io thread's buffer (read_scratch.h): an idle
     /// connection owns no read buffer (issue 12 item 1), and every read passes through the event
     /// loop first, so a flooding peer takes one turn at a time (item 2). TLS: SSL_read into the
-    /// Stream's own kTlsReadBytes buffer (OpenSSL decrypts whole records, so a TLS connection
-    /// keeps that buffer, and OpenSSL its record buffers, for its life); waits for the socket only
-    /// when OpenSSL has no whole record. Plain: the span is valid until the caller's next
-    /// co_await: copy what must outlive one (InFlight). TLS: valid until the next read_some
-    /// (own_read_buffer()).
+    /// Stream's own kTlsReadBytes buffer; waits for the socket only when OpenSSL has no whole
+    /// record, and gives that buffer back while it waits (OpenSSL its record buffers too:
+    /// SSL_MODE_RELEASE_BUFFERS), so an idle TLS connection holds neither. Plain: the span is valid
+    /// until the caller's next co_await: copy what must outlive one (InFlight). TLS: valid until
+    /// the next read_some (own_read_buffer()).
     core::Task<std::pair<std::error_code, std::span<const std::byte>>> read_some(
         std::size_t max = core::limits::kNetReadTurnBytes);
 
@@ -138,7 +138,7 @@ private:
     std::optional<asio::ip::tcp::socket> socket_;
     std::shared_ptr<asio::ssl::context> tls_;  // kept for the connection's life (CE-3)
     std::unique_ptr<SSL, SslFree> ssl_;        // on socket_'s descriptor; null when plain
-    std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only
+    std::unique_ptr<std::byte[]> tls_in_;      // kTlsReadBytes, TLS only, while reading
     std::vector<std::byte> tls_out_;           // write(): small buffers packed into records
     bool bulk_ = false;  // the last read was a full turn: the next waits in core::BulkLane first
 };
