@@ -98,6 +98,12 @@ void make_room(sqlite3* db) {
 Log::Log(store::Store& store, const config::EventLogSettings& settings, RateLimiter::Clock clock)
     : store_(store), limiter_(std::move(clock)) {
     set_settings(settings);
+    // emit() logs from any io thread. spdlog's registry is a function-local static inside
+    // libspdlog.so; made here, on the thread that makes the Log, before any io thread starts.
+    // Otherwise the first two emits on two io threads race to create it: safe in C++, but
+    // ThreadSanitizer cannot see the guard of a static in an uninstrumented library and reported
+    // it as a race (ManagerTest.PortsOnTwoDataThreadsReportStatusAndStop, ADR 0012).
+    (void)spdlog::default_logger_raw();
 }
 
 void Log::set_settings(const config::EventLogSettings& settings) {
