@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <iostream>
+#include <cerrno>
+#include <system_error>
 
 #include "app/commands.h"
 #include "app/common.h"
@@ -87,9 +88,31 @@ int setup(const std::string& data_dir, const std::string& admin, bool password_s
                    "--password-stdin\n");
         return kExitUsage;
     }
+    // One line from standard input, read with read(2): an interrupted read is retried (stdio gives
+    // up on EINTR and would hand over a short or empty password), a failed one is an error of its
+    // own, not a password-policy refusal. Bounded: a password longer than this is not one.
+    constexpr std::size_t kMaxLine = 4096;
     std::string line;
-    std::getline(std::cin, line);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    line.reserve(kMaxLine + 1);  // no reallocation leaves a copy of part of it behind
+    for (char c = 0; line.size() <= kMaxLine;) {
+        const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const std::error_code ec(errno, std::generic_category());
+            fmt::print(stderr,
+                       "serialgate: setup could not read the password from standard input: {}\n",
+                       ec.message());
+            return kExitFailure;
+        }
+        if (n == 0 || c == '\n') break;
+        line.push_back(c);
+    }
+    if (line.size() > kMaxLine) {
+        fmt::print(stderr, "serialgate: setup: the password line is longer than {} bytes\n",
+                   kMaxLine);
+        return kExitInvalid;
+    }
+    while (!line.empty() && line.back() == '\r') line.pop_back();
     security::Secret password(std::move(line));
 
     int rc = 0;

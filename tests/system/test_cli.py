@@ -294,6 +294,23 @@ def test_setup_missing_password_on_stdin(gate):
     gate.setup_admin()
 
 
+def test_setup_password_line_without_newline_and_over_long(gate):
+    """The password is one line of standard input: the end of input ends it too (no newline
+    needed), a carriage return before the newline is not part of it, and a line over 4096 bytes
+    is refused as such (not read in part), creating nothing."""
+    r = gate.run("setup", "--data-dir", gate.data_dir, "--admin", "admin", "--password-stdin",
+                 input="x" * 5000 + "\n")
+    assert_rc(r, EXIT_INVALID)
+    assert "longer than 4096 bytes" in r.stderr, describe(r)
+    r = gate.run("setup", "--data-dir", gate.data_dir, "--admin", "admin", "--password-stdin",
+                 input=sgtest.ADMIN_PASSWORD + "\r\n")
+    assert_rc(r, EXIT_OK)
+    gate2 = sgtest.Gate(gate.work / "second")
+    r = gate2.run("setup", "--data-dir", gate2.data_dir, "--admin", "admin", "--password-stdin",
+                  input=sgtest.ADMIN_PASSWORD)
+    assert_rc(r, EXIT_OK)
+
+
 # ---------------------------------------------------------------- the data directory
 
 
