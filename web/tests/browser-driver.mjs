@@ -95,6 +95,16 @@ const ops = {
   async prompt_answer({ value }) { nextPrompt = value; },
   async confirm_answer({ accept }) { acceptConfirm = accept; },
   async dialogs() { return dialogs.splice(0); },
+  /** Waits for a dialog whose message holds `text` (a click's hashchange runs its confirm() after
+   * the click has returned), then hands out every dialog so far. */
+  async wait_dialog({ text }) {
+    const until = Date.now() + 15000;
+    while (!dialogs.some((m) => m.includes(text))) {
+      if (Date.now() > until) throw new Error(`no dialog with "${text}" within 15 s (seen: ${JSON.stringify(dialogs)})`);
+      await page.waitForTimeout(50);
+    }
+    return dialogs.splice(0);
+  },
   async viewport({ width }) { await page.setViewportSize({ width, height: 900 }); },
   /** Waits until what the page loads is shown: no "Loading…" left, then a moment for layout. */
   async settle() {

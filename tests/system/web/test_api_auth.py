@@ -82,9 +82,17 @@ def test_concurrent_setups_create_exactly_one_account(web):
     with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
         results = list(pool.map(lambda n: w.request("POST", f"{API}/setup",
                                                     {"account": n, "password": PW}), names))
-    statuses = sorted(r.status for r in results)
-    assert statuses == [201, 409, 409, 409], f"IA-2: {statuses}"
-    winner = names[[r.status for r in results].index(201)]
+    statuses = [r.status for r in results]
+    assert sorted(statuses).count(201) == 1, f"IA-2: {statuses}"
+    # The losers get 409; one that found no password-hashing slot free within
+    # https.dos.argon2_max_wait_ms (2 s: the winner's Argon2id on a loaded machine, ASan build)
+    # gets 503 and no account, and is told 409 when it tries again.
+    assert all(s in (201, 409, 503) for s in statuses), f"IA-2: {statuses}"
+    for name, status in zip(names, statuses):
+        if status == 503:
+            again = w.request("POST", f"{API}/setup", {"account": name, "password": PW})
+            assert again.status == 409, f"IA-2: {name} retried: {again.status}"
+    winner = names[statuses.index(201)]
     s = w.login(winner, PW)
     assert [a["name"] for a in s.get(f"{API}/accounts").json()] == [winner]
 
