@@ -141,9 +141,14 @@ core::Task<bool> Port::open_and_start() {
     }
     device_ = std::move(*dev);
     events_.emit(events::types::kDeviceOpened, {.port = config_.number}, config_.device);
-    ctx_.emplace(modes::PortContext{config_.number, strand_, *device_, events_, stats_,
-                                    listen_address_, [this](bool p) { set_paused(p); },
-                                    allowlist_});
+    ctx_.emplace(modes::PortContext{.id = config_.number,
+                                    .strand = strand_,
+                                    .serial = *device_,
+                                    .events = events_,
+                                    .stats = stats_,
+                                    .listen_address = listen_address_,
+                                    .pause_serial_reads = [this](bool p) { set_paused(p); },
+                                    .allowlist = allowlist_});
     ctx_->dos = dos_.get();  // survives mode restarts: a flood cannot reset its buckets
     ctx_->tls = tls_;
     ctx_->tap = tap_.get();

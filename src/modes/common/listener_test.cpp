@@ -50,7 +50,13 @@ protected:
         auto dev = serial::open(strand_, "sim:loopback", config::SerialSettings{});
         ASSERT_TRUE(dev.ok());
         device_ = std::move(*dev);
-        ctx_.emplace(PortContext{1, strand_, *device_, *log_, stats_, "127.0.0.1", [](bool) {}});
+        ctx_.emplace(PortContext{.id = 1,
+                                 .strand = strand_,
+                                 .serial = *device_,
+                                 .events = *log_,
+                                 .stats = stats_,
+                                 .listen_address = "127.0.0.1",
+                                 .pause_serial_reads = [](bool) {}});
         listener_.emplace(*ctx_, *this);
         ASSERT_FALSE(common::listen(acceptor_, "127.0.0.1", 0));
         endpoint_ = acceptor_.local_endpoint();

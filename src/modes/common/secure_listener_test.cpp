@@ -81,8 +81,14 @@ protected:
         ASSERT_TRUE(tls_.set_certificate(fx::pem({listed().server.get(), listed().ca.get()}),
                                          Secret(fx::pkcs8(listed().server_key))));
         ASSERT_TRUE(tls_.set_trusted(fx::pem(listed().ca)));
-        ctx_.emplace(PortContext{1, strand_, *device_, *log_, stats_, "127.0.0.1", [](bool) {},
-                                 nullptr, nullptr, &tls_});  // no allowlist, no DoS bounds
+        ctx_.emplace(PortContext{.id = 1,  // no allowlist, no DoS bounds
+                                 .strand = strand_,
+                                 .serial = *device_,
+                                 .events = *log_,
+                                 .stats = stats_,
+                                 .listen_address = "127.0.0.1",
+                                 .pause_serial_reads = [](bool) {},
+                                 .tls = &tls_});
         listener_.emplace(*ctx_, *this);
     }
     void TearDown() override {

@@ -64,7 +64,13 @@ protected:
         auto far = serial::open(strand_, cable, configured);
         ASSERT_TRUE(far.ok());
         far_ = std::move(*far);
-        ctx_.emplace(PortContext{1, strand_, *device_, *log_, stats_, "127.0.0.1", [](bool) {}});
+        ctx_.emplace(PortContext{.id = 1,
+                                 .strand = strand_,
+                                 .serial = *device_,
+                                 .events = *log_,
+                                 .stats = stats_,
+                                 .listen_address = "127.0.0.1",
+                                 .pause_serial_reads = [](bool) {}});
         line_.emplace(*ctx_);
     }
     void TearDown() override {
