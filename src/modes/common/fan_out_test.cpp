@@ -9,6 +9,7 @@
 
 #include "core/limits.h"
 #include "modes/common/tcp_options.h"
+#include "modes/test_util.h"
 #include "serial/sim_device.h"
 #include "serial/test_util.h"
 #include "store/store.h"
@@ -41,14 +42,8 @@ protected:
         auto dev = serial::open(strand_, "sim:loopback", config::SerialSettings{});
         ASSERT_TRUE(dev.ok());
         device_ = std::move(*dev);
-        ctx_.emplace(
-            PortContext{.id = 1,
-                        .strand = strand_,
-                        .serial = *device_,
-                        .events = *log_,
-                        .stats = stats_,
-                        .listen_address = "127.0.0.1",
-                        .pause_serial_reads = [this](bool paused) { pauses_.push_back(paused); }});
+        ctx_.emplace(testing::port_context(strand_, *device_, *log_, stats_,
+                                           [this](bool paused) { pauses_.push_back(paused); }));
         listener_.emplace(*ctx_, *this);
         fan_out_.emplace(*ctx_, *listener_, GetParam());
         ASSERT_FALSE(common::listen(acceptor_, "127.0.0.1", 0));

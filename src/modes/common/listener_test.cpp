@@ -8,6 +8,7 @@
 
 #include "modes/common/session_base.h"
 #include "modes/common/tcp_options.h"
+#include "modes/test_util.h"
 #include "serial/sim_device.h"
 #include "serial/test_util.h"
 #include "store/store.h"
@@ -50,13 +51,7 @@ protected:
         auto dev = serial::open(strand_, "sim:loopback", config::SerialSettings{});
         ASSERT_TRUE(dev.ok());
         device_ = std::move(*dev);
-        ctx_.emplace(PortContext{.id = 1,
-                                 .strand = strand_,
-                                 .serial = *device_,
-                                 .events = *log_,
-                                 .stats = stats_,
-                                 .listen_address = "127.0.0.1",
-                                 .pause_serial_reads = [](bool) {}});
+        ctx_.emplace(testing::port_context(strand_, *device_, *log_, stats_));
         listener_.emplace(*ctx_, *this);
         ASSERT_FALSE(common::listen(acceptor_, "127.0.0.1", 0));
         endpoint_ = acceptor_.local_endpoint();

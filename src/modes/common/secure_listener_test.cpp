@@ -18,6 +18,7 @@
 #include "modes/common/listener.h"
 #include "modes/common/secure_connect.h"
 #include "modes/common/tcp_options.h"
+#include "modes/test_util.h"
 #include "security/certs/test_fixtures.h"
 #include "security/certs/tls_profile.h"
 #include "serial/test_util.h"
@@ -81,14 +82,8 @@ protected:
         ASSERT_TRUE(tls_.set_certificate(fx::pem({listed().server.get(), listed().ca.get()}),
                                          Secret(fx::pkcs8(listed().server_key))));
         ASSERT_TRUE(tls_.set_trusted(fx::pem(listed().ca)));
-        ctx_.emplace(PortContext{.id = 1,  // no allowlist, no DoS bounds
-                                 .strand = strand_,
-                                 .serial = *device_,
-                                 .events = *log_,
-                                 .stats = stats_,
-                                 .listen_address = "127.0.0.1",
-                                 .pause_serial_reads = [](bool) {},
-                                 .tls = &tls_});
+        ctx_.emplace(testing::port_context(strand_, *device_, *log_, stats_));
+        ctx_->tls = &tls_;  // no allowlist, no DoS bounds
         listener_.emplace(*ctx_, *this);
     }
     void TearDown() override {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "modes/test_util.h"
 #include "serial/sim_device.h"
 #include "serial/test_util.h"
 #include "store/store.h"
@@ -64,13 +65,7 @@ protected:
         auto far = serial::open(strand_, cable, configured);
         ASSERT_TRUE(far.ok());
         far_ = std::move(*far);
-        ctx_.emplace(PortContext{.id = 1,
-                                 .strand = strand_,
-                                 .serial = *device_,
-                                 .events = *log_,
-                                 .stats = stats_,
-                                 .listen_address = "127.0.0.1",
-                                 .pause_serial_reads = [](bool) {}});
+        ctx_.emplace(testing::port_context(strand_, *device_, *log_, stats_));
         line_.emplace(*ctx_);
     }
     void TearDown() override {
