@@ -10,6 +10,7 @@ import re
 import time
 
 import api
+import sgtest
 from api import API, COOKIE, SECURITY_HEADERS, fill
 
 PW = "Web-Auth-Pa55word-q7Zx"  # unique: grepped for in every response, event and log line
@@ -71,6 +72,16 @@ def test_before_setup_only_public_paths_answer_and_setup_works_once(web):
     assert [(a["name"], a["group"]) for a in accounts] == [("admin", "Administrator")], accounts
     assert w.login_raw("second", PW + "x").status == 401
     api.assert_secret_nowhere(w, PW, PW + "x", "Abc-123")
+
+
+def test_cli_setup_sets_the_typed_password_without_its_line_end(gate, web):
+    """`setup --password-stdin` reads one line: a CRLF line end is not part of the password."""
+    r = gate.run("setup", "--data-dir", gate.data_dir, "--admin", "admin", "--password-stdin",
+                 input=PW + "\r\n")
+    sgtest.assert_rc(r, sgtest.EXIT_OK)
+    w = web()
+    w.login("admin", PW)
+    assert w.login_raw("admin", PW + "\r").status == 401
 
 
 def test_concurrent_setups_create_exactly_one_account(web):
