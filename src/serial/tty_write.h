@@ -3,9 +3,13 @@
 //
 // Measured on Linux 6.x ptys (bench/run, and a writer -> pty -> reader loop without SerialGate):
 // one 64 KiB write(2) fills the peer's flip buffer at once, and the reader then gets its data in
-// lockstep with the kernel's flush work, about 4 KiB per wake-up (~95 MiB/s); handing the tty
-// 2 KiB per call — the size the kernel splits every tty write into anyway — keeps the pty shallow,
-// and reads come larger and overlap the writes (~105-130 MiB/s through the TCP Server mode).
+// lockstep with the kernel's flush work, about 4 KiB per wake-up (~95 MiB/s); smaller pieces keep
+// the pty shallow, and reads come larger and overlap the writes (~105-130 MiB/s through the TCP
+// Server mode). 8 KiB rather than 2 KiB (2026-12-08, bench/README.md "Interleaved checks"): the
+// same through a plain port, but a TLS port hands over whole 16 KiB records, and 2 KiB pieces
+// made it 8 writes (and kernel flush wake-ups) a record: 8 KiB cut its CPU per MiB net->serial by
+// 12-16 % (14 of 15 interleaved rounds), and 256 ports x 8 clients moved 3-15 % more net->serial
+// for less CPU (6 of 6 alternated pairs).
 // Smaller pieces cost more than they gain (1 KiB: no faster, 512 B: slower). The pieces go back
 // to back while the tty takes them, and only EAGAIN waits in the event loop (asio::async_write
 // would queue a completion per piece, which cost ~0.5 ms of CPU per MiB). A real UART takes at
@@ -22,7 +26,7 @@
 
 namespace sg::serial {
 
-inline constexpr std::size_t kTtyWriteChunk = 2048;
+inline constexpr std::size_t kTtyWriteChunk = 8192;
 
 /// Writes all of `bytes` to the tty behind `descriptor`, whose fd must be O_NONBLOCK: pieces of
 /// kTtyWriteChunk, waiting for room only on EAGAIN. Returns the first error (closing the
